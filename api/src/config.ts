@@ -1,0 +1,90 @@
+import { z } from 'zod'
+
+/**
+ * Every environment variable the service reads, parsed once. Nothing else in the code reads
+ * `process.env`, so this file is the whole operator-facing surface (see CONTRACT.md).
+ */
+const emptyAsUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v)
+
+const httpUrl = z
+  .string()
+  .url()
+  .refine((u) => /^https?:\/\//.test(u), 'must start with http:// or https://')
+  .transform((u) => u.replace(/\/+$/, ''))
+
+const intMs = (def: number, min: number, max: number) =>
+  z.preprocess(emptyAsUndefined, z.coerce.number().int().min(min).max(max).default(def))
+
+export const EnvSchema = z.object({
+  PORT: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(0).max(65535).default(3000)),
+  HOST: z.preprocess(emptyAsUndefined, z.string().regex(/^[A-Za-z0-9.:\-\[\]]+$/, 'must be a host name or IP address').optional()),
+  DATABASE_URL: z.preprocess(
+    emptyAsUndefined,
+    z.string().regex(/^postgres(ql)?:\/\/\S+$/, 'must be a postgres:// or postgresql:// URL').optional(),
+  ),
+  ADMIN_TOKEN: z.preprocess(emptyAsUndefined, z.string().min(8, 'must be at least 8 characters').optional()),
+  TELEGRAM_MODE: z.preprocess(emptyAsUndefined, z.enum(['real', 'mock']).default('mock')),
+  TELEGRAM_API_ROOT: z.preprocess(emptyAsUndefined, httpUrl.default('https://api.telegram.org')),
+  PUBLIC_URL: z.preprocess(emptyAsUndefined, httpUrl.optional()),
+  ENCRYPTION_KEY: z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .refine((k) => decodeKey(k) !== null, 'must be 32 bytes as 64 hex characters or base64')
+      .optional(),
+  ),
+  DATA_DIR: z.preprocess(emptyAsUndefined, z.string().default('./data')),
+  /** Deadline of one Bot API call; the first attempt inside an order request uses it too. */
+  TELEGRAM_TIMEOUT_MS: intMs(4000, 100, 60_000),
+  /** First retry delay; later ones double (with jitter) up to RETRY_MAX_DELAY_MS. */
+  RETRY_BASE_DELAY_MS: intMs(2000, 10, 3_600_000),
+  RETRY_MAX_DELAY_MS: intMs(600_000, 10, 86_400_000),
+  RETRY_MAX_ATTEMPTS: intMs(12, 1, 100),
+  /** How often the dispatcher looks for due deliveries when nothing woke it up. */
+  DISPATCH_INTERVAL_MS: intMs(1000, 10, 60_000),
+  /** How often the getUpdates poller asks bots waiting for /start (only without PUBLIC_URL). */
+  POLL_INTERVAL_MS: intMs(1500, 10, 60_000),
+  LOG_LEVEL: z.preprocess(emptyAsUndefined, z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info')),
+})
+
+export type Env = z.infer<typeof EnvSchema>
+
+export type Config = Env & {
+  host: string
+  encryptionKey: Buffer | null
+}
+
+/** A 32-byte key from 64 hex chars or base64 (standard or url-safe); null when it is neither. */
+export function decodeKey(raw: string): Buffer | null {
+  const s = raw.trim()
+  if (/^[0-9a-fA-F]{64}$/.test(s)) return Buffer.from(s, 'hex')
+  if (/^[A-Za-z0-9+/_-]{43}=?$/.test(s)) {
+    const buf = Buffer.from(s.replace(/-/g, '+').replace(/_/g, '/'), 'base64')
+    if (buf.length === 32) return buf
+  }
+  return null
+}
+
+export class ConfigError extends Error {
+  constructor(readonly variable: string, detail: string) {
+    super(`Invalid configuration: ${variable} ${detail}`)
+  }
+}
+
+/** Parses the environment; throws one ConfigError naming the first bad variable. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const parsed = EnvSchema.safeParse(env)
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!
+    const variable = String(issue.path[0] ?? 'environment')
+    const got = env[variable]
+    const shown = variable === 'ADMIN_TOKEN' || variable === 'ENCRYPTION_KEY' ? '' : ` (got ${JSON.stringify(got)})`
+    throw new ConfigError(variable, `${issue.message}${shown}`)
+  }
+  const e = parsed.data
+  return {
+    ...e,
+    host: e.HOST ?? (e.ADMIN_TOKEN ? '0.0.0.0' : '127.0.0.1'),
+    encryptionKey: e.ENCRYPTION_KEY ? decodeKey(e.ENCRYPTION_KEY) : null,
+  }
+}

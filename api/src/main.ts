@@ -1,0 +1,114 @@
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import path from 'node:path'
+import { ConfigError, loadConfig } from './config'
+import { createSql } from './db/client'
+import { startEmbeddedPostgres, type EmbeddedPostgres } from './db/embedded'
+import { migrate, seed } from './db/migrate'
+import { createApp } from './http/app'
+import { createLogger } from './log'
+import { createServices, createTelegramClient } from './services'
+import { createTokenCipher, resolveEncryptionKey } from './telegram/secrets'
+import { buildUi, uiIsStale } from './ui-build'
+
+/** Start-up only: config → database → migrations → app.listen → graceful stop. */
+const startedAt = Date.now()
+let config
+try {
+  config = loadConfig()
+} catch (err) {
+  if (err instanceof ConfigError) {
+    console.error(err.message)
+    process.exit(1)
+  }
+  throw err
+}
+const log = createLogger(config.LOG_LEVEL)
+
+/** One embedded cluster per data dir: a second `bun run start` on the same ./data is refused. */
+function claimDataDir(dataDir: string): () => void {
+  mkdirSync(dataDir, { recursive: true })
+  const lock = path.join(dataDir, 'app.pid')
+  if (existsSync(lock)) {
+    const pid = Number(readFileSync(lock, 'utf8'))
+    let alive = false
+    try {
+      if (pid && pid !== process.pid) process.kill(pid, 0), (alive = true)
+    } catch {}
+    if (alive && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('main.ts')) {
+      console.error(`Another instance (pid ${pid}) is running with ${dataDir}; stop it or set DATABASE_URL`)
+      process.exit(1)
+    }
+  }
+  writeFileSync(lock, String(process.pid))
+  return () => rmSync(lock, { force: true })
+}
+
+let embedded: EmbeddedPostgres | null = null
+let releaseDataDir = () => {}
+let databaseUrl = config.DATABASE_URL
+if (!databaseUrl) {
+  releaseDataDir = claimDataDir(path.resolve(config.DATA_DIR))
+  embedded = await startEmbeddedPostgres({ dataDir: config.DATA_DIR, log: (e, f) => log.info(e, f) })
+  databaseUrl = embedded.url
+}
+
+const sql = createSql(databaseUrl)
+try {
+  const applied = await migrate(sql)
+  await seed(sql)
+  log.info('database_ready', { embedded: !!embedded, migrationsApplied: applied })
+} catch (err) {
+  log.error('database_setup_failed', { error: err })
+  await sql.end({ timeout: 1 })
+  await embedded?.stop()
+  releaseDataDir()
+  process.exit(1)
+}
+
+if (uiIsStale()) {
+  try {
+    log.info('ui_build_started')
+    log.info('ui_built', { ms: await buildUi() })
+  } catch (err) {
+    log.error('ui_build_failed', { error: err })
+  }
+}
+
+const cipher = createTokenCipher(resolveEncryptionKey(config.encryptionKey, config.DATA_DIR, log))
+const client = createTelegramClient(config)
+const services = createServices({ config, sql, client, cipher, log })
+const app = createApp(services).listen({ port: config.PORT, hostname: config.host })
+services.start()
+const port = app.server?.port
+log.info('listening', {
+  url: `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}`,
+  page: `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}/shops/1/growth/telegram`,
+  telegramMode: client.mode,
+  webhook: !!config.PUBLIC_URL,
+  auth: !!config.ADMIN_TOKEN,
+  startupMs: Date.now() - startedAt,
+})
+
+let stopping = false
+async function shutdown(signal: string) {
+  if (stopping) return
+  stopping = true
+  log.info('stopping', { signal })
+  const force = setTimeout(() => {
+    log.error('stop_timeout')
+    process.exit(1)
+  }, 20_000)
+  try {
+    await app.server?.stop(false) // stop accepting, let in-flight requests finish
+    await services.stop()
+    await sql.end({ timeout: 5 })
+    await embedded?.stop()
+  } finally {
+    releaseDataDir()
+    clearTimeout(force)
+    log.info('stopped')
+    process.exit(0)
+  }
+}
+process.on('SIGINT', () => void shutdown('SIGINT'))
+process.on('SIGTERM', () => void shutdown('SIGTERM'))

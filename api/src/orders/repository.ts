@@ -1,0 +1,86 @@
+import type { Sql } from '../db/client'
+import type { CreateOrderInput, Order } from './schema'
+
+export type OrderRow = {
+  id: string
+  shop_id: string
+  number: string
+  total: string
+  customer_name: string
+  customer_phone: string | null
+  recipient_name: string | null
+  recipient_phone: string | null
+  delivery_date: string | null
+  delivery_time: string | null
+  address: string | null
+  comment: string | null
+  status: string
+  accepted_by: string | null
+  accepted_at: Date | null
+  created_at: Date
+}
+
+const ORDER_COLUMNS = 'id, shop_id, number, total::text as total, customer_name, customer_phone, recipient_name, recipient_phone, delivery_date::text as delivery_date, delivery_time, address, comment, status, accepted_by, accepted_at, created_at'
+
+export const toOrder = (r: OrderRow): Order => ({
+  id: Number(r.id),
+  shopId: Number(r.shop_id),
+  number: r.number,
+  total: r.total,
+  customerName: r.customer_name,
+  customerPhone: r.customer_phone,
+  recipientName: r.recipient_name,
+  recipientPhone: r.recipient_phone,
+  deliveryDate: r.delivery_date,
+  deliveryTime: r.delivery_time,
+  address: r.address,
+  comment: r.comment,
+  status: r.status,
+  acceptedBy: r.accepted_by,
+  acceptedAt: r.accepted_at ? new Date(r.accepted_at).toISOString() : null,
+  createdAt: new Date(r.created_at).toISOString(),
+})
+
+export type InsertResult =
+  | { created: true; order: OrderRow; deliveryId: string | null }
+  | { created: false; order: OrderRow; sendStatus: 'SENT' | 'FAILED' | null; outboxState: string | null }
+
+/**
+ * Inserts the order once per (shop, number), in one transaction with its outbox row. The unique
+ * constraint decides between concurrent duplicates: the losers get the winner's row back. The
+ * delivery row exists only when the shop's integration is enabled with a chat, and is leased to
+ * `owner` at once so the request can make the first attempt without a dispatcher racing it.
+ */
+export async function insertOrderOnce(sql: Sql, shopId: number, o: CreateOrderInput, owner: string, leaseSec: number): Promise<InsertResult> {
+  return sql.begin(async (tx) => {
+    const [created] = await tx<OrderRow[]>`
+      insert into orders (shop_id, number, total, customer_name, customer_phone, recipient_name, recipient_phone,
+                          delivery_date, delivery_time, address, comment)
+      values (${shopId}, ${o.number}, ${o.total}, ${o.customerName}, ${o.customerPhone ?? null}, ${o.recipientName ?? null},
+              ${o.recipientPhone ?? null}, ${o.deliveryDate ?? null}, ${o.deliveryTime ?? null}, ${o.address ?? null}, ${o.comment ?? null})
+      on conflict (shop_id, number) do nothing
+      returning ${tx.unsafe(ORDER_COLUMNS)}`
+    if (created) {
+      const [d] = await tx<{ id: string }[]>`
+        insert into telegram_outbox (shop_id, order_id, kind, locked_by, locked_until)
+        select ${shopId}, ${created.id}, 'order', ${owner}, now() + make_interval(secs => ${leaseSec})
+        from telegram_integrations
+        where shop_id = ${shopId} and enabled and chat_id is not null
+        returning id`
+      return { created: true, order: created, deliveryId: d?.id ?? null }
+    }
+    const [existing] = await tx<(OrderRow & { send_status: 'SENT' | 'FAILED' | null; outbox_state: string | null })[]>`
+      select ${tx.unsafe(ORDER_COLUMNS.split(', ').map((c) => 'o.' + c).join(', '))},
+             l.status as send_status, d.state as outbox_state
+      from orders o
+      left join telegram_send_log l on l.shop_id = o.shop_id and l.order_id = o.id
+      left join telegram_outbox d on d.order_id = o.id and d.kind = 'order'
+      where o.shop_id = ${shopId} and o.number = ${o.number}`
+    return { created: false, order: existing!, sendStatus: existing!.send_status, outboxState: existing!.outbox_state }
+  })
+}
+
+export async function findOrder(sql: Sql, shopId: number, orderId: number): Promise<OrderRow | null> {
+  const [row] = await sql<OrderRow[]>`select ${sql.unsafe(ORDER_COLUMNS)} from orders where shop_id = ${shopId} and id = ${orderId}`
+  return row ?? null
+}

@@ -1,0 +1,43 @@
+import { Elysia } from 'elysia'
+import { z } from 'zod'
+import { ErrorSchema, Id } from '../shops/schema'
+import { CreateOrderBody, CreateOrderResponse, OrderSchema, TelegramStatus } from './schema'
+import type { OrderService } from './service'
+
+export const orderRoutes = (orders: OrderService) =>
+  new Elysia({ name: 'orders', detail: { tags: ['Orders'] } })
+    .post(
+      '/shops/:shopId/orders',
+      async ({ params, body, set }) => {
+        const r = await orders.create(params.shopId, body)
+        set.status = r.created ? 201 : 200
+        return { order: r.order, telegramStatus: r.telegramStatus, telegram: r.telegram }
+      },
+      {
+        params: z.object({ shopId: Id }),
+        body: CreateOrderBody,
+        response: { 200: CreateOrderResponse, 201: CreateOrderResponse, 400: ErrorSchema, 404: ErrorSchema, 409: ErrorSchema, 422: ErrorSchema },
+        detail: {
+          summary: 'Create an order and notify the shop in Telegram',
+          description:
+            'Idempotent by `number`: a repeat with the same content answers 200 with the stored order and sends nothing; the same number with a different total or customer is 409. The first Telegram attempt is made within a few seconds; failures are retried in the background.',
+        },
+      },
+    )
+    .post(
+      '/shops/:shopId/orders/:orderId/telegram/resend',
+      async ({ params }) => {
+        const r = await orders.resend(params.shopId, params.orderId)
+        return { order: r.order, telegramStatus: r.telegramStatus, telegram: r.telegram }
+      },
+      {
+        params: z.object({ shopId: Id, orderId: Id }),
+        response: {
+          200: z.object({ order: OrderSchema, telegramStatus: TelegramStatus, telegram: CreateOrderResponse.shape.telegram }),
+          400: ErrorSchema,
+          404: ErrorSchema,
+          409: ErrorSchema,
+        },
+        detail: { summary: 'Retry a failed notification now', description: '409 when it was already sent.' },
+      },
+    )

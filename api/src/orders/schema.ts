@@ -1,0 +1,63 @@
+import { z } from 'zod'
+
+const trimmed = (min: number, max: number) => z.string().trim().min(min).max(max)
+const optionalText = (max: number) =>
+  z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : v), z.string().trim().max(max).optional().nullable())
+
+/** A money amount: non-negative, at most 2 decimals, below 10 000 000 000. Kept as an exact decimal string. */
+export const Money = z
+  .union([z.number(), z.string().trim()])
+  .transform((v, ctx) => {
+    const s = typeof v === 'number' ? (Number.isFinite(v) ? String(v) : 'NaN') : v
+    if (!/^\d{1,10}(\.\d{1,2})?$/.test(s) || /e/i.test(s)) {
+      ctx.addIssue({ code: 'custom', message: 'must be a non-negative amount below 10 000 000 000 with at most 2 decimals' })
+      return z.NEVER
+    }
+    return s
+  })
+
+export const CreateOrderBody = z.object({
+  number: trimmed(1, 64).describe('The POS order number, unique per shop; a repeat is idempotent'),
+  total: Money.describe('Order total in rubles, e.g. 2490 or "1234.50"'),
+  customerName: trimmed(1, 200),
+  customerPhone: optionalText(40),
+  recipientName: optionalText(200),
+  recipientPhone: optionalText(40),
+  deliveryDate: z
+    .preprocess((v) => (v === '' ? undefined : v), z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be YYYY-MM-DD').refine((d) => !Number.isNaN(Date.parse(d)), 'must be a real date').optional().nullable())
+    .describe('YYYY-MM-DD'),
+  deliveryTime: optionalText(50).describe('Free text such as "14:00–16:00"'),
+  address: optionalText(500),
+  comment: optionalText(2000),
+})
+export type CreateOrderInput = z.infer<typeof CreateOrderBody>
+
+export const TelegramStatus = z.enum(['sent', 'failed', 'skipped', 'pending'])
+
+export const OrderSchema = z.object({
+  id: z.number(),
+  shopId: z.number(),
+  number: z.string(),
+  total: z.string().describe('Exact decimal, e.g. "2490.00"'),
+  customerName: z.string(),
+  customerPhone: z.string().nullable(),
+  recipientName: z.string().nullable(),
+  recipientPhone: z.string().nullable(),
+  deliveryDate: z.string().nullable(),
+  deliveryTime: z.string().nullable(),
+  address: z.string().nullable(),
+  comment: z.string().nullable(),
+  status: z.string(),
+  acceptedBy: z.string().nullable(),
+  acceptedAt: z.string().nullable(),
+  createdAt: z.string(),
+})
+export type Order = z.infer<typeof OrderSchema>
+
+export const CreateOrderResponse = z.object({
+  order: OrderSchema,
+  telegramStatus: TelegramStatus.describe('sent | failed | skipped; pending only on a repeat while the first attempt is still running'),
+  telegram: z
+    .object({ error: z.string().nullable(), retrying: z.boolean(), nextAttemptAt: z.string().nullable(), attempts: z.number() })
+    .describe('Details of the notification attempt'),
+})

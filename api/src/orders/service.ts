@@ -1,0 +1,76 @@
+import type { Sql } from '../db/client'
+import { Conflict, NotFound } from '../http/errors'
+import type { Logger } from '../log'
+import { getShopOr404 } from '../shops/repository'
+import type { Delivery } from '../telegram/delivery'
+import { requeueDelivery } from '../telegram/outbox'
+import { findOrder, insertOrderOnce, toOrder } from './repository'
+import type { CreateOrderInput, Order } from './schema'
+
+export type TelegramOutcome = {
+  telegramStatus: 'sent' | 'failed' | 'skipped' | 'pending'
+  telegram: { error: string | null; retrying: boolean; nextAttemptAt: string | null; attempts: number }
+}
+
+const sameMoney = (a: string, b: string) => Number(a).toFixed(2) === Number(b).toFixed(2)
+
+export class OrderService {
+  constructor(private readonly deps: { sql: Sql; delivery: Delivery; log: Logger }) {}
+
+  /**
+   * Stores the order (once per number) and makes the first notification attempt after commit,
+   * bounded by the delivery timeout. Whatever Telegram does, the order stands.
+   */
+  async create(shopId: number, input: CreateOrderInput): Promise<{ created: boolean; order: Order } & TelegramOutcome> {
+    const { sql, delivery, log } = this.deps
+    await getShopOr404(sql, shopId)
+    const r = await insertOrderOnce(sql, shopId, input, delivery.owner, delivery.config.leaseSec)
+    if (!r.created) {
+      const o = r.order
+      if (!sameMoney(o.total, input.total) || o.customer_name !== input.customerName) {
+        throw new Conflict(
+          `Order ${input.number} already exists with a different total or customer; the first order is kept`,
+          'order_conflict',
+          { existing: { total: o.total, customerName: o.customer_name }, sent: { total: input.total, customerName: input.customerName } },
+        )
+      }
+      const telegramStatus = r.sendStatus === 'SENT' ? 'sent' : r.sendStatus === 'FAILED' ? 'failed' : r.outboxState ? 'pending' : 'skipped'
+      return { created: false, order: toOrder(o), telegramStatus, telegram: { error: null, retrying: false, nextAttemptAt: null, attempts: 0 } }
+    }
+    const order = toOrder(r.order)
+    log.info('order_created', { shopId, orderId: order.id, number: order.number, notify: r.deliveryId !== null })
+    if (!r.deliveryId) return { created: true, order, telegramStatus: 'skipped', telegram: { error: null, retrying: false, nextAttemptAt: null, attempts: 0 } }
+    const outcome = await this.attemptNow(r.deliveryId)
+    return { created: true, order, ...outcome }
+  }
+
+  /** The first attempt, inside the request, never longer than the delivery timeout. */
+  private async attemptNow(deliveryId: string): Promise<TelegramOutcome> {
+    const { delivery, log } = this.deps
+    try {
+      const o = await delivery.attempt(deliveryId, AbortSignal.timeout(delivery.config.timeoutMs))
+      return {
+        telegramStatus: o.status,
+        telegram: { error: o.error ?? null, retrying: !!o.retryAt, nextAttemptAt: o.retryAt ? o.retryAt.toISOString() : null, attempts: 1 },
+      }
+    } catch (err) {
+      // The lease expires and the dispatcher takes over; the order itself is committed.
+      log.error('first_attempt_error', { deliveryId, error: err })
+      return { telegramStatus: 'failed', telegram: { error: 'Ошибка при отправке; повторим автоматически', retrying: true, nextAttemptAt: null, attempts: 1 } }
+    }
+  }
+
+  /** The owner's "retry" button: a failed notification is attempted again now. */
+  async resend(shopId: number, orderId: number): Promise<{ order: Order } & TelegramOutcome> {
+    const { sql, delivery } = this.deps
+    await getShopOr404(sql, shopId)
+    const row = await findOrder(sql, shopId, orderId)
+    if (!row) throw new NotFound(`Order ${orderId} does not exist in shop ${shopId}`, 'order_not_found')
+    const q = await requeueDelivery(sql, shopId, orderId, delivery.owner, delivery.config.leaseSec)
+    if (q.state === 'already_sent') throw new Conflict('This notification was already sent; it is not sent twice', 'already_sent')
+    if (q.state === 'in_progress') throw new Conflict('This notification is being sent right now', 'in_progress')
+    if (q.state === 'none') throw new Conflict('This order had no notification to resend (Telegram was not connected when it came in)', 'nothing_to_resend')
+    const outcome = await this.attemptNow(q.id)
+    return { order: toOrder(row), ...outcome }
+  }
+}

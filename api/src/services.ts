@@ -1,0 +1,57 @@
+import type { Config } from './config'
+import type { Sql } from './db/client'
+import type { Logger } from './log'
+import { OrderService } from './orders/service'
+import type { TelegramClient } from './telegram/client'
+import { Delivery, defaultDeliveryConfig, type DeliveryConfig } from './telegram/delivery'
+import { GrammyClient } from './telegram/grammy-client'
+import { MockClient } from './telegram/mock-client'
+import { Onboarding } from './telegram/onboarding'
+import { Poller } from './telegram/poller'
+import type { TokenCipher } from './telegram/secrets'
+import { TelegramService } from './telegram/service'
+
+export type Services = ReturnType<typeof createServices>
+
+export function createTelegramClient(config: Pick<Config, 'TELEGRAM_MODE' | 'TELEGRAM_API_ROOT' | 'TELEGRAM_TIMEOUT_MS'>): TelegramClient {
+  return config.TELEGRAM_MODE === 'real' ? new GrammyClient({ apiRoot: config.TELEGRAM_API_ROOT, timeoutMs: config.TELEGRAM_TIMEOUT_MS }) : new MockClient()
+}
+
+/** Wires the features together; main.ts and the tests build the same graph. */
+export function createServices(p: { config: Config; sql: Sql; client: TelegramClient; cipher: TokenCipher; log: Logger; delivery?: Partial<DeliveryConfig> }) {
+  const { config, sql, client, cipher, log } = p
+  const deliveryConfig: DeliveryConfig = {
+    ...defaultDeliveryConfig,
+    timeoutMs: config.TELEGRAM_TIMEOUT_MS,
+    baseDelayMs: config.RETRY_BASE_DELAY_MS,
+    maxDelayMs: config.RETRY_MAX_DELAY_MS,
+    maxAttempts: config.RETRY_MAX_ATTEMPTS,
+    intervalMs: config.DISPATCH_INTERVAL_MS,
+    ...p.delivery,
+  }
+  const delivery = new Delivery({ sql, client, cipher, log, config: deliveryConfig })
+  const telegram = new TelegramService({ sql, client, cipher, log, publicUrl: config.PUBLIC_URL, timeoutMs: config.TELEGRAM_TIMEOUT_MS })
+  const onboarding = new Onboarding({ sql, client, cipher, log, timeoutMs: config.TELEGRAM_TIMEOUT_MS })
+  const poller = new Poller({ sql, client, cipher, onboarding, log, intervalMs: config.POLL_INTERVAL_MS })
+  const orders = new OrderService({ sql, delivery, log })
+  return {
+    config,
+    sql,
+    client,
+    log,
+    delivery,
+    telegram,
+    onboarding,
+    poller,
+    orders,
+    /** Background work: the dispatcher always, the poller only when no webhook can reach us. */
+    start() {
+      delivery.start()
+      if (!config.PUBLIC_URL) poller.start()
+    },
+    async stop() {
+      await Promise.all([delivery.stop(), poller.stop()])
+      await onboarding.settle()
+    },
+  }
+}

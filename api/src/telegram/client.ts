@@ -1,0 +1,60 @@
+/**
+ * What the features need from Telegram, and nothing more. Two implementations: `GrammyClient`
+ * (the real Bot API through grammY) and `MockClient` (records messages, for demos). The bot token is
+ * an argument of every call because one process serves many shops, each with its own bot.
+ */
+
+export type BotInfo = { id: number; username: string; firstName: string }
+
+export type InlineButton = { text: string; callbackData: string } | { text: string; url: string }
+export type Keyboard = InlineButton[][]
+
+export type OutgoingMessage = { chatId: string; text: string; keyboard?: Keyboard }
+export type SentMessage = { messageId: number; chatId: string }
+
+/** The subset of a Telegram Update this service reacts to, in Telegram's own field names. */
+export type TgChat = { id: number; type: string; title?: string; username?: string; first_name?: string; last_name?: string }
+export type TgUser = { id: number; is_bot?: boolean; first_name?: string; last_name?: string; username?: string }
+export type TgUpdate = {
+  update_id: number
+  message?: { message_id: number; chat: TgChat; from?: TgUser; text?: string; date?: number }
+  my_chat_member?: { chat: TgChat; from?: TgUser; new_chat_member?: { status?: string } }
+  callback_query?: { id: string; from: TgUser; data?: string; message?: { message_id: number; chat: TgChat } }
+}
+
+export const ALLOWED_UPDATES = ['message', 'my_chat_member', 'callback_query'] as const
+
+/**
+ * Why a call failed, as the delivery loop needs to know it:
+ * - `transient`: network, timeout, 5xx, 429 (with `retryAfterSec`): try again later;
+ * - `migrated`: the group became a supergroup with `newChatId`: store it and resend;
+ * - `terminal`: the token was revoked, the bot was blocked or kicked, the chat does not exist,
+ *   or Telegram refused the request as malformed: retrying cannot help.
+ */
+export type TelegramFailure =
+  | { kind: 'transient'; reason: string; status?: number; retryAfterSec?: number }
+  | { kind: 'migrated'; reason: string; newChatId: string }
+  | { kind: 'terminal'; reason: string; status: number; code: 'unauthorized' | 'forbidden' | 'chat_not_found' | 'not_modified' | 'message_gone' | 'bad_request' | 'conflict' }
+
+/** A failed Bot API call. Its message is always free of the bot token. */
+export class TelegramError extends Error {
+  constructor(readonly failure: TelegramFailure) {
+    super(failure.reason)
+    this.name = 'TelegramError'
+  }
+  get kind() {
+    return this.failure.kind
+  }
+}
+
+export interface TelegramClient {
+  /** 'real' talks to the Bot API; 'mock' only records (shown on the status so nobody is fooled). */
+  readonly mode: 'real' | 'mock'
+  getMe(token: string, signal?: AbortSignal): Promise<BotInfo>
+  sendMessage(token: string, msg: OutgoingMessage, signal?: AbortSignal): Promise<SentMessage>
+  editMessageText(token: string, msg: OutgoingMessage & { messageId: number }, signal?: AbortSignal): Promise<void>
+  answerCallbackQuery(token: string, callbackQueryId: string, text: string, signal?: AbortSignal): Promise<void>
+  setWebhook(token: string, opts: { url: string; secretToken: string }, signal?: AbortSignal): Promise<void>
+  deleteWebhook(token: string, signal?: AbortSignal): Promise<void>
+  getUpdates(token: string, opts: { offset: number; timeoutSec: number }, signal?: AbortSignal): Promise<TgUpdate[]>
+}

@@ -1,0 +1,102 @@
+/**
+ * The text of a Telegram notification. HTML parse mode, so every user-supplied field is escaped:
+ * a customer called `<b>Bob</b> & <script>` appears exactly as typed. Whatever the input, the text
+ * stays under Telegram's 4096-character limit.
+ */
+
+export const TELEGRAM_TEXT_LIMIT = 4096
+const NBSP = '\u00a0'
+
+export function escapeHtml(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;')
+}
+
+/** `2490` → `2 490 ₽`, `1234.5` → `1 234,50 ₽` (non-breaking spaces), from the exact decimal string. */
+export function formatRub(amount: string | number): string {
+  const s = typeof amount === 'number' ? amount.toFixed(2) : amount.trim()
+  const m = /^(-?)(\d+)(?:\.(\d+))?$/.exec(s)
+  if (!m) return `${s}${NBSP}₽`
+  const [, sign, int, frac = ''] = m
+  const grouped = int!.replace(/^0+(?=\d)/, '').replace(/\B(?=(\d{3})+(?!\d))/g, NBSP)
+  const cents = (frac + '00').slice(0, 2)
+  return `${sign}${grouped}${cents === '00' ? '' : ',' + cents}${NBSP}₽`
+}
+
+/** `2026-11-23` → `23.11.2026`. */
+export function formatDate(d: string): string {
+  const m = /^(\d{4})-(\d{2})-(\d{2})/.exec(d)
+  return m ? `${m[3]}.${m[2]}.${m[1]}` : d
+}
+
+export type OrderForMessage = {
+  number: string
+  total: string
+  customerName: string
+  customerPhone?: string | null
+  recipientName?: string | null
+  recipientPhone?: string | null
+  deliveryDate?: string | null
+  deliveryTime?: string | null
+  address?: string | null
+  comment?: string | null
+  status?: string
+  acceptedBy?: string | null
+  acceptedAt?: Date | string | null
+}
+
+export const STATUS_LABELS: Record<string, string> = {
+  new: 'Новый',
+  accepted: 'Принят',
+  assembling: 'Собирается',
+  delivering: 'Доставляется',
+  done: 'Выполнен',
+  cancelled: 'Отменён',
+}
+
+const moscowTime = (d: Date | string) =>
+  new Date(d).toLocaleTimeString('ru-RU', { hour: '2-digit', minute: '2-digit', timeZone: 'Europe/Moscow' })
+
+function build(o: OrderForMessage, shopName: string, cut: number): string {
+  const f = (v: string | null | undefined, max: number) => {
+    if (!v) return null
+    const limit = Math.max(8, Math.floor(max * cut))
+    return escapeHtml(v.length > limit ? v.slice(0, limit - 1) + '…' : v)
+  }
+  const lines = [`🌸 <b>Новый заказ №${f(o.number, 64)}</b>`, `Магазин: ${f(shopName, 200)}`, `Сумма: <b>${formatRub(o.total)}</b>`, `Клиент: ${f(o.customerName, 200)}`]
+  const phone = f(o.customerPhone, 40)
+  if (phone) lines.push(`Телефон: ${phone}`)
+  const recipient = [f(o.recipientName, 200), f(o.recipientPhone, 40)].filter(Boolean).join(', ')
+  if (recipient) lines.push(`Получатель: ${recipient}`)
+  const when = [o.deliveryDate ? formatDate(o.deliveryDate) : null, f(o.deliveryTime, 50)].filter(Boolean).join(', ')
+  if (when) lines.push(`Доставка: ${when}`)
+  const address = f(o.address, 500)
+  if (address) lines.push(`Адрес: ${address}`)
+  const comment = f(o.comment, 2000)
+  if (comment) lines.push(`Комментарий: ${comment}`)
+  if (o.status && o.status !== 'new') {
+    const who = o.status === 'accepted' && o.acceptedBy ? `: ${f(o.acceptedBy, 100)}${o.acceptedAt ? ', ' + moscowTime(o.acceptedAt) : ''}` : ''
+    lines.push('', `<b>${STATUS_LABELS[o.status] ?? o.status}</b>${who}`)
+  }
+  return lines.join('\n')
+}
+
+/** The notification for a new order (and, with a status, the same message after an edit). */
+export function renderOrderMessage(order: OrderForMessage, shopName: string): string {
+  for (let cut = 1; cut > 0.05; cut *= 0.7) {
+    const text = build(order, shopName, cut)
+    if (text.length <= TELEGRAM_TEXT_LIMIT) return text
+  }
+  return build(order, shopName, 0.05).slice(0, TELEGRAM_TEXT_LIMIT)
+}
+
+export const testMessageText = (shopName: string) =>
+  `✅ <b>Тестовое сообщение</b>\nУведомления о заказах магазина «${escapeHtml(shopName)}» будут приходить в этот чат.`
+
+export const connectedMessageText = (shopName: string) =>
+  `✅ Чат подключён к магазину «${escapeHtml(shopName)}».\nСюда будут приходить уведомления о новых заказах.`
+
+export const staleCodeText =
+  'Эта ссылка для подключения устарела или уже использована. Откройте страницу настроек магазина и нажмите «Подключить чат» ещё раз.'
+
+export const helpText =
+  'Я присылаю уведомления о новых заказах магазина.\n\nЧтобы подключить этот чат, откройте страницу настроек Telegram в Posiflora и нажмите «Подключить чат» — ссылка откроет меня с нужным кодом. Чтобы переподключить, сделайте то же ещё раз.'

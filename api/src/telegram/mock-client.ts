@@ -1,0 +1,55 @@
+import { TelegramError, type BotInfo, type OutgoingMessage, type SentMessage, type TelegramClient, type TgUpdate } from './client'
+
+export type MockRecord = { method: string; token: string; chatId?: string; text?: string; at: Date }
+
+/**
+ * TELEGRAM_MODE=mock: no network. Any well-formed token "exists" (as @mock_<id>_bot), messages are
+ * recorded in memory and logged as mock, and `/start` can be simulated through `injectUpdate` so the
+ * onboarding flow can be demonstrated without a real bot.
+ */
+export class MockClient implements TelegramClient {
+  readonly mode = 'mock' as const
+  readonly records: MockRecord[] = []
+  private readonly pending = new Map<string, TgUpdate[]>()
+  private nextMessageId = 1
+  private nextUpdateId = 1
+
+  private record(method: string, token: string, extra: Partial<MockRecord> = {}) {
+    this.records.push({ method, token, at: new Date(), ...extra })
+    if (this.records.length > 1000) this.records.shift()
+  }
+
+  async getMe(token: string): Promise<BotInfo> {
+    const id = Number(token.split(':')[0])
+    if (token.includes('revoked')) throw new TelegramError({ kind: 'terminal', status: 401, code: 'unauthorized', reason: 'Токен бота недействителен (401): Unauthorized' })
+    return { id, username: `mock_${id}_bot`, firstName: 'Mock bot' }
+  }
+  async sendMessage(token: string, msg: OutgoingMessage): Promise<SentMessage> {
+    this.record('sendMessage', token, { chatId: msg.chatId, text: msg.text })
+    return { messageId: this.nextMessageId++, chatId: msg.chatId }
+  }
+  async editMessageText(token: string, msg: OutgoingMessage & { messageId: number }): Promise<void> {
+    this.record('editMessageText', token, { chatId: msg.chatId, text: msg.text })
+  }
+  async answerCallbackQuery(token: string, _id: string, text: string): Promise<void> {
+    this.record('answerCallbackQuery', token, { text })
+  }
+  async setWebhook(token: string): Promise<void> {
+    this.record('setWebhook', token)
+  }
+  async deleteWebhook(token: string): Promise<void> {
+    this.record('deleteWebhook', token)
+  }
+  async getUpdates(token: string, opts: { offset: number }): Promise<TgUpdate[]> {
+    const queue = (this.pending.get(token) ?? []).filter((u) => u.update_id >= opts.offset)
+    this.pending.set(token, queue)
+    return queue
+  }
+
+  /** Queues an update as if a user had written to the bot; the poller picks it up. */
+  injectUpdate(token: string, build: (updateId: number) => TgUpdate): void {
+    const list = this.pending.get(token) ?? []
+    list.push(build(this.nextUpdateId++))
+    this.pending.set(token, list)
+  }
+}
