@@ -3,6 +3,8 @@ import { redact } from '../log'
 import { ALLOWED_UPDATES, TelegramError, type BotInfo, type Keyboard, type OutgoingMessage, type SentMessage, type TelegramClient, type TelegramFailure, type TgUpdate } from './client'
 
 const PARSE_MODE = 'HTML' as const
+/** grammY types its signal with the abort-controller shim; at run time it is the platform's own. */
+type GrammySignal = NonNullable<Parameters<Api['getMe']>[0]>
 
 function toMarkup(k?: Keyboard) {
   if (!k) return undefined
@@ -68,11 +70,11 @@ export class GrammyClient implements TelegramClient {
     return api
   }
 
-  private async call<T>(token: string, fn: (api: Api, signal: AbortSignal) => Promise<T>, signal?: AbortSignal): Promise<T> {
+  private async call<T>(token: string, fn: (api: Api, signal: GrammySignal) => Promise<T>, signal?: AbortSignal): Promise<T> {
     const deadline = AbortSignal.timeout(this.opts.timeoutMs)
     const combined = signal ? AbortSignal.any([signal, deadline]) : deadline
     try {
-      return await fn(this.api(token), combined)
+      return await fn(this.api(token), combined as unknown as GrammySignal)
     } catch (err) {
       throw new TelegramError(classify(err, token))
     }
