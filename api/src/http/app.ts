@@ -58,7 +58,7 @@ export function createApp(s: Services, opts: { uiDist?: string } = {}) {
       },
     )
     .use(orderRoutes(s.orders))
-    .use(telegramRoutes(s.telegram))
+    .use(telegramRoutes(s.telegram, s.onboarding))
     .use(webhookRoutes(s.onboarding, sql, log))
     .use(pagePlugin(opts.uiDist))
 }

@@ -84,3 +84,30 @@ export async function findOrder(sql: Sql, shopId: number, orderId: number): Prom
   const [row] = await sql<OrderRow[]>`select ${sql.unsafe(ORDER_COLUMNS)} from orders where shop_id = ${shopId} and id = ${orderId}`
   return row ?? null
 }
+
+export type OrderWithNotificationRow = OrderRow & {
+  send_status: 'SENT' | 'FAILED' | null
+  send_error: string | null
+  sent_at: Date | null
+  send_attempts: number | null
+  send_updated_at: Date | null
+  outbox_state: string | null
+  next_attempt_at: Date | null
+}
+
+/**
+ * Orders newest first with their notification, keyset-paginated by id: a page never repeats or skips
+ * rows when new orders arrive between requests.
+ */
+export async function listOrders(sql: Sql, shopId: number, limit: number, beforeId: number | null): Promise<OrderWithNotificationRow[]> {
+  return sql<OrderWithNotificationRow[]>`
+    select ${sql.unsafe(ORDER_COLUMNS.split(', ').map((c) => 'o.' + c).join(', '))},
+           l.status as send_status, l.error as send_error, l.sent_at, l.attempts as send_attempts, l.updated_at as send_updated_at,
+           d.state as outbox_state, d.next_attempt_at
+    from orders o
+    left join telegram_send_log l on l.shop_id = o.shop_id and l.order_id = o.id
+    left join telegram_outbox d on d.order_id = o.id and d.kind = 'order'
+    where o.shop_id = ${shopId} and (${beforeId}::bigint is null or o.id < ${beforeId})
+    order by o.id desc
+    limit ${limit}`
+}

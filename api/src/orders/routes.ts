@@ -1,7 +1,7 @@
 import { Elysia } from 'elysia'
 import { z } from 'zod'
 import { ErrorSchema, Id } from '../shops/schema'
-import { CreateOrderBody, CreateOrderResponse, OrderSchema, TelegramStatus } from './schema'
+import { CreateOrderBody, CreateOrderResponse, OrderListQuery, OrderListResponse, OrderSchema, TelegramStatus } from './schema'
 import type { OrderService } from './service'
 
 export const orderRoutes = (orders: OrderService) =>
@@ -24,6 +24,12 @@ export const orderRoutes = (orders: OrderService) =>
         },
       },
     )
+    .get('/shops/:shopId/orders', ({ params, query }) => orders.list(params.shopId, query.limit ?? 20, query.cursor ?? null), {
+      params: z.object({ shopId: Id }),
+      query: OrderListQuery,
+      response: { 200: OrderListResponse, 400: ErrorSchema, 404: ErrorSchema },
+      detail: { summary: 'Orders, newest first, with their Telegram notification', description: 'Cursor-paginated: `?limit=20&cursor=<nextCursor>`.' },
+    })
     .post(
       '/shops/:shopId/orders/:orderId/telegram/resend',
       async ({ params }) => {

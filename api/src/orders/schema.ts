@@ -61,3 +61,23 @@ export const CreateOrderResponse = z.object({
     .object({ error: z.string().nullable(), retrying: z.boolean(), nextAttemptAt: z.string().nullable(), attempts: z.number() })
     .describe('Details of the notification attempt'),
 })
+
+export const NotificationSchema = z.object({
+  status: z.enum(['sent', 'failed', 'pending', 'skipped']).describe('pending: queued or being retried; skipped: Telegram was not set up when the order came in'),
+  error: z.string().nullable(),
+  sentAt: z.string().nullable(),
+  attempts: z.number(),
+  retrying: z.boolean(),
+  nextAttemptAt: z.string().nullable(),
+  updatedAt: z.string().nullable(),
+})
+
+export const OrderListQuery = z.object({
+  limit: z.string().regex(/^[1-9][0-9]{0,2}$/, 'must be 1–100').transform(Number).refine((n) => n <= 100, 'must be 1–100').optional(),
+  cursor: z.string().regex(/^[1-9][0-9]{0,14}$/, 'must be a cursor from a previous page').transform(Number).optional(),
+})
+
+export const OrderListResponse = z.object({
+  items: z.array(OrderSchema.extend({ notification: NotificationSchema })),
+  nextCursor: z.string().nullable().describe('Pass as ?cursor= for the next (older) page; null at the end'),
+})

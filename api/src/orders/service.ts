@@ -4,7 +4,7 @@ import type { Logger } from '../log'
 import { getShopOr404 } from '../shops/repository'
 import type { Delivery } from '../telegram/delivery'
 import { requeueDelivery } from '../telegram/outbox'
-import { findOrder, insertOrderOnce, toOrder } from './repository'
+import { findOrder, insertOrderOnce, listOrders, toOrder, type OrderWithNotificationRow } from './repository'
 import type { CreateOrderInput, Order } from './schema'
 
 export type TelegramOutcome = {
@@ -60,6 +60,18 @@ export class OrderService {
     }
   }
 
+  /** Newest first with the notification of each order; `cursor` is the last id of the previous page. */
+  async list(shopId: number, limit = 20, cursor: number | null = null) {
+    const { sql } = this.deps
+    await getShopOr404(sql, shopId)
+    const rows = await listOrders(sql, shopId, limit + 1, cursor)
+    const page = rows.slice(0, limit)
+    return {
+      items: page.map((r) => ({ ...toOrder(r), notification: notificationOf(r) })),
+      nextCursor: rows.length > limit ? String(page[page.length - 1]!.id) : null,
+    }
+  }
+
   /** The owner's "retry" button: a failed notification is attempted again now. */
   async resend(shopId: number, orderId: number): Promise<{ order: Order } & TelegramOutcome> {
     const { sql, delivery } = this.deps
@@ -72,5 +84,19 @@ export class OrderService {
     if (q.state === 'none') throw new Conflict('This order had no notification to resend (Telegram was not connected when it came in)', 'nothing_to_resend')
     const outcome = await this.attemptNow(q.id)
     return { order: toOrder(row), ...outcome }
+  }
+}
+
+function notificationOf(r: OrderWithNotificationRow) {
+  const pending = r.outbox_state === 'pending'
+  const status = r.send_status === 'SENT' ? 'sent' : pending && !r.send_status ? 'pending' : r.send_status === 'FAILED' ? 'failed' : r.outbox_state ? 'pending' : 'skipped'
+  return {
+    status: status as 'sent' | 'failed' | 'pending' | 'skipped',
+    error: r.send_status === 'FAILED' ? r.send_error : null,
+    sentAt: r.sent_at ? new Date(r.sent_at).toISOString() : null,
+    attempts: r.send_attempts ?? 0,
+    retrying: pending && r.send_status === 'FAILED',
+    nextAttemptAt: pending && r.next_attempt_at ? new Date(r.next_attempt_at).toISOString() : null,
+    updatedAt: r.send_updated_at ? new Date(r.send_updated_at).toISOString() : null,
   }
 }

@@ -14,7 +14,7 @@ import type { TelegramService } from './service'
 const ShopParams = z.object({ shopId: Id })
 const errors = { 400: ErrorSchema, 404: ErrorSchema, 409: ErrorSchema, 422: ErrorSchema }
 
-export const telegramRoutes = (telegram: TelegramService) =>
+export const telegramRoutes = (telegram: TelegramService, onboarding: Onboarding) =>
   new Elysia({ name: 'telegram', detail: { tags: ['Telegram'] } })
     .post('/shops/:shopId/telegram/connect', ({ params, body }) => telegram.connect(params.shopId, body), {
       params: ShopParams,
@@ -41,6 +41,23 @@ export const telegramRoutes = (telegram: TelegramService) =>
       response: { 200: IntegrationSchema, ...errors },
       detail: { summary: 'Issue a fresh one-time t.me connect link (e.g. to move to another chat)' },
     })
+    .post(
+      '/shops/:shopId/telegram/mock/start',
+      async ({ params, body }) => {
+        const integration = await telegram.requireMockIntegration(params.shopId)
+        const result = await onboarding.simulateStart(integration, body?.chatType ?? 'private')
+        return { result, status: await telegram.status(params.shopId) }
+      },
+      {
+        params: ShopParams,
+        body: z.object({ chatType: z.enum(['private', 'group']).optional() }).optional(),
+        response: { 200: z.object({ result: z.string(), status: StatusSchema }), ...errors },
+        detail: {
+          summary: 'Demo only (TELEGRAM_MODE=mock): act as if the owner pressed the connect link',
+          description: 'Feeds `/start <code>` from a made-up chat through the same onboarding code a real update takes. 409 in real mode.',
+        },
+      },
+    )
 
 /**
  * Telegram's side: `POST /telegram/webhook/<webhookId>`. The id is random and public (it is in the

@@ -1,5 +1,5 @@
 import type { Sql } from '../db/client'
-import { HttpError, Invalid, NotFound, UpstreamUnavailable, Conflict } from '../http/errors'
+import { Conflict, HttpError, Invalid, UpstreamUnavailable } from '../http/errors'
 import type { Logger } from '../log'
 import { getShopOr404 } from '../shops/repository'
 import { TelegramError, type TelegramClient } from './client'
@@ -181,9 +181,13 @@ export class TelegramService {
     }
   }
 
-  async requireIntegration(shopId: number): Promise<IntegrationRow> {
+  /** The integration, for the demo-only simulated /start: refused unless TELEGRAM_MODE=mock. */
+  async requireMockIntegration(shopId: number): Promise<IntegrationRow> {
+    await getShopOr404(this.deps.sql, shopId)
+    if (this.deps.client.mode !== 'mock') throw new Conflict('Simulated /start exists only in TELEGRAM_MODE=mock', 'not_mock_mode')
     const row = await findIntegration(this.deps.sql, shopId)
-    if (!row) throw new NotFound('Telegram is not connected for this shop', 'not_connected')
+    if (!row) throw new Conflict('Connect a bot token first', 'not_connected')
+    if (!row.start_code) throw new Conflict('No connect code is waiting: request a new link first', 'no_start_code')
     return row
   }
 }
