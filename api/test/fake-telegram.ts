@@ -1,0 +1,160 @@
+/**
+ * A fake Telegram Bot API server for tests: grammY is pointed at it through TELEGRAM_API_ROOT, so
+ * the real client code, timeouts and error parsing run. Behaviour is chosen per token (and can be
+ * queued per call), every call is recorded, and updates can be delivered to a webhook the way
+ * Telegram would (with the secret token header).
+ */
+
+export type Behaviour =
+  | { kind: 'ok' }
+  | { kind: 'error'; status: number; description: string; parameters?: Record<string, unknown> }
+  | { kind: 'hang' }
+  | { kind: 'slow'; ms: number }
+  | { kind: 'html'; status: number }
+
+export const B = {
+  ok: { kind: 'ok' } as Behaviour,
+  e500: { kind: 'error', status: 500, description: 'Internal Server Error' } as Behaviour,
+  hang: { kind: 'hang' } as Behaviour,
+  tooMany: (retryAfter: number): Behaviour => ({ kind: 'error', status: 429, description: `Too Many Requests: retry after ${retryAfter}`, parameters: { retry_after: retryAfter } }),
+  blocked: { kind: 'error', status: 403, description: 'Forbidden: bot was blocked by the user' } as Behaviour,
+  kicked: { kind: 'error', status: 403, description: 'Forbidden: bot was kicked from the group chat' } as Behaviour,
+  chatNotFound: { kind: 'error', status: 400, description: 'Bad Request: chat not found' } as Behaviour,
+  migrate: (to: number): Behaviour => ({ kind: 'error', status: 400, description: 'Bad Request: group chat was upgraded to a supergroup chat', parameters: { migrate_to_chat_id: to } }),
+  unauthorized: { kind: 'error', status: 401, description: 'Unauthorized' } as Behaviour,
+  notModified: { kind: 'error', status: 400, description: 'Bad Request: message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message' } as Behaviour,
+  messageGone: { kind: 'error', status: 400, description: 'Bad Request: message to edit not found' } as Behaviour,
+  conflict: { kind: 'error', status: 409, description: "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first" } as Behaviour,
+}
+
+export type Call = { token: string; method: string; payload: Record<string, unknown>; at: number }
+
+/** A token shaped like a real one, unique per call site. */
+let seq = 0
+export function makeToken(label = 'T'): string {
+  seq++
+  const id = 700000000 + seq * 17 + Math.floor(Math.random() * 10)
+  const secret = `AA${label}${'x'.repeat(30)}${seq}`.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 35).padEnd(35, 'z')
+  return `${id}:${secret}`
+}
+
+export class FakeTelegram {
+  readonly calls: Call[] = []
+  private readonly behaviours = new Map<string, Behaviour>()
+  private readonly queued = new Map<string, Behaviour[]>()
+  private readonly methodBehaviours = new Map<string, Behaviour>()
+  private readonly updates = new Map<string, Record<string, unknown>[]>()
+  readonly webhooks = new Map<string, { url: string; secret: string }>()
+  private readonly hanging = new Set<() => void>()
+  private messageId = 1000
+  private server: ReturnType<typeof Bun.serve>
+
+  constructor() {
+    this.server = Bun.serve({ port: 0, hostname: '127.0.0.1', idleTimeout: 60, fetch: (req) => this.handle(req) })
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.server.port}`
+  }
+
+  /** Every call of this token behaves so (until changed). */
+  behave(token: string, b: Behaviour): void {
+    this.behaviours.set(token, b)
+  }
+  /** The next calls of this token behave so, one each, then the standing behaviour resumes. */
+  queue(token: string, ...bs: Behaviour[]): void {
+    this.queued.set(token, [...(this.queued.get(token) ?? []), ...bs])
+  }
+  /** Overrides one method for one token (e.g. getMe ok, sendMessage blocked). */
+  behaveMethod(token: string, method: string, b: Behaviour): void {
+    this.methodBehaviours.set(`${token}/${method}`, b)
+  }
+  pushUpdate(token: string, update: Record<string, unknown>): void {
+    this.updates.set(token, [...(this.updates.get(token) ?? []), update])
+  }
+
+  sent(token?: string): Call[] {
+    return this.calls.filter((c) => c.method === 'sendMessage' && (!token || c.token === token))
+  }
+  callsOf(method: string, token?: string): Call[] {
+    return this.calls.filter((c) => c.method === method && (!token || c.token === token))
+  }
+
+  /** Delivers an update to the webhook registered for `token`, as Telegram does. */
+  async deliver(token: string, update: Record<string, unknown>, secretOverride?: string): Promise<Response> {
+    const hook = this.webhooks.get(token)
+    if (!hook) throw new Error('no webhook set for this token')
+    return fetch(hook.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': secretOverride ?? hook.secret },
+      body: JSON.stringify(update),
+    })
+  }
+
+  private behaviourFor(token: string, method: string): Behaviour {
+    const q = this.queued.get(token)
+    if (q && q.length) return q.shift()!
+    return this.methodBehaviours.get(`${token}/${method}`) ?? this.behaviours.get(token) ?? B.ok
+  }
+
+  private async handle(req: Request): Promise<Response> {
+    const m = /^\/bot([^/]+)\/([A-Za-z]+)$/.exec(new URL(req.url).pathname)
+    if (!m) return Response.json({ ok: false, error_code: 404, description: 'Not Found' }, { status: 404 })
+    const token = decodeURIComponent(m[1]!)
+    const method = m[2]!
+    const text = await req.text()
+    const payload = text ? (JSON.parse(text) as Record<string, unknown>) : {}
+    this.calls.push({ token, method, payload, at: Date.now() })
+    const b = method === 'getUpdates' && !this.queued.get(token)?.length ? this.methodBehaviours.get(`${token}/getUpdates`) ?? B.ok : this.behaviourFor(token, method)
+    if (b.kind === 'hang') {
+      await new Promise<void>((resolve) => {
+        this.hanging.add(resolve)
+        setTimeout(resolve, 30_000)
+      })
+      return Response.json({ ok: false, error_code: 504, description: 'hung' }, { status: 504 })
+    }
+    if (b.kind === 'slow') await Bun.sleep(b.ms)
+    if (b.kind === 'html') return new Response('<html><body>Bad Gateway</body></html>', { status: b.status, headers: { 'content-type': 'text/html' } })
+    if (b.kind === 'error') return Response.json({ ok: false, error_code: b.status, description: b.description, parameters: b.parameters }, { status: b.status })
+    return Response.json({ ok: true, result: this.result(token, method, payload) })
+  }
+
+  private result(token: string, method: string, p: Record<string, unknown>): unknown {
+    const botId = Number(token.split(':')[0])
+    switch (method) {
+      case 'getMe':
+        return { id: botId, is_bot: true, first_name: 'Shop bot', username: `shop${botId}_bot` }
+      case 'sendMessage': {
+        const chatId = p.chat_id
+        const numeric = typeof chatId === 'string' && /^-?\d+$/.test(chatId) ? Number(chatId) : chatId
+        return { message_id: this.messageId++, date: Math.floor(Date.now() / 1000), chat: { id: numeric, type: 'private' }, text: p.text }
+      }
+      case 'editMessageText':
+        return { message_id: p.message_id, date: Math.floor(Date.now() / 1000), chat: { id: p.chat_id, type: 'private' }, text: p.text }
+      case 'setWebhook':
+        this.webhooks.set(token, { url: String(p.url), secret: String(p.secret_token) })
+        return true
+      case 'deleteWebhook':
+        this.webhooks.delete(token)
+        return true
+      case 'getUpdates': {
+        const offset = Number(p.offset ?? 0)
+        const list = (this.updates.get(token) ?? []).filter((u) => Number(u.update_id) >= offset)
+        this.updates.set(token, list)
+        return list
+      }
+      default:
+        return true
+    }
+  }
+
+  releaseHanging(): void {
+    for (const r of this.hanging) r()
+    this.hanging.clear()
+  }
+
+  stop(): void {
+    this.releaseHanging()
+    this.server.stop(true)
+  }
+}
