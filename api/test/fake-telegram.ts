@@ -38,8 +38,26 @@ export function makeToken(label = 'T'): string {
   return `${id}:${secret}`
 }
 
+/**
+ * Options for large runs (benchmarks); the defaults keep the behaviour the tests rely on.
+ * - `record: false` keeps `calls` empty (it grows without bound otherwise); `counts` still counts.
+ * - `onCall` sees every call (after pacing is decided: `limited` tells whether it got a 429).
+ * - `limits` makes sendMessage/editMessageText answer 429 like Telegram when a bot sends more than
+ *   `perBotPerSec` in the last second or a chat gets one within `1000 / perChatPerSec` ms of the last.
+ */
+export type FakeTelegramOptions = {
+  record?: boolean
+  onCall?: (call: Call, limited: boolean) => void
+  limits?: { perBotPerSec?: number; perChatPerSec?: number; retryAfterSec?: number }
+}
+
 export class FakeTelegram {
   readonly calls: Call[] = []
+  /** Calls per method (always counted, also with `record: false`), and 429s given by `limits`. */
+  readonly counts = new Map<string, number>()
+  limited = 0
+  private readonly botWindow = new Map<string, number[]>()
+  private readonly chatLast = new Map<string, number>()
   private readonly behaviours = new Map<string, Behaviour>()
   private readonly queued = new Map<string, Behaviour[]>()
   private readonly methodBehaviours = new Map<string, Behaviour>()
@@ -49,7 +67,7 @@ export class FakeTelegram {
   private messageId = 1000
   private server: ReturnType<typeof Bun.serve>
 
-  constructor() {
+  constructor(private readonly options: FakeTelegramOptions = {}) {
     this.server = Bun.serve({ port: 0, hostname: '127.0.0.1', idleTimeout: 60, fetch: (req) => this.handle(req) })
   }
 
@@ -61,7 +79,7 @@ export class FakeTelegram {
   behave(token: string, b: Behaviour): void {
     this.behaviours.set(token, b)
   }
-  /** The next calls of this token behave so, one each, then the standing behaviour resumes. */
+  /** The next calls of this token (other than getUpdates) behave so, one each, then the standing behaviour resumes. */
   queue(token: string, ...bs: Behaviour[]): void {
     this.queued.set(token, [...(this.queued.get(token) ?? []), ...bs])
   }
@@ -104,8 +122,21 @@ export class FakeTelegram {
     const method = m[2]!
     const text = await req.text()
     const payload = text ? (JSON.parse(text) as Record<string, unknown>) : {}
-    this.calls.push({ token, method, payload, at: Date.now() })
-    const b = method === 'getUpdates' && !this.queued.get(token)?.length ? this.methodBehaviours.get(`${token}/getUpdates`) ?? B.ok : this.behaviourFor(token, method)
+    const call: Call = { token, method, payload, at: Date.now() }
+    if (this.options.record !== false) this.calls.push(call)
+    this.counts.set(method, (this.counts.get(method) ?? 0) + 1)
+    const limited = this.overLimit(call)
+    this.options.onCall?.(call, limited)
+    if (limited) {
+      this.limited++
+      const retryAfter = this.options.limits?.retryAfterSec ?? 1
+      return Response.json(
+        { ok: false, error_code: 429, description: `Too Many Requests: retry after ${retryAfter}`, parameters: { retry_after: retryAfter } },
+        { status: 429 },
+      )
+    }
+    // Polling runs in the background: it neither consumes queued behaviours nor takes the token-wide one.
+    const b = method === 'getUpdates' ? this.methodBehaviours.get(`${token}/getUpdates`) ?? B.ok : this.behaviourFor(token, method)
     if (b.kind === 'hang') {
       await new Promise<void>((resolve) => {
         this.hanging.add(resolve)
@@ -117,6 +148,21 @@ export class FakeTelegram {
     if (b.kind === 'html') return new Response('<html><body>Bad Gateway</body></html>', { status: b.status, headers: { 'content-type': 'text/html' } })
     if (b.kind === 'error') return Response.json({ ok: false, error_code: b.status, description: b.description, parameters: b.parameters }, { status: b.status })
     return Response.json({ ok: true, result: this.result(token, method, payload) })
+  }
+
+  /** Telegram-like pacing of sends (only with `limits`): true means this call gets a 429. */
+  private overLimit(c: Call): boolean {
+    const l = this.options.limits
+    if (!l || (c.method !== 'sendMessage' && c.method !== 'editMessageText')) return false
+    const w = (this.botWindow.get(c.token) ?? []).filter((t) => c.at - t < 1000)
+    this.botWindow.set(c.token, w)
+    if (l.perBotPerSec && w.length >= l.perBotPerSec) return true
+    const key = `${c.token}/${String(c.payload.chat_id)}`
+    const last = this.chatLast.get(key)
+    if (l.perChatPerSec && last !== undefined && c.at - last < 1000 / l.perChatPerSec) return true
+    w.push(c.at)
+    this.chatLast.set(key, c.at)
+    return false
   }
 
   private result(token: string, method: string, p: Record<string, unknown>): unknown {
