@@ -13,6 +13,13 @@ function toMarkup(k?: Keyboard) {
   }
 }
 
+/** What the owner should do about a 403, in their words. */
+function forbiddenHint(description: string): string {
+  if (/blocked by the user/i.test(description)) return 'Бот заблокирован в Telegram: откройте чат с ботом и нажмите «Разблокировать»'
+  if (/kicked|not a member|removed/i.test(description)) return 'Бота удалили из чата: добавьте его обратно в группу'
+  return 'Боту запрещено писать в этот чат: добавьте бота в чат и разрешите ему отправлять сообщения'
+}
+
 /**
  * Turns whatever grammY threw into a TelegramFailure. This is the client boundary: grammY's
  * HttpError wraps the fetch error, whose text repeats the request URL and so the token; nothing
@@ -29,12 +36,13 @@ export function classify(err: unknown, token: string): TelegramFailure {
     }
     if (status === 429) return { kind: 'transient', status, reason: `Telegram просит подождать: ${description}`, retryAfterSec: params.retry_after ?? 1 }
     if (status >= 500) return { kind: 'transient', status, reason: `Telegram временно недоступен (${status}): ${description}` }
-    if (status === 401) return { kind: 'terminal', status, code: 'unauthorized', reason: `Токен бота недействителен (${status}): ${description}` }
-    if (status === 403) return { kind: 'terminal', status, code: 'forbidden', reason: `Бот заблокирован или удалён из чата (${status}): ${description}` }
+    if (status === 401) return { kind: 'terminal', status, code: 'unauthorized', reason: `Токен бота недействителен (отозван в @BotFather?): сохраните новый токен (${status}: ${description})` }
+    if (status === 403) return { kind: 'terminal', status, code: 'forbidden', reason: `${forbiddenHint(description)} (${status}: ${description})` }
     if (status === 409) return { kind: 'terminal', status, code: 'conflict', reason: `Конфликт (${status}): ${description}` }
     if (/message is not modified/i.test(description)) return { kind: 'terminal', status, code: 'not_modified', reason: description }
     if (/message to edit not found|message can't be edited|MESSAGE_ID_INVALID/i.test(description)) return { kind: 'terminal', status, code: 'message_gone', reason: description }
-    if (/chat not found|PEER_ID_INVALID|user not found/i.test(description)) return { kind: 'terminal', status, code: 'chat_not_found', reason: `Чат не найден (${status}): ${description}` }
+    if (/chat not found|PEER_ID_INVALID|user not found/i.test(description))
+      return { kind: 'terminal', status, code: 'chat_not_found', reason: `Чат не найден: проверьте chat id или подключите чат заново по ссылке (${status}: ${description})` }
     return { kind: 'terminal', status, code: 'bad_request', reason: `Telegram отклонил запрос (${status}): ${description}` }
   }
   if (err instanceof HttpError) {
