@@ -1,3 +1,8 @@
 import { render } from 'solid-js/web'
+import { TelegramSettings } from './pages/TelegramSettings'
+import './styles.css'
 
-render(() => <p>Загрузка…</p>, document.getElementById('root')!)
+// The API serves this page for /shops/:shopId/growth/telegram; the shop comes from the path.
+const shopId = /^\/shops\/([^/]+)\/growth\/telegram\/?$/.exec(location.pathname)?.[1] ?? '1'
+
+render(() => <TelegramSettings shopId={decodeURIComponent(shopId)} />, document.getElementById('root')!)

@@ -1,0 +1,92 @@
+import { createSignal, For, Show } from 'solid-js'
+import { ApiError, type Order } from '../api'
+import { clockTime, exactTime, explainError, formatMoney, notificationWords, orderStatusWord, relativeTime } from '../format'
+
+/** The last orders with their Telegram notification; failed ones get «Повторить». Live via polling. */
+export function RecentList(props: { orders: Order[]; loaded: boolean; now: number; onRetry: (orderId: number) => Promise<void> }) {
+  return (
+    <section class="card" aria-labelledby="recent-title">
+      <div class="card-head">
+        <h2 id="recent-title">Последние уведомления</h2>
+        <span class="muted small">обновляется само</span>
+      </div>
+      <ul class="recent" data-testid="recent-list">
+        <For
+          each={props.orders}
+          fallback={<li class="recent-empty muted">{props.loaded ? 'Заказов пока нет. Когда касса пришлёт заказ, он появится здесь.' : 'Загружаем…'}</li>}
+        >
+          {(o) => <Row order={o} now={props.now} onRetry={props.onRetry} />}
+        </For>
+      </ul>
+    </section>
+  )
+}
+
+function Row(props: { order: Order; now: number; onRetry: (orderId: number) => Promise<void> }) {
+  const [retrying, setRetrying] = createSignal(false)
+  const [error, setError] = createSignal<string | null>(null)
+  const n = () => props.order.notification
+  const words = () => notificationWords(n())
+  const reason = () => (n().status === 'failed' && n().error ? explainError(n().error!) : null)
+  const orderStatus = () => orderStatusWord(props.order.status)
+
+  const retry = async () => {
+    setRetrying(true)
+    setError(null)
+    try {
+      await props.onRetry(props.order.id)
+    } catch (err) {
+      setError(err instanceof ApiError ? err.message : String(err))
+    } finally {
+      setRetrying(false)
+    }
+  }
+
+  return (
+    <li class="recent-row" data-testid="recent-row" data-order-number={props.order.number} data-status={n().status}>
+      <div class="recent-main">
+        <span class="order-no">№ {props.order.number}</span>
+        <span class="muted small">
+          {props.order.customerName} · {formatMoney(props.order.total)}
+        </span>
+      </div>
+      <div class="recent-time small">
+        <time datetime={props.order.createdAt} title={exactTime(props.order.createdAt)}>
+          {relativeTime(props.order.createdAt, props.now)}
+        </time>
+        <Show when={orderStatus()}>
+          <span class="muted">
+            {' · '}
+            {orderStatus()}
+            {props.order.acceptedBy ? ` (${props.order.acceptedBy})` : ''}
+          </span>
+        </Show>
+      </div>
+      <div class="recent-state">
+        <span class={`badge small ${words().tone}`} title={n().sentAt ? `Отправлено ${exactTime(n().sentAt!)}` : undefined}>
+          {words().label}
+        </span>
+        <Show when={n().status === 'failed'}>
+          <button type="button" class="btn small" data-testid="retry-button" disabled={retrying()} onClick={retry}>
+            {retrying() ? 'Отправляем…' : 'Повторить'}
+          </button>
+        </Show>
+      </div>
+      <Show when={reason() || error() || (n().retrying && n().nextAttemptAt)}>
+        <p class="recent-reason small">
+          <Show when={reason()}>
+            {(r) => (
+              <>
+                <strong>{r().title}.</strong> {r().action}
+              </>
+            )}
+          </Show>
+          <Show when={n().retrying && n().nextAttemptAt}> Следующая попытка в {clockTime(n().nextAttemptAt!)}.</Show>
+          <Show when={error()}>
+            <span class="bad-text"> {error()}</span>
+          </Show>
+        </p>
+      </Show>
+    </li>
+  )
+}

@@ -1,0 +1,180 @@
+import { createEffect, createSignal } from 'solid-js'
+import { ApiError, type ShopApi, type Status } from '../api'
+import { clockTime } from '../format'
+import { ChatIdHint } from './ChatIdHint'
+
+type SaveState = { kind: 'idle' } | { kind: 'dirty' } | { kind: 'saving' } | { kind: 'saved'; at: string } | { kind: 'error'; message: string }
+
+/**
+ * Token, chat id and the on/off switch. An empty field means "keep what is saved": the saved token
+ * is only ever shown masked, as the placeholder. Field errors from the API sit under their field.
+ */
+export function SettingsForm(props: { api: ShopApi; status: Status; onSaved: () => void }) {
+  const [token, setToken] = createSignal('')
+  const [chatId, setChatId] = createSignal('')
+  const [enabled, setEnabled] = createSignal(props.status.enabled || !props.status.botUsername)
+  const [errors, setErrors] = createSignal<{ botToken?: string; chatId?: string }>({})
+  const [save, setSave] = createSignal<SaveState>({ kind: 'idle' })
+
+  // The switch follows the server until the owner touches it (polling must not undo a click).
+  let touched = false
+  createEffect(() => {
+    const s = props.status
+    if (!touched && s.botUsername) setEnabled(s.enabled)
+  })
+
+  const edited = () => {
+    if (save().kind !== 'saving') setSave({ kind: 'dirty' })
+  }
+
+  const submit = async (e: Event) => {
+    e.preventDefault()
+    if (save().kind === 'saving') return
+    setSave({ kind: 'saving' })
+    setErrors({})
+    const body: { botToken?: string; chatId?: string; enabled: boolean } = { enabled: enabled() }
+    if (token().trim()) body.botToken = token().trim()
+    if (chatId().trim()) body.chatId = chatId().trim()
+    try {
+      await props.api.connect(body)
+      setToken('')
+      setChatId('')
+      touched = false
+      setSave({ kind: 'saved', at: new Date().toISOString() })
+      props.onSaved()
+    } catch (err) {
+      const e = err instanceof ApiError ? err : new ApiError(0, 'unknown', String(err))
+      const fields = { botToken: e.field('botToken') ?? undefined, chatId: e.field('chatId') ?? undefined }
+      setErrors(fields)
+      const message =
+        e.code === 'token_rejected'
+          ? 'Telegram не принял токен'
+          : fields.botToken || fields.chatId
+            ? 'проверьте поля, отмеченные красным'
+            : e.message
+      setSave({ kind: 'error', message })
+    }
+  }
+
+  const saved = () => !!props.status.botToken
+
+  const saveText = () => {
+    const s = save()
+    switch (s.kind) {
+      case 'saving':
+        return token().trim() ? 'Проверяем токен в Telegram…' : 'Сохраняем…'
+      case 'dirty':
+        return 'Есть несохранённые изменения'
+      case 'saved':
+        return `✓ Сохранено в ${clockTime(s.at)}`
+      case 'error':
+        return `Не сохранено: ${s.message}`
+      default:
+        return ''
+    }
+  }
+
+  return (
+    <section class="card" aria-labelledby="settings-title">
+      <div class="card-head">
+        <h2 id="settings-title">Настройки</h2>
+      </div>
+      <form class="form" onSubmit={submit} novalidate>
+        <div class="field">
+          <label class="label" for="bot-token">
+            Токен бота
+          </label>
+          <input
+            id="bot-token"
+            class="input mono"
+            classList={{ invalid: !!errors().botToken }}
+            data-testid="token-input"
+            type="text"
+            autocomplete="off"
+            spellcheck={false}
+            autocapitalize="off"
+            placeholder={props.status.botToken ?? '123456789:AAE…'}
+            aria-describedby="bot-token-help bot-token-error"
+            aria-invalid={!!errors().botToken}
+            value={token()}
+            onInput={(e) => {
+              setToken(e.currentTarget.value)
+              setErrors((x) => ({ ...x, botToken: undefined }))
+              edited()
+            }}
+          />
+          <p id="bot-token-help" class="help">
+            {saved()
+              ? `Сохранён токен ${props.status.botToken}. Оставьте поле пустым, чтобы не менять его.`
+              : 'Токен выдаёт @BotFather после команды /newbot.'}
+          </p>
+          <p id="bot-token-error" class="field-error" data-testid="field-error-botToken" role="alert">
+            {errors().botToken ?? ''}
+          </p>
+        </div>
+
+        <div class="field">
+          <label class="label" for="chat-id">
+            Chat ID <span class="optional">необязательно</span>
+          </label>
+          <input
+            id="chat-id"
+            class="input mono"
+            classList={{ invalid: !!errors().chatId }}
+            data-testid="chat-input"
+            type="text"
+            inputmode="text"
+            autocomplete="off"
+            spellcheck={false}
+            autocapitalize="off"
+            placeholder={props.status.chatId ?? 'заполнится сам после /start'}
+            aria-describedby="chat-id-help chat-id-error"
+            aria-invalid={!!errors().chatId}
+            value={chatId()}
+            onInput={(e) => {
+              setChatId(e.currentTarget.value)
+              setErrors((x) => ({ ...x, chatId: undefined }))
+              edited()
+            }}
+          />
+          <p id="chat-id-help" class="help">
+            {props.status.chatId
+              ? `Сейчас: ${props.status.chatTitle ? `«${props.status.chatTitle}», ` : ''}${props.status.chatId}. Пусто — оставить как есть.`
+              : 'Проще всего нажать /start в боте — чат подключится сам. Для группы можно ввести id вручную.'}
+          </p>
+          <p id="chat-id-error" class="field-error" data-testid="field-error-chatId" role="alert">
+            {errors().chatId ?? ''}
+          </p>
+          <ChatIdHint open={!props.status.chatId && !props.status.botToken} />
+        </div>
+
+        <label class="switch">
+          <input
+            type="checkbox"
+            role="switch"
+            data-testid="enabled-toggle"
+            checked={enabled()}
+            onChange={(e) => {
+              touched = true
+              setEnabled(e.currentTarget.checked)
+              edited()
+            }}
+          />
+          <span class="switch-track" aria-hidden="true">
+            <span class="switch-thumb" />
+          </span>
+          <span class="switch-label">Присылать уведомления о новых заказах</span>
+        </label>
+
+        <div class="actions">
+          <button type="submit" class="btn primary" data-testid="save-button" disabled={save().kind === 'saving'}>
+            {save().kind === 'saving' ? 'Сохраняем…' : 'Сохранить'}
+          </button>
+          <p class={`save-state ${save().kind}`} data-testid="save-state" data-state={save().kind} role="status">
+            {saveText()}
+          </p>
+        </div>
+      </form>
+    </section>
+  )
+}
