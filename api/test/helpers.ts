@@ -177,3 +177,9 @@ export function expectNoSecrets(texts: string[], tokens: string[]) {
     }
   }
 }
+
+/** The one row a query must return (fails the test clearly when there is none). */
+export function one<T>(rows: readonly T[]): T {
+  if (rows.length === 0) throw new Error('expected a row, got none')
+  return rows[0]!
+}

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { B, makeToken } from './fake-telegram'
-import { createHarness, eventually, expectNoSecrets, type Harness } from './helpers'
+import { createHarness, one, eventually, expectNoSecrets, type Harness } from './helpers'
 
 /**
  * Order intake and its one Telegram message, through the HTTP API, with the real grammY client
@@ -55,7 +55,7 @@ describe('the original brief', () => {
     expect(again.json.order.id).toBe(first.json.order.id)
     expect(again.json.telegramStatus).toBe('sent')
     expect(h.fake.sent(token).length).toBe(1)
-    const [{ count }] = await h.sql`select count(*)::int as count from orders where shop_id = ${shopId}`
+    const { count } = one(await h.sql`select count(*)::int as count from orders where shop_id = ${shopId}`)
     expect(count).toBe(1)
   })
 
@@ -83,10 +83,10 @@ describe('idempotency', () => {
     expect(statuses.filter((s) => s === 201).length).toBe(1)
     expect(statuses.filter((s) => s === 200).length).toBe(49)
     expect(new Set(results.map((r) => r.json.order.id)).size).toBe(1)
-    const [{ orders, logs, outbox }] = await h.sql`
+    const { orders, logs, outbox } = one(await h.sql`
       select (select count(*)::int from orders where shop_id = ${shopId}) as orders,
              (select count(*)::int from telegram_send_log where shop_id = ${shopId}) as logs,
-             (select count(*)::int from telegram_outbox where shop_id = ${shopId}) as outbox`
+             (select count(*)::int from telegram_outbox where shop_id = ${shopId}) as outbox`)
     expect({ orders, logs, outbox }).toEqual({ orders: 1, logs: 1, outbox: 1 })
     expect(h.fake.sent(token).length).toBe(1)
   })
@@ -102,7 +102,7 @@ describe('idempotency', () => {
       expect(r.json.message).toContain('C-1')
     }
     const rows = await h.sql`select total::text, customer_name from orders where shop_id = ${shopId}`
-    expect(rows).toEqual([{ total: '2490.00', customer_name: 'Анна' }])
+    expect([...rows]).toEqual([{ total: '2490.00', customer_name: 'Анна' }])
     expect(h.fake.sent(token).length).toBe(1)
   })
 
@@ -120,7 +120,7 @@ describe('skipped notifications', () => {
     const r = await h.post(`/shops/${shopId}/orders`, order('S-1'))
     expect(r.status).toBe(201)
     expect(r.json.telegramStatus).toBe('skipped')
-    const [{ count }] = await h.sql`select count(*)::int as count from telegram_outbox where shop_id = ${shopId}`
+    const { count } = one(await h.sql`select count(*)::int as count from telegram_outbox where shop_id = ${shopId}`)
     expect(count).toBe(0)
   })
 
@@ -144,7 +144,7 @@ describe('skipped notifications', () => {
     const r = await h.post('/shops/987654/orders', order('X-1'))
     expect(r.status).toBe(404)
     expect(r.json.error).toBe('shop_not_found')
-    const [{ count }] = await h.sql`select count(*)::int as count from orders where number = 'X-1'`
+    const { count } = one(await h.sql`select count(*)::int as count from orders where number = 'X-1'`)
     expect(count).toBe(0)
   })
 })
@@ -171,7 +171,7 @@ describe('validation', () => {
       expect(r.json.error).toBe('validation_failed')
       expect(typeof r.json.message).toBe('string')
       expect(Array.isArray(r.json.details)).toBe(true)
-      const [{ count }] = await h.sql`select count(*)::int as count from orders where shop_id = ${shopId}`
+      const { count } = one(await h.sql`select count(*)::int as count from orders where shop_id = ${shopId}`)
       expect(count).toBe(0)
     })
   }

@@ -101,7 +101,7 @@ describe('connect', () => {
     expect(second.createdAt).toBe(first.createdAt)
     expect(Date.parse(second.updatedAt)).toBeGreaterThan(Date.parse(first.updatedAt))
     const rows = await hw.sql`select chat_id, enabled from telegram_integrations where shop_id = ${shopId}`
-    expect(rows).toEqual([{ chat_id: '222', enabled: false }])
+    expect([...rows]).toEqual([{ chat_id: '222', enabled: false }])
   })
 
   test('the token may be omitted on later connects; the stored one is kept', async () => {

@@ -28,7 +28,8 @@ export function createApp(s: Services, opts: { uiDist?: string } = {}) {
     .use(
       openapi({
         path: '/swagger',
-        mapJsonSchema: { zod: z.toJSONSchema },
+        // Request schemas are documented as clients send them (before transforms such as Money → string).
+        mapJsonSchema: { zod: (s: z.ZodType) => z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' }) },
         documentation: {
           info: {
             title: 'Posiflora: order notifications in Telegram',
