@@ -3,6 +3,8 @@ import type { Sql } from './db/client'
 import type { Logger } from './log'
 import { OrderService } from './orders/service'
 import type { TelegramClient } from './telegram/client'
+import { orderKeyboard } from './telegram/buttons'
+import { createCallbackHandler } from './telegram/callbacks'
 import { Delivery, defaultDeliveryConfig, type DeliveryConfig } from './telegram/delivery'
 import { GrammyClient } from './telegram/grammy-client'
 import { MockClient } from './telegram/mock-client'
@@ -29,11 +31,12 @@ export function createServices(p: { config: Config; sql: Sql; client: TelegramCl
     intervalMs: config.DISPATCH_INTERVAL_MS,
     ...p.delivery,
   }
-  const delivery = new Delivery({ sql, client, cipher, log, config: deliveryConfig })
+  const delivery = new Delivery({ sql, client, cipher, log, config: deliveryConfig, keyboard: orderKeyboard(cipher, config.PUBLIC_URL) })
   const telegram = new TelegramService({ sql, client, cipher, log, publicUrl: config.PUBLIC_URL, timeoutMs: config.TELEGRAM_TIMEOUT_MS })
   const onboarding = new Onboarding({ sql, client, cipher, log, timeoutMs: config.TELEGRAM_TIMEOUT_MS })
   const poller = new Poller({ sql, client, cipher, onboarding, log, intervalMs: config.POLL_INTERVAL_MS })
   const orders = new OrderService({ sql, delivery, log })
+  onboarding.onCallback = createCallbackHandler({ sql, client, cipher, orders, log, timeoutMs: config.TELEGRAM_TIMEOUT_MS })
   return {
     config,
     sql,

@@ -1,4 +1,5 @@
 import type { Sql } from '../db/client'
+import { queueStatusEdit } from '../telegram/outbox'
 import type { CreateOrderInput, Order } from './schema'
 
 export type OrderRow = {
@@ -110,4 +111,44 @@ export async function listOrders(sql: Sql, shopId: number, limit: number, before
     where o.shop_id = ${shopId} and (${beforeId}::bigint is null or o.id < ${beforeId})
     order by o.id desc
     limit ${limit}`
+}
+
+export type StatusChange = { changed: true; order: OrderRow; editQueued: boolean } | { changed: false; order: OrderRow | null }
+
+/**
+ * Moves an order to `to` only from one of `from`, in one statement, and queues the edit of its
+ * Telegram message in the same transaction. Two people pressing «Принять» at once: the database
+ * lets exactly one of them through.
+ */
+export async function changeOrderStatus(
+  sql: Sql,
+  shopId: number,
+  orderId: number,
+  to: string,
+  from: readonly string[],
+  by: { name: string; tgId: number | null } | null,
+): Promise<StatusChange> {
+  return sql.begin(async (tx) => {
+    const [row] = await tx<OrderRow[]>`
+      update orders set
+        status = ${to},
+        accepted_by = case when ${to} = 'accepted' then ${by?.name ?? null} else accepted_by end,
+        accepted_by_tg_id = case when ${to} = 'accepted' then ${by?.tgId ?? null}::bigint else accepted_by_tg_id end,
+        accepted_at = case when ${to} = 'accepted' then now() else accepted_at end
+      where shop_id = ${shopId} and id = ${orderId} and status = any(${from as string[]})
+      returning ${tx.unsafe(ORDER_COLUMNS)}`
+    if (!row) {
+      const [current] = await tx<OrderRow[]>`select ${tx.unsafe(ORDER_COLUMNS)} from orders where shop_id = ${shopId} and id = ${orderId}`
+      return { changed: false, order: current ?? null }
+    }
+    const editQueued = await queueStatusEdit(tx as unknown as Sql, shopId, orderId)
+    return { changed: true, order: row, editQueued }
+  })
+}
+
+/** The Telegram message we sent for an order (to check that a button press came from it). */
+export async function findOrderMessage(sql: Sql, shopId: number, orderId: number): Promise<{ message_id: string | null; chat_id: string | null } | null> {
+  const [row] = await sql<{ message_id: string | null; chat_id: string | null }[]>`
+    select message_id, chat_id from telegram_send_log where shop_id = ${shopId} and order_id = ${orderId} and status = 'SENT'`
+  return row ?? null
 }

@@ -81,3 +81,30 @@ export const OrderListResponse = z.object({
   items: z.array(OrderSchema.extend({ notification: NotificationSchema })),
   nextCursor: z.string().nullable().describe('Pass as ?cursor= for the next (older) page; null at the end'),
 })
+
+export const ORDER_STATUSES = ['new', 'accepted', 'assembling', 'delivering', 'done', 'cancelled'] as const
+export type OrderStatus = (typeof ORDER_STATUSES)[number]
+
+/** Where an order may go from each status: forward one step, or cancelled until it is done. */
+export const NEXT_STATUSES: Record<OrderStatus, readonly OrderStatus[]> = {
+  new: ['accepted', 'cancelled'],
+  accepted: ['assembling', 'cancelled'],
+  assembling: ['delivering', 'cancelled'],
+  delivering: ['done', 'cancelled'],
+  done: [],
+  cancelled: [],
+}
+
+/** The statuses an order may come from to reach `to`. */
+export const previousStatuses = (to: OrderStatus): OrderStatus[] => ORDER_STATUSES.filter((s) => NEXT_STATUSES[s].includes(to))
+
+export const PatchOrderBody = z.object({
+  status: z.enum(ORDER_STATUSES).describe('new → accepted → assembling → delivering → done; cancelled from any but done'),
+  by: z.string().trim().min(1).max(100).optional().describe('Who accepted it (shown in Telegram); defaults to «менеджер»'),
+})
+
+export const PatchOrderResponse = z.object({
+  order: OrderSchema,
+  changed: z.boolean().describe('false when the order already had this status'),
+  telegramEdit: z.enum(['queued', 'none']).describe('queued: the Telegram message will be edited to show the status'),
+})

@@ -1,11 +1,12 @@
 import type { Sql } from '../db/client'
 import { Conflict, NotFound } from '../http/errors'
+import { STATUS_LABELS } from '../telegram/message'
 import type { Logger } from '../log'
 import { getShopOr404 } from '../shops/repository'
 import type { Delivery } from '../telegram/delivery'
 import { requeueDelivery } from '../telegram/outbox'
-import { findOrder, insertOrderOnce, listOrders, toOrder, type OrderWithNotificationRow } from './repository'
-import type { CreateOrderInput, Order } from './schema'
+import { changeOrderStatus, findOrder, insertOrderOnce, listOrders, toOrder, type OrderWithNotificationRow } from './repository'
+import { NEXT_STATUSES, previousStatuses, type CreateOrderInput, type Order, type OrderStatus } from './schema'
 
 export type TelegramOutcome = {
   telegramStatus: 'sent' | 'failed' | 'skipped' | 'pending'
@@ -72,6 +73,40 @@ export class OrderService {
     }
   }
 
+  /**
+   * Moves an order along new → accepted → assembling → delivering → done (or cancelled) and has its
+   * Telegram message edited to match. The same status again is a no-op; an impossible step is 409.
+   */
+  async changeStatus(shopId: number, orderId: number, to: OrderStatus, by?: string): Promise<{ order: Order; changed: boolean; telegramEdit: 'queued' | 'none' }> {
+    const { sql, delivery, log } = this.deps
+    await getShopOr404(sql, shopId)
+    const r = await changeOrderStatus(sql, shopId, orderId, to, previousStatuses(to), { name: by ?? 'менеджер', tgId: null })
+    if (!r.order) throw new NotFound(`Order ${orderId} does not exist in shop ${shopId}`, 'order_not_found')
+    if (!r.changed) {
+      const from = r.order.status as OrderStatus
+      if (from === to) return { order: toOrder(r.order), changed: false, telegramEdit: 'none' }
+      const allowed = NEXT_STATUSES[from] ?? []
+      throw new Conflict(
+        `Заказ в статусе «${STATUS_LABELS[from] ?? from}» нельзя перевести в «${STATUS_LABELS[to] ?? to}»` + (allowed.length ? ` (можно: ${allowed.join(', ')})` : ' (статус окончательный)'),
+        'invalid_transition',
+        { from, to, allowed },
+      )
+    }
+    log.info('order_status_changed', { shopId, orderId, status: to, editQueued: r.editQueued })
+    if (r.editQueued) delivery.wake()
+    return { order: toOrder(r.order), changed: true, telegramEdit: r.editQueued ? 'queued' : 'none' }
+  }
+
+  /** «Принять» pressed in Telegram by `by`: the first press wins, the database decides. */
+  async acceptFromTelegram(shopId: number, orderId: number, by: { name: string; tgId: number }): Promise<AcceptResult> {
+    const { sql, delivery, log } = this.deps
+    const r = await changeOrderStatus(sql, shopId, orderId, 'accepted', ['new'], by)
+    if (!r.changed) return { accepted: false, order: r.order ? toOrder(r.order) : null }
+    log.info('order_accepted_in_telegram', { shopId, orderId, editQueued: r.editQueued })
+    if (r.editQueued) delivery.wake()
+    return { accepted: true, order: toOrder(r.order) }
+  }
+
   /** The owner's "retry" button: a failed notification is attempted again now. */
   async resend(shopId: number, orderId: number): Promise<{ order: Order } & TelegramOutcome> {
     const { sql, delivery } = this.deps
@@ -86,6 +121,8 @@ export class OrderService {
     return { order: toOrder(row), ...outcome }
   }
 }
+
+export type AcceptResult = { accepted: true; order: Order } | { accepted: false; order: Order | null }
 
 function notificationOf(r: OrderWithNotificationRow) {
   const pending = r.outbox_state === 'pending'

@@ -4,7 +4,7 @@ import type { Sql } from '../db/client'
 import type { Logger } from '../log'
 import { TelegramError, type Keyboard, type TelegramClient } from './client'
 import { renderOrderMessage } from './message'
-import { claimDueDeliveries, finishFailed, finishSent, loadDelivery, releaseLease, type DeliveryRow } from './outbox'
+import { claimDueDeliveries, finishFailed, finishSent, finishSkipped, loadDelivery, postpone, releaseLease, type DeliveryRow } from './outbox'
 import { migrateChat } from './repository'
 import type { TokenCipher } from './secrets'
 
@@ -32,6 +32,9 @@ export const defaultDeliveryConfig: DeliveryConfig = {
   batchSize: 64,
   concurrency: 32,
 }
+
+/** How long a status edit waits for the notification it edits before looking again. */
+const STATUS_EDIT_WAIT_MS = 2000
 
 export type AttemptOutcome = { status: 'sent' | 'failed'; error?: string; retryAt?: Date | null }
 
@@ -116,6 +119,19 @@ export class Delivery {
     } catch {
       return fail('Не удалось расшифровать токен бота: проверьте ENCRYPTION_KEY и сохраните токен заново', null)
     }
+    if (d.kind === 'order_status' && !d.message_id) {
+      // Nothing to edit yet. While the notification itself is still on its way it will carry the
+      // current status anyway, but it may be in flight with the old one: look again shortly.
+      if (d.order_delivery_state === 'pending') {
+        const until = new Date(Date.now() + STATUS_EDIT_WAIT_MS)
+        await postpone(sql, d.id, this.owner, until)
+        return { status: 'failed', error: 'ждём отправки уведомления о заказе', retryAt: until }
+      }
+      if (d.order_delivery_state !== 'done') {
+        await finishSkipped(sql, d.id, this.owner, 'уведомление о заказе не было отправлено: редактировать нечего')
+        return { status: 'sent' }
+      }
+    }
     const keyboard = this.deps.keyboard?.(d)
     let chatId = d.chat_id
     // A migrated group is followed at most twice in one attempt (it migrates once in reality).
@@ -123,10 +139,10 @@ export class Delivery {
       try {
         if (d.kind === 'order_status' && d.message_id && d.message_chat_id) {
           await client.editMessageText(token, { chatId: d.message_chat_id, messageId: Number(d.message_id), text, keyboard }, signal)
-          await finishSent(sql, { id: d.id, kind: d.kind, shopId: d.shop_id, orderId: d.order_id, text, messageId: Number(d.message_id), chatId: d.message_chat_id, mock: client.mode === 'mock' })
+          await finishSent(sql, { id: d.id, kind: d.kind, shopId: d.shop_id, orderId: d.order_id, text, messageId: Number(d.message_id), chatId: d.message_chat_id, mock: client.mode === 'mock', revision: d.revision })
         } else {
           const sent = await client.sendMessage(token, { chatId, text, keyboard }, signal)
-          await finishSent(sql, { id: d.id, kind: d.kind, shopId: d.shop_id, orderId: d.order_id, text, messageId: sent.messageId, chatId: sent.chatId, mock: client.mode === 'mock' })
+          await finishSent(sql, { id: d.id, kind: d.kind, shopId: d.shop_id, orderId: d.order_id, text, messageId: sent.messageId, chatId: sent.chatId, mock: client.mode === 'mock', revision: d.revision })
         }
         log.info('delivery_sent', { ...fields, mock: client.mode === 'mock' })
         return { status: 'sent' }
@@ -140,7 +156,7 @@ export class Delivery {
           continue
         }
         if (f.kind === 'terminal' && f.code === 'not_modified') {
-          await finishSent(sql, { id: d.id, kind: d.kind, shopId: d.shop_id, orderId: d.order_id, text, messageId: Number(d.message_id), chatId: d.message_chat_id ?? chatId, mock: false })
+          await finishSent(sql, { id: d.id, kind: d.kind, shopId: d.shop_id, orderId: d.order_id, text, messageId: Number(d.message_id), chatId: d.message_chat_id ?? chatId, mock: false, revision: d.revision })
           return { status: 'sent' }
         }
         if (f.kind === 'terminal' && f.code === 'message_gone' && d.kind === 'order_status') {

@@ -14,6 +14,7 @@ export type DeliveryRow = {
   kind: 'order' | 'order_status'
   state: 'pending' | 'done' | 'dead'
   attempts: number
+  revision: number
   created_at: Date
   shop_name: string
   number: string
@@ -34,17 +35,20 @@ export type DeliveryRow = {
   enabled: boolean | null
   message_id: string | null
   message_chat_id: string | null
+  /** For a status edit: the state of the order's own notification (null when there is none). */
+  order_delivery_state: 'pending' | 'done' | 'dead' | null
 }
 
 /** Everything one attempt needs, in one read. */
 export async function loadDelivery(sql: Sql, id: string): Promise<DeliveryRow | null> {
   const [row] = await sql<DeliveryRow[]>`
-    select d.id, d.shop_id, d.order_id, d.kind, d.state, d.attempts, d.created_at,
+    select d.id, d.shop_id, d.order_id, d.kind, d.state, d.attempts, d.revision, d.created_at,
            s.name as shop_name,
            o.number, o.total::text as total, o.customer_name, o.customer_phone, o.recipient_name, o.recipient_phone,
            o.delivery_date::text as delivery_date, o.delivery_time, o.address, o.comment, o.status, o.accepted_by, o.accepted_at,
            i.bot_token, i.chat_id, i.enabled,
-           l.message_id, l.chat_id as message_chat_id
+           l.message_id, l.chat_id as message_chat_id,
+           (select od.state from telegram_outbox od where od.order_id = d.order_id and od.kind = 'order') as order_delivery_state
     from telegram_outbox d
     join orders o on o.id = d.order_id
     join shops s on s.id = d.shop_id
@@ -71,16 +75,22 @@ export async function claimDueDeliveries(sql: Sql, owner: string, limit: number,
 /** Telegram accepted the message: the delivery is done and the order's log row says SENT. */
 export async function finishSent(
   sql: Sql,
-  p: { id: string; kind: string; shopId: string; orderId: string; text: string; messageId: number; chatId: string; mock: boolean },
+  p: { id: string; kind: string; shopId: string; orderId: string; text: string; messageId: number; chatId: string; mock: boolean; revision?: number },
 ): Promise<void> {
   await sql.begin(async (tx) => {
+    // A status edit re-queued while this one was in flight (revision moved on) stays pending: the
+    // newer status is sent next instead of being lost.
     const [d] = await tx<{ attempts: number }[]>`
       update telegram_outbox
-      set state = 'done', attempts = attempts + 1, locked_by = null, locked_until = null, last_error = null, updated_at = now()
+      set state = case when revision = ${p.revision ?? 0} then 'done' else 'pending' end,
+          next_attempt_at = now(), attempts = attempts + 1, locked_by = null, locked_until = null, last_error = null, updated_at = now()
       where id = ${p.id}
       returning attempts`
     if (p.kind !== 'order') {
-      await tx`update telegram_send_log set message = ${p.text}, updated_at = now() where shop_id = ${p.shopId} and order_id = ${p.orderId}`
+      // The message text (and, after a deleted message was replaced, its id) follows the edit.
+      await tx`
+        update telegram_send_log set message = ${p.text}, message_id = ${p.messageId}, chat_id = ${p.chatId}
+        where shop_id = ${p.shopId} and order_id = ${p.orderId}`
       return
     }
     await tx`
@@ -147,4 +157,33 @@ export async function requeueDelivery(sql: Sql, shopId: number, orderId: number,
     select state from telegram_outbox where shop_id = ${shopId} and order_id = ${orderId} and kind = 'order'`
   if (!existing) return { state: 'none' }
   return existing.state === 'done' ? { state: 'already_sent' } : { state: 'in_progress' }
+}
+
+/** Nothing to do for this delivery (e.g. a status edit of an order whose notification never went out). */
+export async function finishSkipped(sql: Sql, id: string, owner: string, reason: string): Promise<void> {
+  await sql`
+    update telegram_outbox set state = 'done', locked_by = null, locked_until = null, last_error = ${reason}, updated_at = now()
+    where id = ${id} and locked_by = ${owner}`
+}
+
+/** Try again later without counting an attempt (a status edit waiting for the message it edits). */
+export async function postpone(sql: Sql, id: string, owner: string, until: Date): Promise<void> {
+  await sql`
+    update telegram_outbox set next_attempt_at = ${until}, locked_by = null, locked_until = null, updated_at = now()
+    where id = ${id} and locked_by = ${owner}`
+}
+
+/**
+ * In the transaction that changed an order's status: queue an edit of its Telegram message, if the
+ * order had a notification. One row per order; a later change bumps its revision and makes it due.
+ */
+export async function queueStatusEdit(tx: Sql, shopId: number, orderId: number): Promise<boolean> {
+  const rows = await tx`
+    insert into telegram_outbox (shop_id, order_id, kind)
+    select shop_id, order_id, 'order_status' from telegram_outbox
+    where shop_id = ${shopId} and order_id = ${orderId} and kind = 'order'
+    on conflict (order_id, kind) do update set
+      state = 'pending', next_attempt_at = now(), attempts = 0, last_error = null,
+      revision = telegram_outbox.revision + 1, updated_at = now()`
+  return rows.count > 0
 }

@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto'
+import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { decodeKey } from '../config'
@@ -8,11 +8,20 @@ import type { Logger } from '../log'
  * Bot tokens at rest: AES-256-GCM, stored as `v1:<iv>:<tag>:<ciphertext>` (base64url). The version
  * prefix names the key, so a future key rotation can decrypt old rows while writing new ones.
  */
-export type TokenCipher = { encrypt(plain: string): string; decrypt(stored: string): string }
+export type TokenCipher = {
+  encrypt(plain: string): string
+  decrypt(stored: string): string
+  /** A short MAC (base64url) under a subkey of the same secret: callback data of buttons is signed with it. */
+  sign(data: string, length?: number): string
+}
 
 export function createTokenCipher(key: Buffer): TokenCipher {
   if (key.length !== 32) throw new Error('encryption key must be 32 bytes')
+  const macKey = createHmac('sha256', key).update('callback-data-v1').digest()
   return {
+    sign(data, length = 12) {
+      return createHmac('sha256', macKey).update(data).digest('base64url').slice(0, length)
+    },
     encrypt(plain) {
       const iv = randomBytes(12)
       const c = createCipheriv('aes-256-gcm', key, iv)
