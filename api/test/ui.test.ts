@@ -9,6 +9,7 @@ import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
 import { buildUi, UI_ROOT, uiIsStale } from '../src/ui-build'
+import { MockClient } from '../src/telegram/mock-client'
 import { B, makeToken } from './fake-telegram'
 import { createHarness, eventually, type Harness } from './helpers'
 
@@ -36,7 +37,9 @@ async function openPage(ctx: BrowserContext, errors: string[]): Promise<Page> {
   return page
 }
 
-const shot = (page: Page, name: string, fullPage = true) => page.screenshot({ path: path.join(SCREENSHOTS, name), fullPage, animations: 'disabled' })
+const shot = async (page: Page, name: string, fullPage = true) => {
+  await page.screenshot({ path: path.join(SCREENSHOTS, name), fullPage, animations: 'disabled' })
+}
 
 describe.skipIf(!hasChromium)('settings page in Chromium', () => {
   let browser: Browser
@@ -88,8 +91,12 @@ describe.skipIf(!hasChromium)('settings page in Chromium', () => {
     await page.getByTestId('token-input').fill(refused)
     await page.getByTestId('save-button').click()
     await page.getByTestId('save-state').filter({ hasText: 'Telegram не принял токен' }).waitFor({ timeout: LIVE_MS })
-    expect(await page.getByTestId('field-error-botToken').textContent()).toContain('Токен бота недействителен')
     expect(h.fake.callsOf('getMe', refused)).toHaveLength(1)
+    // The field shows the API's own reason for that field.
+    const api = await h.post(`/shops/${shopId}/telegram/connect`, { botToken: refused, enabled: true })
+    expect(api.json.error).toBe('token_rejected')
+    const reason = api.json.details.find((d: { path: string }) => d.path === 'botToken').message
+    expect(await page.getByTestId('field-error-botToken').textContent()).toBe(reason)
     const [row] = await h.sql`select count(*)::int as n from telegram_integrations where shop_id = ${shopId}`
     expect(row!.n).toBe(0)
     await shot(page, 'desktop-token-refused.png', false)
@@ -147,6 +154,9 @@ describe.skipIf(!hasChromium)('settings page in Chromium', () => {
     expect(await page.getByTestId('connect-link').count()).toBe(0)
     const [row] = await h.sql`select chat_id from telegram_integrations where shop_id = ${shopId}`
     expect(row!.chat_id).toBe('555000111')
+    await shot(page, 'desktop-chat-connected.png', false)
+    await page.getByTestId('banner').getByRole('button', { name: 'Закрыть' }).click()
+    expect(await page.getByTestId('banner').count()).toBe(0)
   })
 
   test('«Отправить тестовое сообщение» reaches Telegram and the page shows the result', async () => {
@@ -204,6 +214,28 @@ describe.skipIf(!hasChromium)('settings page in Chromium', () => {
       await shot(p, 'phone-connect.png')
     } finally {
       await phone.close()
+    }
+    expect(pageErrors).toEqual([])
+  })
+
+  test('in demo mode (TELEGRAM_MODE=mock) the demo button plays the owner’s /start and the chat is captured', async () => {
+    const demo = await createHarness({ listen: true, client: new MockClient(), env: { TELEGRAM_MODE: 'mock' } })
+    const c = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'ru-RU' })
+    try {
+      await demo.connect(1, makeToken('DEMO'))
+      const p = await openPage(c, pageErrors)
+      await p.goto(`${demo.base}/shops/1/growth/telegram`)
+      await p.getByTestId('state-badge').filter({ hasText: 'Ждём /start' }).waitFor({ timeout: LIVE_MS })
+      await p.getByTestId('mock-start').click()
+      await p.getByTestId('banner').filter({ hasText: 'Чат подключён' }).waitFor({ timeout: LIVE_MS })
+      await p.getByTestId('state-badge').filter({ hasText: 'Работает' }).waitFor({ timeout: LIVE_MS })
+      const [row] = await demo.sql`select chat_id from telegram_integrations where shop_id = 1`
+      expect(row!.chat_id).toBe('100000001')
+      await p.getByTestId('test-button').click()
+      await p.getByTestId('test-result').filter({ hasText: 'Демо-режим' }).waitFor({ timeout: LIVE_MS })
+    } finally {
+      await c.close()
+      await demo.close()
     }
     expect(pageErrors).toEqual([])
   })

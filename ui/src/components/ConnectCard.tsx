@@ -72,7 +72,7 @@ export function ConnectCard(props: { api: ShopApi; status: Status; onChange: (s?
                 )}
               </Show>
               <div class="connect-actions">
-                <button type="button" class="btn ghost" data-testid="new-link" disabled={!!busy()} onClick={() => run('link')}>
+                <button type="button" class="btn" data-testid="new-link" disabled={!!busy()} onClick={() => run('link')}>
                   {busy() === 'link' ? 'Получаем…' : 'Новая ссылка'}
                 </button>
                 <Show when={props.status.mode === 'mock'}>
@@ -84,14 +84,16 @@ export function ConnectCard(props: { api: ShopApi; status: Status; onChange: (s?
             </div>
             <figure class="qr-box">
               <Qr value={link()} label={`QR-код ссылки на бота @${props.status.botUsername}`} />
-              <figcaption>Наведите камеру телефона</figcaption>
+              <figcaption>Для телефона: наведите камеру</figcaption>
             </figure>
           </div>
         )}
       </Show>
-      <p class="field-error" role="alert">
-        {error() ?? ''}
-      </p>
+      <Show when={error()}>
+        <p class="connect-error" role="alert">
+          {error()}
+        </p>
+      </Show>
     </section>
   )
 }

@@ -8,7 +8,7 @@ export function RecentList(props: { orders: Order[]; loaded: boolean; now: numbe
     <section class="card" aria-labelledby="recent-title">
       <div class="card-head">
         <h2 id="recent-title">Последние уведомления</h2>
-        <span class="muted small">обновляется само</span>
+        <span class="muted small hide-phone">обновляется само</span>
       </div>
       <ul class="recent" data-testid="recent-list">
         <For
@@ -63,7 +63,13 @@ function Row(props: { order: Order; now: number; onRetry: (orderId: number) => P
         </Show>
       </div>
       <div class="recent-state">
-        <span class={`badge small ${words().tone}`} title={n().sentAt ? `Отправлено ${exactTime(n().sentAt!)}` : undefined}>
+        <span class={`badge small ${words().tone}`} title={
+            n().sentAt
+              ? `Отправлено ${exactTime(n().sentAt!)}`
+              : n().status === 'skipped'
+                ? 'Telegram не был подключён, когда пришёл заказ'
+                : undefined
+          }>
           {words().label}
         </span>
         <Show when={n().status === 'failed'}>
