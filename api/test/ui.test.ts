@@ -18,14 +18,8 @@ const SCREENSHOTS = path.join(UI_ROOT, 'screenshots')
 /** Longer than one poll of the page (3 s) plus a request, so "updates by itself" is really tested. */
 const LIVE_MS = 8000
 
-const hasChromium = existsSync(CHROMIUM)
-// On a developer's machine a missing browser skips these tests with a warning; in CI it fails them.
-if (!hasChromium) {
-  if (process.env.CI) test('Chromium is installed for the browser tests', () => expect(existsSync(CHROMIUM)).toBe(true))
-  else console.warn(`ui.test.ts: skipped, ${CHROMIUM} is missing (apt-get install -y chromium)`)
-}
-
 async function launch(): Promise<Browser> {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's Chromium (apt-get install -y chromium); .ci/run does it`)
   return chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
@@ -45,7 +39,7 @@ const shot = async (page: Page, name: string, fullPage = true) => {
   await page.screenshot({ path: path.join(SCREENSHOTS, name), fullPage, animations: 'disabled' })
 }
 
-describe.skipIf(!hasChromium)('settings page in Chromium', () => {
+describe('settings page in Chromium', () => {
   let browser: Browser
   let h: Harness
   let ctx: BrowserContext
@@ -197,6 +191,35 @@ describe.skipIf(!hasChromium)('settings page in Chromium', () => {
     expect(resent).toHaveLength(1)
     expect(String(resent[0]!.payload.text)).toContain('UI-2001')
     await page.getByTestId('state-badge').filter({ hasText: 'Работает' }).waitFor({ timeout: LIVE_MS })
+  })
+
+  test('an order accepted with «Принять» in Telegram shows as accepted on the page; «Открыть» points at it', async () => {
+    h.services.delivery.start()
+    const created = await h.post(`/shops/${shopId}/orders`, { number: 'UI-2002', total: '1234.50', customerName: 'Ксения' })
+    expect(created.json.telegramStatus).toBe('sent')
+    const message = h.fake.sent(goodToken).at(-1)!
+    const keyboard = (message.payload.reply_markup as { inline_keyboard: { text: string; callback_data?: string; url?: string }[][] }).inline_keyboard.flat()
+    const accept = keyboard.find((b) => b.text === 'Принять')!
+    const open = keyboard.find((b) => b.text === 'Открыть')!
+    const [log] = await h.sql`select message_id, chat_id from telegram_send_log where order_id = ${created.json.order.id}`
+    const res = await h.fake.deliver(goodToken, {
+      update_id: 9100,
+      callback_query: { id: 'cb-ui', from: { id: 4242, is_bot: false, first_name: 'Ольга' }, chat_instance: 'ui', data: accept.callback_data, message: { message_id: Number(log!.message_id), date: 0, chat: { id: Number(log!.chat_id), type: 'private' } } },
+    })
+    expect(res.status).toBe(200)
+    const row = page.locator('[data-testid=recent-row][data-order-number="UI-2002"]')
+    await row.filter({ hasText: 'Принят (Ольга)' }).waitFor({ timeout: LIVE_MS })
+    expect(await row.textContent()).toContain('1\u00a0234,50\u00a0₽')
+    await eventually(() => h.fake.callsOf('editMessageText', goodToken).length === 1, { timeoutMs: LIVE_MS, message: 'the Telegram message edited' })
+
+    // «Открыть» opens this page scrolled to the order, marked.
+    const p = await openPage(ctx, pageErrors)
+    await p.goto(open.url!)
+    const linked = p.locator(`#order-${created.json.order.id}`)
+    await linked.and(p.locator('.linked')).waitFor({ timeout: LIVE_MS })
+    await eventually(async () => linked.isVisible(), { timeoutMs: LIVE_MS, message: 'the linked order in view' })
+    await p.close()
+    await h.services.delivery.stop()
   })
 
   test('at phone width (375×812) nothing overflows sideways and the controls stay usable', async () => {

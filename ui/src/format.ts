@@ -42,7 +42,7 @@ export function relativeTime(iso: string, now: number): string {
 
 export const formatMoney = (total: string): string => {
   const n = Number(total)
-  return Number.isFinite(n) ? `${n.toLocaleString('ru-RU', { maximumFractionDigits: 2 })}\u00a0₽` : total
+  return Number.isFinite(n) ? `${n.toLocaleString('ru-RU', { minimumFractionDigits: Number.isInteger(n) ? 0 : 2, maximumFractionDigits: 2 })}\u00a0₽` : total
 }
 
 export type Advice = { title: string; action: string }

@@ -43,7 +43,17 @@ function Row(props: { order: Order; now: number; onRetry: (orderId: number) => P
   }
 
   return (
-    <li class="recent-row" data-testid="recent-row" data-order-number={props.order.number} data-status={n().status}>
+    <li
+      ref={(el) => {
+        // «Открыть» in Telegram links to #order-<id>: bring that order into view once it is rendered.
+        if (location.hash === `#order-${props.order.id}`) queueMicrotask(() => el.scrollIntoView({ block: 'center' }))
+      }}
+      id={`order-${props.order.id}`}
+      classList={{ 'recent-row': true, linked: location.hash === `#order-${props.order.id}` }}
+      data-testid="recent-row"
+      data-order-number={props.order.number}
+      data-status={n().status}
+    >
       <div class="recent-main">
         <span class="order-no">№ {props.order.number}</span>
         <span class="muted small">
