@@ -109,7 +109,9 @@ async function startService(name: string, opts: { profileDir?: string; env?: Rec
     ...opts.env,
   }
   const prof = opts.profileDir ? ['--cpu-prof-md', `--cpu-prof-dir=${opts.profileDir}`] : []
-  const p = spawnProc(['bun', ...prof, 'api/src/main.ts'], env, port, path.join(runDir, `${name}-${++procSeq}.log`))
+  // BENCH_SERVICE_ROOT: run the service from another checkout (to measure a candidate change end to end).
+  const main = path.join(process.env.BENCH_SERVICE_ROOT ?? ROOT, 'api/src/main.ts')
+  const p = spawnProc(['bun', ...prof, main], env, port, path.join(runDir, `${name}-${++procSeq}.log`))
   await waitHealthy(`http://127.0.0.1:${port}/health`, performance.now(), 60_000, p.proc)
   return p
 }
@@ -216,7 +218,7 @@ async function intake() {
   const md = readdirSync(profDir).find((f) => f.endsWith('.md'))
   results.intake.profile = md ? summariseProfile(readFileSync(path.join(profDir, md), 'utf8')) : { error: 'no profile written' }
   results.intake.profile.underProfiler = { perSec: p.perSec, latencyMs: p.latencyMs }
-  if (md) writeFileSync(path.join(RESULTS, 'latest-profile.md'), trimProfile(readFileSync(path.join(profDir, md), 'utf8')))
+  if (md && !process.env.BENCH_ONLY && !process.env.BENCH_SERVICE_ROOT && !QUICK) writeFileSync(path.join(RESULTS, 'latest-profile.md'), trimProfile(readFileSync(path.join(profDir, md), 'utf8')))
 
   // ---- spans: each step of the product path alone, at the same concurrency, in this process ----
   log('intake: timing each step of the order path alone')
@@ -434,7 +436,7 @@ async function status() {
   const lo = Number(range!.lo)
   await sql`
     insert into orders (shop_id, number, total, customer_name, created_at)
-    select ${lo} + (g % ${STATUS_SHOPS}), 'L' || g, (g % 5000) + 100, 'Покупатель', now() - ((g * 7919) % (30 * 86400)) * interval '1 second'
+    select ${lo} + (g % ${STATUS_SHOPS}), 'L' || g, (g % 5000) + 100, 'Покупатель', now() - ((g::bigint * 7919) % (30 * 86400)) * interval '1 second'
     from generate_series(0, ${STATUS_ROWS - 1}) g`
   // Spread over 30 days (about a quarter inside the 7-day window); 1 in 20 FAILED.
   await sql`
@@ -569,10 +571,13 @@ try {
   results.date = new Date().toISOString()
   results.machine = machine
   results.quick = QUICK
-  await intake()
-  await fanOutAll()
-  await status()
-  await startup()
+  if (process.env.BENCH_SERVICE_ROOT) results.serviceRoot = process.env.BENCH_SERVICE_ROOT
+  // BENCH_ONLY=intake,fanout,status,startup runs a subset (for trying a change); the default is all.
+  const only = (process.env.BENCH_ONLY ?? 'intake,fanout,status,startup').split(',')
+  if (only.includes('intake')) await intake()
+  if (only.includes('fanout')) await fanOutAll()
+  if (only.includes('status')) await status()
+  if (only.includes('startup')) await startup()
 } catch (err) {
   failed = true
   console.error('bench failed:', err)
@@ -582,8 +587,9 @@ try {
 
 results.elapsedSec = round((performance.now() - t0) / 1000, 0)
 const stamp = results.date.replace(/[:.]/g, '-')
-writeFileSync(path.join(RESULTS, `${stamp}.json`), JSON.stringify({ ...results, table: rows }, null, 2))
-writeFileSync(path.join(RESULTS, 'latest.json'), JSON.stringify({ ...results, table: rows }, null, 2))
+const partial = !!(process.env.BENCH_ONLY || process.env.BENCH_SERVICE_ROOT || QUICK)
+writeFileSync(path.join(RESULTS, `${stamp}${partial ? '-partial' : ''}.json`), JSON.stringify({ ...results, table: rows }, null, 2))
+if (!partial) writeFileSync(path.join(RESULTS, 'latest.json'), JSON.stringify({ ...results, table: rows }, null, 2))
 
 const w = [58, 16, 16, 7, 14]
 const cell = (s: string, n: number) => (s.length > n ? s.slice(0, n - 1) + '…' : s.padEnd(n))
@@ -592,5 +598,5 @@ console.log(results.machine?.note)
 console.log(['figure', 'value', 'baseline', 'ratio', 'goal'].map((h, i) => cell(h, w[i]!)).join(' │ '))
 console.log(w.map((n) => '─'.repeat(n)).join('─┼─'))
 for (const r of rows) console.log([r.figure, r.value, r.baseline, r.ratio, r.goal ?? ''].map((h, i) => cell(h, w[i]!)).join(' │ '))
-console.log(`\nresults: bench/results/${stamp}.json (and latest.json), ${results.elapsedSec} s`)
+console.log(`\nresults: bench/results/${stamp}${partial ? '-partial' : ''}.json${partial ? '' : ' (and latest.json)'}, ${results.elapsedSec} s`)
 process.exit(failed ? 1 : 0)
