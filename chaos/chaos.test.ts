@@ -1,0 +1,632 @@
+import { afterAll, beforeAll, expect, test } from 'bun:test'
+import { spawnSync } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { existsSync, readFileSync } from 'node:fs'
+import os from 'node:os'
+import fc from 'fast-check'
+import type postgres from 'postgres'
+import { B, makeToken } from '../api/test/fake-telegram'
+import { uiIsStale } from '../api/src/ui-build'
+import { ChaosBot, mixedPolicy } from './lib/fake-bot'
+import { caseArb, type FuzzTarget } from './lib/fuzz'
+import { allBodies, call, jsonHeaders, pct, pool, postOrder, r0, r1, shuffle, waitFor, type OrderBody, type PostOutcome, type Res } from './lib/http'
+import { Pg } from './lib/pg'
+import { analyseDeliveries, describeDuplicates, record, writeResults, type Incident } from './lib/report'
+import { allLogs, disposeAll, REPO, ServiceProc } from './lib/service'
+
+/**
+ * The service as a black box under faults: real processes (`bun api/src/main.ts`), a real
+ * PostgreSQL, a fake Bot API with a random mix of answers. Each test prints its figures; the table
+ * goes to chaos/results/latest.md. Sizes can be scaled down with CHAOS_SCALE (e.g. 0.25) for a
+ * quick local run; the committed figures are from the full size.
+ */
+const SCALE = Number(process.env.CHAOS_SCALE ?? 1)
+const ADMIN = `adm-${randomBytes(12).toString('hex')}`
+const KEY = randomBytes(32).toString('hex')
+/** Sends that can be in flight in one process: 50 requests making their first attempt + the dispatcher's 32 workers. */
+const IN_FLIGHT_MAX = 50 + 32
+const FUZZ_SEED = Number(process.env.CHAOS_SEED ?? Date.now() % 1_000_000)
+
+/** Every secret the run handed to the service: full bot tokens, their secret halves, the admin token, the key. */
+const secrets = new Set<string>([ADMIN, KEY])
+function addToken(token: string) {
+  secrets.add(token)
+  const half = token.split(':')[1]
+  if (half && half.length >= 20) secrets.add(half)
+}
+
+let pg: Pg
+let bot: ChaosBot
+const dbs: string[] = []
+const startedAt = Date.now()
+
+function env(db: string, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    DATABASE_URL: pg.url(db),
+    TELEGRAM_MODE: 'real',
+    TELEGRAM_API_ROOT: bot.url,
+    TELEGRAM_TIMEOUT_MS: '1000',
+    RETRY_BASE_DELAY_MS: '50',
+    RETRY_MAX_DELAY_MS: '1000',
+    RETRY_MAX_ATTEMPTS: '25',
+    DISPATCH_INTERVAL_MS: '100',
+    POLL_INTERVAL_MS: '2000',
+    LOG_LEVEL: 'info',
+    ENCRYPTION_KEY: KEY,
+    ADMIN_TOKEN: ADMIN,
+    ...extra,
+  }
+}
+
+async function newDb(name: string) {
+  await pg.createDb(name)
+  dbs.push(name)
+  return pg.sql(name, 4)
+}
+
+type Shop = { id: number; token: string; index: number }
+
+/** Shops are inserted with SQL (no API creates them); each connects its own bot through the API. */
+async function makeShops(sql: postgres.Sql, base: string, n: number, label: string): Promise<Shop[]> {
+  const rows = await sql<{ id: string }[]>`insert into shops (name) select ${`Chaos ${label} `} || g from generate_series(1, ${n}::int) g returning id`
+  const shops = rows.map((r, index) => ({ id: Number(r.id), token: makeToken(label), index }))
+  for (const s of shops) addToken(s.token)
+  await pool(shops, 10, async (s) => {
+    const body = JSON.stringify({ botToken: s.token, chatId: String(5_000_000 + s.id), enabled: true })
+    const r = await call(base, 'POST', `/shops/${s.id}/telegram/connect`, { body, headers: jsonHeaders(ADMIN) })
+    if (r.status !== 200) throw new Error(`connect shop ${s.id}: ${r.status} ${r.text}`)
+  })
+  return shops
+}
+
+function ordersFor(shops: Shop[], perShop: number, prefix: string): { shopId: number; body: OrderBody }[] {
+  return shuffle(
+    shops.flatMap((s) =>
+      Array.from({ length: perShop }, (_, k) => ({
+        shopId: s.id,
+        body: { number: `${prefix}-${s.index}-${k}`, total: `${100 + k}.50`, customerName: `Клиент ${s.index}/${k}`, comment: 'chaos' },
+      })),
+    ),
+  )
+}
+
+const pendingOf = async (sql: postgres.Sql, prefix: string) =>
+  (await sql<{ n: number }[]>`select count(*)::int as n from telegram_outbox d join orders o on o.id = d.order_id where o.number like ${prefix + '-%'} and d.state = 'pending'`)[0]!.n
+
+/** Orders and deliveries of one scenario as the database has them. */
+async function dbFacts(sql: postgres.Sql, prefix: string) {
+  const orders = await sql<{ shop_id: string; number: string; total: string; customer_name: string }[]>`
+    select shop_id, number, total::text as total, customer_name from orders where number like ${prefix + '-%'}`
+  const outbox = await sql<{ state: string; n: number }[]>`
+    select d.state, count(*)::int as n from telegram_outbox d join orders o on o.id = d.order_id where o.number like ${prefix + '-%'} and d.kind = 'order' group by d.state`
+  const log = await sql<{ status: string; n: number }[]>`
+    select l.status, count(*)::int as n from telegram_send_log l join orders o on o.id = l.order_id where o.number like ${prefix + '-%'} group by l.status`
+  const st = Object.fromEntries(outbox.map((r) => [r.state, r.n])) as Record<string, number>
+  const ls = Object.fromEntries(log.map((r) => [r.status, r.n])) as Record<string, number>
+  return { orders, pending: st.pending ?? 0, done: st.done ?? 0, dead: st.dead ?? 0, sentLog: ls.SENT ?? 0, failedLog: ls.FAILED ?? 0 }
+}
+
+/** Every order posted exists once with the content it was posted with; every 2xx is in the database. */
+function checkOrders(posted: { shopId: number; body: OrderBody }[], outcomes: PostOutcome[], rows: { shop_id: string; number: string; total: string; customer_name: string }[]) {
+  const byKey = new Map<string, (typeof rows)[number][]>()
+  for (const r of rows) byKey.set(`${r.shop_id}/${r.number}`, [...(byKey.get(`${r.shop_id}/${r.number}`) ?? []), r])
+  let missing = 0
+  let twice = 0
+  let wrongContent = 0
+  for (const p of posted) {
+    const found = byKey.get(`${p.shopId}/${p.body.number}`) ?? []
+    if (found.length === 0) missing++
+    if (found.length > 1) twice++
+    const f = found[0]
+    if (f && (Number(f.total).toFixed(2) !== Number(p.body.total).toFixed(2) || f.customer_name !== p.body.customerName)) wrongContent++
+  }
+  const acked = outcomes.filter((o) => o.final && o.final.status >= 200 && o.final.status < 300)
+  const ackedLost = acked.filter((o) => !byKey.has(`${o.shopId}/${o.number}`)).length
+  return { missing, twice, wrongContent, acked: acked.length, ackedLost }
+}
+
+function statusHistogram(rs: (Res | null)[]): string {
+  const h = new Map<string, number>()
+  for (const r of rs) {
+    const k = r ? (r.status === 0 ? `conn:${r.error}` : String(r.status)) : 'gave-up'
+    h.set(k, (h.get(k) ?? 0) + 1)
+  }
+  return [...h]
+    .sort()
+    .map(([k, n]) => `${k}×${n}`)
+    .join(' ')
+}
+
+const served = () =>
+  Object.entries(bot.served)
+    .map(([k, n]) => `${k}×${n}`)
+    .join(' ')
+
+beforeAll(async () => {
+  // A stale UI would make every service start run a Vite build; build it once up front.
+  if (uiIsStale()) spawnSync('bun', ['api/src/ui-build.ts'], { cwd: REPO, stdio: 'ignore', timeout: 180_000 })
+  bot = new ChaosBot()
+  pg = await Pg.start()
+  console.log(`[chaos] PostgreSQL on port ${pg.port}, fake Bot API at ${bot.url}, fuzz seed ${FUZZ_SEED}, scale ${SCALE}`)
+})
+
+afterAll(async () => {
+  try {
+    await disposeAll()
+    const meta = `${new Date().toISOString()} · ${os.cpus().length} CPU · bun ${Bun.version} · scale ${SCALE} · fuzz seed ${FUZZ_SEED} · ${r0((Date.now() - startedAt) / 1000)} s total`
+    const md = writeResults(meta)
+    console.log('\n' + md)
+  } finally {
+    bot?.stop()
+    await pg?.destroy()
+  }
+})
+
+// ───────────────────────────────────────────────────────────────────────────── 1. crash safety
+test('1. crash safety: SIGKILL twice under load, the fake answering a random mix', async () => {
+  const PREFIX = 'CR'
+  const SHOPS = Math.max(4, Math.round(100 * SCALE))
+  const PER_SHOP = 20
+  const sql = await newDb('chaos_crash')
+  const svc = new ServiceProc('crash', env('chaos_crash'))
+  try {
+    await svc.start()
+    const shops = await makeShops(sql, svc.url, SHOPS, PREFIX)
+    const posted = ordersFor(shops, PER_SHOP, PREFIX)
+    const killAt = [Math.round(posted.length * 0.3), Math.round(posted.length * 0.65)]
+    bot.policy = mixedPolicy()
+    for (const k of Object.keys(bot.served)) delete bot.served[k]
+
+    let acked = 0
+    let done = false
+    const incidents: Incident[] = []
+    const restartMs: number[] = []
+    const killer = (async () => {
+      for (const threshold of killAt) {
+        while (acked < threshold && !done) await Bun.sleep(5)
+        if (done) return
+        const at = Date.now()
+        await svc.kill9()
+        incidents.push({ label: 'SIGKILL', at, until: at + 1000 })
+        await svc.start()
+        restartMs.push(Date.now() - at)
+      }
+    })()
+    const t0 = Date.now()
+    const outcomes = await pool(posted, 50, async (o) => {
+      const r = await postOrder(() => svc.url, o.shopId, o.body, { auth: ADMIN })
+      if (r.final && r.final.status < 300) acked++
+      return r
+    })
+    const postMs = Date.now() - t0
+    done = true
+    await killer
+
+    const drainMs = await waitFor(async () => (await pendingOf(sql, PREFIX)) === 0, 120_000, 250)
+    await Bun.sleep(300) // a last in-flight send after its commit
+    const facts = await dbFacts(sql, PREFIX)
+    const orders = checkOrders(posted, outcomes, facts.orders)
+    const d = analyseDeliveries(
+      posted.map((p) => p.body.number),
+      bot.acceptsByNumber(PREFIX + '-'),
+      incidents,
+    )
+    const commitLost = d.duplicates.filter((x) => x.cause.startsWith('commit lost'))
+    const maxCommitGap = Math.max(0, ...commitLost.map((x) => x.gapMs ?? 0))
+    const finals = outcomes.map((o) => o.final)
+    const retried = outcomes.filter((o) => o.attempts.length > 1).length
+    const bad = finals.filter((f) => !f || f.status >= 300).length
+    const lat = outcomes.flatMap((o) => o.attempts.filter((a) => a.status > 0).map((a) => a.ms))
+    const ok =
+      bad === 0 &&
+      orders.missing === 0 &&
+      orders.twice === 0 &&
+      orders.wrongContent === 0 &&
+      orders.ackedLost === 0 &&
+      d.missing.length === 0 &&
+      d.unexplained.length === 0 &&
+      maxCommitGap <= 1000 &&
+      d.duplicates.length <= IN_FLIGHT_MAX * incidents.length &&
+      facts.pending === 0 &&
+      facts.dead === 0 &&
+      incidents.length === 2
+    record('1. Crash safety (2× SIGKILL)', ok, {
+      orders: `${posted.length} across ${SHOPS} shops at concurrency 50, posted in ${r1(postMs / 1000)} s`,
+      kills: `${incidents.length}, back healthy after ${restartMs.map((m) => `${m} ms`).join(' / ')}`,
+      'POS retries': `${retried} orders re-posted after a connection error/503`,
+      'final answers': statusHistogram(finals),
+      'request latency': `p50 ${r0(pct(lat, 50))} ms · p99 ${r0(pct(lat, 99))} ms · max ${r0(Math.max(...lat))} ms`,
+      'orders in db': `${facts.orders.length} (missing ${orders.missing}, twice ${orders.twice}, wrong content ${orders.wrongContent}, 2xx lost ${orders.ackedLost})`,
+      'Bot API answers': served(),
+      'messages accepted': `${bot.acceptsByNumber(PREFIX + '-').size} orders, missing ${d.missing.length}, duplicates ${describeDuplicates(d.duplicates)}`,
+      'duplicate windows': `${d.duplicates.length - commitLost.length} sends in flight at a kill (answered by the Bot API after the process died) · ${commitLost.length} answered before a kill whose commit was lost, at most ${maxCommitGap} ms before it · bound ${IN_FLIGHT_MAX}/kill (requests + dispatcher in flight)`,
+      outbox: `pending ${facts.pending} · done ${facts.done} · dead ${facts.dead} (drained ${drainMs} ms after the last answer)`,
+    })
+    expect(bad).toBe(0)
+    expect(orders).toMatchObject({ missing: 0, twice: 0, wrongContent: 0, ackedLost: 0 })
+    expect(d.missing).toEqual([])
+    expect(d.unexplained).toEqual([])
+    expect(maxCommitGap).toBeLessThanOrEqual(1000)
+    expect(d.duplicates.length).toBeLessThanOrEqual(IN_FLIGHT_MAX * incidents.length)
+    expect(facts.pending).toBe(0)
+    expect(facts.dead).toBe(0)
+    expect(incidents.length).toBe(2)
+  } finally {
+    await svc.dispose()
+  }
+})
+
+// ───────────────────────────────────────────────────────────────────────────── 2. two replicas
+test('2. two replicas on one database: exactly one message per order', async () => {
+  const PREFIX = 'RP'
+  const SHOPS = Math.max(4, Math.round(100 * SCALE))
+  const PER_SHOP = 20
+  const sql = await newDb('chaos_replicas')
+  const a = new ServiceProc('replicaA', env('chaos_replicas'))
+  const b = new ServiceProc('replicaB', env('chaos_replicas'))
+  try {
+    await a.start()
+    await b.start()
+    const shops = await makeShops(sql, a.url, SHOPS, PREFIX)
+    const posted = ordersFor(shops, PER_SHOP, PREFIX)
+    bot.policy = mixedPolicy()
+    for (const k of Object.keys(bot.served)) delete bot.served[k]
+    const t0 = Date.now()
+    let raced = 0
+    const outcomes = await pool(posted, 50, async (o, i) => {
+      const first = i % 2 ? a : b
+      const other = i % 2 ? b : a
+      // One order in ten is posted to both replicas at once (a POS retrying through a load balancer).
+      if (i % 10 === 0) {
+        raced++
+        const [x, y] = await Promise.all([postOrder(() => first.url, o.shopId, o.body, { auth: ADMIN }), postOrder(() => other.url, o.shopId, o.body, { auth: ADMIN })])
+        return [x, y]
+      }
+      return [await postOrder(() => first.url, o.shopId, o.body, { auth: ADMIN })]
+    })
+    const postMs = Date.now() - t0
+    const drainMs = await waitFor(async () => (await pendingOf(sql, PREFIX)) === 0, 90_000, 250)
+    await Bun.sleep(300)
+    const flat = outcomes.flat()
+    const created = flat.filter((o) => o.final?.status === 201).length
+    const bad = flat.filter((o) => !o.final || o.final.status >= 300).length
+    const facts = await dbFacts(sql, PREFIX)
+    const orders = checkOrders(posted, flat, facts.orders)
+    const d = analyseDeliveries(
+      posted.map((p) => p.body.number),
+      bot.acceptsByNumber(PREFIX + '-'),
+      [],
+    )
+    const byReplica = (name: string) => allLogs.filter((l) => l.proc.startsWith(name) && l.line.includes('"delivery_sent"')).length
+    const lat = flat.map((o) => o.final?.ms ?? 0)
+    const ok = bad === 0 && created === posted.length && orders.missing + orders.twice + orders.ackedLost === 0 && d.missing.length === 0 && d.duplicates.length === 0 && facts.pending === 0 && facts.dead === 0
+    record('2. Two replicas, one database', ok, {
+      orders: `${posted.length} across ${SHOPS} shops at concurrency 50 alternating replicas, ${raced} posted to both at once; ${r1(postMs / 1000)} s`,
+      'final answers': statusHistogram(flat.map((o) => o.final)),
+      'created (201)': `${created} of ${posted.length}`,
+      'request latency': `p50 ${r0(pct(lat, 50))} ms · p99 ${r0(pct(lat, 99))} ms`,
+      'sends by replica': `A ${byReplica('replicaA')} · B ${byReplica('replicaB')}`,
+      'Bot API answers': served(),
+      'messages accepted': `missing ${d.missing.length}, duplicates ${describeDuplicates(d.duplicates)}`,
+      outbox: `pending ${facts.pending} · done ${facts.done} · dead ${facts.dead} (drained in ${drainMs} ms)`,
+    })
+    expect(bad).toBe(0)
+    expect(created).toBe(posted.length)
+    expect(orders).toMatchObject({ missing: 0, twice: 0, ackedLost: 0 })
+    expect(d.missing).toEqual([])
+    expect(d.duplicates).toEqual([])
+    expect(facts.pending).toBe(0)
+    expect(facts.dead).toBe(0)
+  } finally {
+    await Promise.all([a.dispose(), b.dispose()])
+  }
+})
+
+// ───────────────────────────────────────────────────────────────────────────── 3. database restart
+test('3. database restart mid-run: clean 503s, recovery by itself, nothing accepted lost', async () => {
+  const PREFIX = 'DB'
+  const CLIENT_TIMEOUT_MS = 10_000
+  const sql = await newDb('chaos_dbrestart')
+  const svc = new ServiceProc('dbrestart', env('chaos_dbrestart'))
+  try {
+    await svc.start()
+    const shops = await makeShops(sql, svc.url, 20, PREFIX)
+    bot.policy = () => (Math.random() < 0.9 ? B.ok : B.e500)
+    const attempts: Res[] = []
+    const health: Res[] = []
+    const outcomes: PostOutcome[] = []
+    const posted: { shopId: number; body: OrderBody }[] = []
+    let seq = 0
+    let stop = false
+    const worker = async () => {
+      while (!stop) {
+        const n = seq++
+        const s = shops[n % shops.length]!
+        const o = { shopId: s.id, body: { number: `${PREFIX}-${s.index}-${n}`, total: 250, customerName: `Клиент ${n}` } }
+        posted.push(o)
+        outcomes.push(await postOrder(() => svc.url, o.shopId, o.body, { auth: ADMIN, deadlineMs: 60_000, timeoutMs: CLIENT_TIMEOUT_MS, onAttempt: (r) => attempts.push(r) }))
+      }
+    }
+    const prober = async () => {
+      while (!stop) {
+        health.push(await call(svc.url, 'GET', '/health', { timeoutMs: CLIENT_TIMEOUT_MS }))
+        health.push(await call(svc.url, 'GET', `/shops/${shops[0]!.id}/telegram/status`, { headers: jsonHeaders(ADMIN), timeoutMs: CLIENT_TIMEOUT_MS }))
+        await Bun.sleep(100)
+      }
+    }
+    // A supervisor: should the process die, say so and start it again (as systemd/k8s would).
+    const crashes: string[] = []
+    const supervisor = async () => {
+      while (!stop) {
+        if (!svc.alive) {
+          const label = `${svc.name}#${svc.starts}`
+          const why = allLogs.filter((l) => l.proc === label && l.stream === 'stderr' && /Error/.test(l.line)).map((l) => l.line.trim())
+          crashes.push(`exit ${svc.proc?.exitCode}: ${why[why.length - 1] ?? '(no stderr)'}`)
+          while (!stop) {
+            try {
+              await svc.start(20_000)
+              break
+            } catch {
+              await Bun.sleep(300)
+            }
+          }
+        }
+        await Bun.sleep(50)
+      }
+    }
+    const workers = [...Array.from({ length: 20 }, worker), prober(), supervisor()]
+    await Bun.sleep(3000)
+    const stopAt = Date.now()
+    await pg.stop()
+    const downAt = Date.now()
+    await Bun.sleep(4000)
+    const startAt = Date.now()
+    await pg.start()
+    const upAt = Date.now()
+    const recoveryMs = await waitFor(async () => attempts.some((r) => r.at > upAt && r.status >= 200 && r.status < 300), 30_000, 20)
+    const healthMs = await waitFor(async () => health.some((r) => r.at > upAt && r.status === 200 && r.text.includes('"ok"')), 30_000, 20)
+    await Bun.sleep(2000)
+    stop = true
+    await Promise.all(workers)
+
+    const all = [...attempts, ...health]
+    const during = all.filter((r) => r.at >= stopAt && r.at <= upAt)
+    const fiveOhThree = during.filter((r) => r.status === 503)
+    const badShape = fiveOhThree.filter((r) => {
+      const j = r.json as { error?: unknown; message?: unknown; status?: unknown } | undefined
+      return !j || !((typeof j.error === 'string' && typeof j.message === 'string') || j.status === 'degraded')
+    })
+    const hung = all.filter((r) => r.status === 0 && r.ms >= CLIENT_TIMEOUT_MS - 50)
+    const dropped = all.filter((r) => r.status === 0 && r.ms < CLIENT_TIMEOUT_MS - 50)
+    const otherErrors = all.filter((r) => (r.status >= 500 && r.status !== 503) || (r.status >= 400 && r.status < 500))
+    const answered = during.filter((r) => r.status > 0)
+    const maxDuring = Math.max(0, ...answered.map((r) => r.ms))
+    for (const r of [...hung, ...otherErrors].slice(0, 10)) console.log(`[chaos] db-restart: ${r.status || r.error} ${r.path} sent ${r.at - stopAt} ms after the stop began, took ${r0(r.ms)} ms`)
+    const drainMs = await waitFor(async () => (await pendingOf(sql, PREFIX)) === 0, 90_000, 250)
+    await Bun.sleep(300)
+    const facts = await dbFacts(sql, PREFIX)
+    const orders = checkOrders(posted, outcomes, facts.orders)
+    const d = analyseDeliveries(
+      posted.map((p) => p.body.number),
+      bot.acceptsByNumber(PREFIX + '-'),
+      [{ label: 'the database restart', at: stopAt, until: upAt + 1000 }],
+    )
+    const unanswered = outcomes.filter((o) => !o.final).length
+    const ok =
+      crashes.length === 0 &&
+      hung.length === 0 &&
+      otherErrors.length === 0 &&
+      badShape.length === 0 &&
+      maxDuring < 5000 &&
+      recoveryMs >= 0 &&
+      orders.ackedLost === 0 &&
+      orders.twice === 0 &&
+      unanswered === 0 &&
+      d.unexplained.length === 0 &&
+      facts.pending === 0
+    record('3. Database restart', ok, {
+      load: `${posted.length} orders by 20 POS clients + a /health and status prober; PostgreSQL down ${r1((startAt - downAt) / 1000)} s (pg_ctl stop took ${downAt - stopAt} ms, start ${upAt - startAt} ms)`,
+      'answers while down': `${during.length} requests: ${statusHistogram(during)}; error shape ok ${fiveOhThree.length - badShape.length}/${fiveOhThree.length}`,
+      'max latency of an answer while down': `${r0(maxDuring)} ms`,
+      'service crashed': crashes.length ? `${crashes.length}× (restarted by the suite's supervisor): ${crashes.join(' | ')}` : 'no',
+      'requests hung': `${hung.length} (no answer within ${CLIENT_TIMEOUT_MS / 1000} s)${hung.length ? ': ' + [...new Set(hung.map((r) => r.path.replace(/\d+/g, ':id')))].join(', ') : ''}`,
+      'connections dropped': `${dropped.length}`,
+      'other 4xx/5xx': `${otherErrors.length}${otherErrors.length ? ' e.g. ' + otherErrors.slice(0, 3).map((r) => `${r.status} ${r.text.slice(0, 120)}`).join(' | ') : ''}`,
+      recovery: `first 2xx ${recoveryMs} ms after PostgreSQL was back, /health ok after ${healthMs} ms`,
+      'orders accepted (2xx)': `${orders.acked}, lost ${orders.ackedLost}; in db ${facts.orders.length}, twice ${orders.twice}`,
+      'messages accepted': `missing ${d.missing.length}, duplicates ${describeDuplicates(d.duplicates)}`,
+      outbox: `pending ${facts.pending} · done ${facts.done} · dead ${facts.dead} (drained ${drainMs} ms after the run)`,
+    })
+    expect(crashes).toEqual([])
+    expect(hung.map((r) => `${r.path} ${r0(r.ms)} ms`)).toEqual([])
+    expect(otherErrors.map((r) => `${r.status} ${r.text}`)).toEqual([])
+    expect(badShape.length).toBe(0)
+    expect(maxDuring).toBeLessThan(5000)
+    expect(recoveryMs).toBeGreaterThanOrEqual(0)
+    expect(orders.ackedLost).toBe(0)
+    expect(orders.twice).toBe(0)
+    expect(unanswered).toBe(0)
+    expect(d.unexplained).toEqual([])
+    expect(facts.pending).toBe(0)
+  } finally {
+    if (!pg.running) await pg.start().catch(() => {})
+    await svc.dispose()
+  }
+})
+
+// ───────────────────────────────────────────────────────────────────────────── 4. fuzzing
+test('4. fuzzing every route: only 2xx/4xx, and a 4xx stores nothing', async () => {
+  const CASES = Math.round(10_000 * SCALE)
+  const WORKERS = 4
+  const sql = await newDb('chaos_fuzz')
+  const svc = new ServiceProc('fuzz', env('chaos_fuzz'))
+  try {
+    await svc.start()
+    bot.policy = () => B.ok
+    const shops = await makeShops(sql, svc.url, WORKERS, 'FZ')
+    const bare = await sql<{ id: string }[]>`insert into shops (name) select 'Fuzz bare ' || g from generate_series(1, ${WORKERS}::int) g returning id`
+    const targets: FuzzTarget[] = []
+    for (let w = 0; w < WORKERS; w++) {
+      const s = shops[w]!
+      const r = await call(svc.url, 'POST', `/shops/${s.id}/orders`, { body: JSON.stringify({ number: 'F-1', total: 100, customerName: 'Анна' }), headers: jsonHeaders(ADMIN) })
+      const [hook] = await sql<{ webhook_id: string }[]>`select webhook_id from telegram_integrations where shop_id = ${s.id}`
+      targets.push({ shopOk: s.id, shopBare: Number(bare[w]!.id), missingShop: 999_999, orderId: (r.json as { order: { id: number } }).order.id, webhookId: hook!.webhook_id, adminToken: ADMIN })
+    }
+    const snapshot = async (t: FuzzTarget) => {
+      const ids = [t.shopOk, t.shopBare]
+      const [row] = await sql<{ s: string }[]>`
+        select concat_ws('/',
+          (select count(*) from shops),
+          (select count(*) from orders where shop_id in ${sql(ids)}),
+          (select count(*) from telegram_outbox where shop_id in ${sql(ids)}),
+          (select md5(coalesce(string_agg(concat_ws('|', shop_id, bot_token, chat_id, enabled, start_code, webhook_id, updated_at), ',' order by shop_id), ''))
+             from telegram_integrations where shop_id in ${sql(ids)}),
+          (select md5(coalesce(string_agg(concat_ws('|', id, number, total, customer_name, status, updated_at), ',' order by id), '')) from orders where shop_id in ${sql(ids)})
+        ) as s`
+      return row!.s
+    }
+    const statuses = new Map<number, number>()
+    const routes = new Map<string, number>()
+    const violations: { kind: string; c: unknown; status: number; body: string }[] = []
+    let unsendable = 0
+    const t0 = Date.now()
+    await Promise.all(
+      targets.map(async (t, w) => {
+        const cases = fc.sample(caseArb(t), { numRuns: CASES / WORKERS, seed: FUZZ_SEED + w })
+        let before = await snapshot(t)
+        for (const c of cases) {
+          for (const m of (c.body ?? '').match(/\d{3,20}:FZ[0-9a-f]{32,48}/g) ?? []) addToken(m)
+          const r = await call(svc.url, c.method, c.path, { headers: c.headers, body: c.body, timeoutMs: 10_000 })
+          if (r.status === 0 && /TypeError|ERR_INVALID/i.test(r.error ?? '') && r.ms < 50) {
+            unsendable++ // fetch itself refused the request (e.g. a header value it will not send)
+            continue
+          }
+          statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1)
+          routes.set(c.route, (routes.get(c.route) ?? 0) + 1)
+          const after = await snapshot(t)
+          if (r.status === 0) violations.push({ kind: `no answer (${r.error}, ${r0(r.ms)} ms)`, c, status: 0, body: '' })
+          else if (r.status >= 500) violations.push({ kind: '5xx', c, status: r.status, body: r.text.slice(0, 300) })
+          else if (r.status >= 400) {
+            const j = r.json as { error?: unknown; message?: unknown } | undefined
+            if (c.method !== 'HEAD' && !(j && typeof j.error === 'string' && typeof j.message === 'string')) violations.push({ kind: '4xx without {error,message}', c, status: r.status, body: r.text.slice(0, 300) })
+            if (after !== before) violations.push({ kind: '4xx changed stored data', c, status: r.status, body: r.text.slice(0, 300) })
+          } else if (r.status >= 300) violations.push({ kind: '3xx', c, status: r.status, body: r.text.slice(0, 300) })
+          before = after
+        }
+      }),
+    )
+    const ms = Date.now() - t0
+    const alive = svc.alive && (await call(svc.url, 'GET', '/health')).status === 200
+    const unhandled = allLogs.filter((l) => l.proc.startsWith('fuzz') && /"unhandled_error"|"level":"error"/.test(l.line))
+    const sent = [...statuses.values()].reduce((a, b) => a + b, 0)
+    const kinds = new Map<string, number>()
+    for (const v of violations) kinds.set(v.kind, (kinds.get(v.kind) ?? 0) + 1)
+    const ok = violations.length === 0 && alive && unhandled.length === 0
+    record('4. Fuzzing (fast-check)', ok, {
+      cases: `${sent} sent (${unsendable} refused by fetch itself) in ${r1(ms / 1000)} s, seed ${FUZZ_SEED}`,
+      routes: [...routes].map(([k, n]) => `${k}×${n}`).join(' '),
+      statuses: [...statuses].sort((x, y) => x[0] - y[0]).map(([k, n]) => `${k}×${n}`).join(' '),
+      violations: violations.length ? [...kinds].map(([k, n]) => `${n}× ${k}`).join('; ') : '0',
+      'service after': `${alive ? 'alive and healthy' : 'DOWN'}, ${unhandled.length} error log lines`,
+    })
+    for (const v of violations.slice(0, 8)) console.log(`[chaos] fuzz violation: ${v.kind} → ${v.status} ${v.body}\n        ${JSON.stringify(v.c).slice(0, 600)}`)
+    for (const l of unhandled.slice(0, 5)) console.log(`[chaos] fuzz error log: ${l.line.slice(0, 400)}`)
+    expect(violations.map((v) => `${v.kind} ${v.status} ${JSON.stringify(v.c).slice(0, 300)}`)).toEqual([])
+    expect(alive).toBe(true)
+    expect(unhandled.map((l) => l.line)).toEqual([])
+  } finally {
+    await svc.dispose()
+  }
+})
+
+// ───────────────────────────────────────────────────────────────────────────── 6. load held
+test('6. load held: 3 rounds against intake and status, RSS stays bounded', async () => {
+  const PER_ROUND = Math.round(3000 * SCALE)
+  const CONC = 32
+  const sql = await newDb('chaos_load')
+  const svc = new ServiceProc('load', env('chaos_load'))
+  try {
+    await svc.start()
+    bot.policy = () => B.ok
+    const shops = await makeShops(sql, svc.url, 10, 'LD')
+    const rounds: { rssBefore: number; rssAfter: number; rps: number; intake: number[]; status: number[]; bad: number }[] = []
+    let seq = 0
+    for (let round = 0; round < 3; round++) {
+      const rssBefore = svc.rssMb()
+      const jobs = Array.from({ length: PER_ROUND }, (_, i) => i)
+      const intake: number[] = []
+      const status: number[] = []
+      let bad = 0
+      const t0 = performance.now()
+      await pool(jobs, CONC, async (i) => {
+        const s = shops[i % shops.length]!
+        if (i % 2 === 0) {
+          const n = seq++
+          const r = await call(svc.url, 'POST', `/shops/${s.id}/orders`, { body: JSON.stringify({ number: `LD-${s.index}-${n}`, total: 990, customerName: 'Load' }), headers: jsonHeaders(ADMIN) })
+          intake.push(r.ms)
+          if (r.status !== 201) bad++
+        } else {
+          const r = await call(svc.url, 'GET', `/shops/${s.id}/telegram/status`, { headers: jsonHeaders(ADMIN) })
+          status.push(r.ms)
+          if (r.status !== 200) bad++
+        }
+      })
+      const secs = (performance.now() - t0) / 1000
+      rounds.push({ rssBefore, rssAfter: svc.rssMb(), rps: PER_ROUND / secs, intake, status, bad })
+    }
+    const limit = rounds[0]!.rssAfter * 1.5 + 50
+    const bad = rounds.reduce((a, r) => a + r.bad, 0)
+    const ok = rounds[2]!.rssAfter <= limit && bad === 0
+    const fig: Record<string, string> = {}
+    rounds.forEach((r, i) => {
+      fig[`round ${i + 1}`] =
+        `${PER_ROUND} req (½ intake, ½ status) at concurrency ${CONC}: ${r0(r.rps)} req/s · intake p50 ${r0(pct(r.intake, 50))} / p99 ${r0(pct(r.intake, 99))} ms · status p50 ${r0(pct(r.status, 50))} / p99 ${r0(pct(r.status, 99))} ms · RSS ${r.rssBefore} → ${r.rssAfter} MB · non-2xx ${r.bad}`
+    })
+    fig['bound'] = `round 3 RSS ${rounds[2]!.rssAfter} MB ≤ ${r1(limit)} MB (round 1 × 1.5 + 50)`
+    record('6. Load held (3 rounds)', ok, fig)
+    expect(bad).toBe(0)
+    expect(rounds[2]!.rssAfter).toBeLessThanOrEqual(limit)
+  } finally {
+    await svc.dispose()
+  }
+})
+
+// ───────────────────────────────────────────────────────────────────────────── 5. secrets
+test('5. secrets: no bot token in any response, log line or error text; tokens encrypted at rest', async () => {
+  await disposeAll() // every process has stopped and flushed its output
+  const logText = allLogs.map((l) => l.line).join('\n')
+  const bodyText = allBodies.join('\n')
+  const pgLog = existsSync(pg.serverLog) ? readFileSync(pg.serverLog, 'utf8') : ''
+  let dbText = ''
+  let tokensAtRest = 0
+  let notEncrypted = 0
+  for (const db of dbs) {
+    const s = pg.sql(db, 1)
+    const [e] = await s<{ t: string | null }[]>`
+      select concat_ws(E'\n',
+        (select string_agg(coalesce(last_error, ''), E'\n') from telegram_outbox),
+        (select string_agg(coalesce(error, '') || ' ' || message, E'\n') from telegram_send_log),
+        (select string_agg(coalesce(poll_error, '') || ' ' || bot_token_masked || ' ' || coalesce(webhook_url, ''), E'\n') from telegram_integrations)) as t`
+    dbText += (e?.t ?? '') + '\n'
+    const stored = await s<{ bot_token: string }[]>`select bot_token from telegram_integrations`
+    tokensAtRest += stored.length
+    notEncrypted += stored.filter((r) => !/^v1:[A-Za-z0-9_-]+:[A-Za-z0-9_-]+:[A-Za-z0-9_-]+$/.test(r.bot_token) || [...secrets].some((x) => r.bot_token.includes(x))).length
+  }
+  const leaks: string[] = []
+  for (const secret of secrets) {
+    if (logText.includes(secret)) leaks.push(`log: …${secret.slice(-6)}`)
+    if (bodyText.includes(secret)) leaks.push(`response: …${secret.slice(-6)}`)
+    if (dbText.includes(secret)) leaks.push(`db error text: …${secret.slice(-6)}`)
+    if (pgLog.includes(secret)) leaks.push(`postgres log: …${secret.slice(-6)}`)
+  }
+  const ok = leaks.length === 0 && notEncrypted === 0 && tokensAtRest > 0
+  record('5. Secrets', ok, {
+    secrets: `${secrets.size} (bot tokens and their secret halves, ADMIN_TOKEN, ENCRYPTION_KEY)`,
+    scanned: `${allLogs.length} log lines (${r1(logText.length / 1e6)} MB) of ${new Set(allLogs.map((l) => l.proc)).size} processes · ${allBodies.length} response bodies (${r1(bodyText.length / 1e6)} MB) · error columns of ${dbs.length} databases · PostgreSQL log (${r1(pgLog.length / 1e3)} kB)`,
+    leaks: leaks.length ? leaks.slice(0, 10).join('; ') : '0',
+    'tokens at rest': `${tokensAtRest} rows, ${notEncrypted} not AES-GCM ciphertext`,
+  })
+  expect(leaks).toEqual([])
+  expect(notEncrypted).toBe(0)
+  expect(tokensAtRest).toBeGreaterThan(0)
+})
