@@ -470,8 +470,10 @@ test('4. fuzzing every route: only 2xx/4xx, and a 4xx stores nothing', async () 
       const s = shops[w]!
       const r = await call(svc.url, 'POST', `/shops/${s.id}/orders`, { body: JSON.stringify({ number: 'F-1', total: 100, customerName: 'Анна' }), headers: jsonHeaders(ADMIN) })
       const [hook] = await sql<{ webhook_id: string }[]>`select webhook_id from telegram_integrations where shop_id = ${s.id}`
-      targets.push({ shopOk: s.id, shopBare: Number(bare[w]!.id), missingShop: 999_999, orderId: (r.json as { order: { id: number } }).order.id, webhookId: hook!.webhook_id, adminToken: ADMIN })
+      targets.push({ shopOk: s.id, shopBare: Number(bare[w]!.id), missingShop: 999_999, orderId: (r.json as { order: { id: number } }).order.id, webhookId: hook!.webhook_id, adminToken: ADMIN, foreign: [] })
     }
+    const allShops = (await sql<{ id: string }[]>`select id from shops`).map((r) => r.id)
+    for (const t of targets) t.foreign = allShops.filter((id) => id !== String(t.shopOk) && id !== String(t.shopBare))
     const snapshot = async (t: FuzzTarget) => {
       const ids = [t.shopOk, t.shopBare]
       const [row] = await sql<{ s: string }[]>`

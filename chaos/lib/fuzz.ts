@@ -14,6 +14,8 @@ export type FuzzTarget = {
   orderId: number
   webhookId: string
   adminToken: string
+  /** Shop ids of the other workers (and the demo shop): never generated, so a 2xx of this worker cannot change what another worker watches. */
+  foreign: string[]
 }
 
 const BAD_IDS = [
@@ -138,13 +140,14 @@ function bodyArb(route: string): fc.Arbitrary<string | undefined> {
 }
 
 export function caseArb(t: FuzzTarget): fc.Arbitrary<FuzzCase> {
-  const shop = fc.oneof(
+  const shopAny = fc.oneof(
     { weight: 8, arbitrary: fc.constantFrom(String(t.shopOk), String(t.shopBare)) },
     { weight: 1, arbitrary: fc.constant(String(t.missingShop)) },
     { weight: 4, arbitrary: fc.constantFrom(...BAD_IDS) },
     { weight: 1, arbitrary: fc.string({ unit: 'grapheme', maxLength: 12 }).map(encodeURIComponent) },
     { weight: 1, arbitrary: fc.bigInt({ min: -(2n ** 70n), max: 2n ** 70n }).map(String) },
   )
+  const shop = shopAny.map((s) => (t.foreign.includes(s) ? String(t.missingShop) : s))
   const order = fc.oneof({ weight: 4, arbitrary: fc.constant(String(t.orderId)) }, { weight: 1, arbitrary: fc.constant('999999') }, { weight: 3, arbitrary: fc.constantFrom(...BAD_IDS) })
   const query = fc.oneof(
     fc.constant(''),
