@@ -187,7 +187,7 @@ test('1. crash safety: SIGKILL twice under load, the fake answering a random mix
         if (done) return
         const at = Date.now()
         await svc.kill9()
-        incidents.push({ label: 'SIGKILL', at, until: at + 1000 })
+        incidents.push({ label: 'SIGKILL', at, until: at + 1000, kind: 'kill' })
         await svc.start()
         restartMs.push(Date.now() - at)
       }
@@ -409,7 +409,7 @@ test('3. database restart mid-run: clean 503s, recovery by itself, nothing accep
     const d = analyseDeliveries(
       posted.map((p) => p.body.number),
       bot.acceptsByNumber(PREFIX + '-'),
-      [{ label: 'the database restart', at: stopAt, until: upAt + 1000 }],
+      [{ label: 'database restart', at: stopAt, until: upAt + 1000, kind: 'database' }],
     )
     const unanswered = outcomes.filter((o) => !o.final).length
     const ok =

@@ -37,7 +37,7 @@ export function writeResults(meta: string): string {
 }
 
 /** Something that happened to the system, during which an accepted message may miss its commit. */
-export type Incident = { label: string; at: number; until: number }
+export type Incident = { label: string; at: number; until: number; kind: 'kill' | 'database' }
 
 export type Duplicate = { number: string; copies: number; cause: string; gapMs: number | null }
 
@@ -48,6 +48,8 @@ export type Duplicate = { number: string; copies: number; cause: string; gapMs: 
  *   after it (the sender was gone: killed, or its database vanished), so nobody could record it;
  * - `commit lost at <incident>`: answered before the incident, the commit did not land; `gapMs` is
  *   how long before the incident — one PostgreSQL round trip is expected;
+ * - `accepted, then the commit failed`: the database went away between the Bot API's answer and our
+ *   commit (the process is alive and knows it sent; today the lease expires and it is sent again);
  * - `accepted after the sender timed out`: the Bot API answered after our deadline.
  * Anything else is a bug.
  */
@@ -61,7 +63,8 @@ export function analyseDeliveries(numbers: string[], byNumber: Map<string, Accep
       const prev = acc[i - 1]!
       const inc = incidents.find((x) => prev.at >= x.at - windowMs && prev.at <= x.until)
       let cause = prev.clientGone ? 'accepted after the sender timed out' : 'UNEXPLAINED'
-      if (inc) cause = prev.clientGone || prev.at > inc.at ? `in flight at ${inc.label}` : `commit lost at ${inc.label}`
+      if (inc && inc.kind === 'database') cause = `accepted, then the commit failed: ${inc.label}`
+      else if (inc) cause = prev.clientGone || prev.at > inc.at ? `in flight at ${inc.label}` : `commit lost at ${inc.label}`
       duplicates.push({ number: n, copies: acc.length, cause, gapMs: inc ? inc.at - prev.at : null })
     }
   }
