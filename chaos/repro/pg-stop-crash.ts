@@ -7,9 +7,16 @@
  * Upstream: porsager/postgres#1066, #1154, #1208 (fix proposals #1168, #1176, #1209).
  *
  *   bun chaos/repro/pg-stop-crash.ts            # prints CRASH / HUNG counts, exit 1 when either happened
+ *   bun chaos/repro/pg-stop-crash.ts --service  # the same with the service's pool settings (api/src/db/client.ts)
+ *
+ * Findings: the crash is the unguarded `nextWrite` (fixed by patches/postgres@3.4.9.patch, applied on
+ * install). The "hung" queries are not lost: they sit on a connection waiting out postgres.js' default
+ * reconnect backoff, which grows with a retry counter shared by the pool up to 20 s. The service caps
+ * it at 1 s; with `--service` no query waits more than a few seconds.
  */
 import postgres from 'postgres'
 import { Pg } from '../lib/pg'
+import { createSql } from '../../api/src/db/client'
 
 const pg = await Pg.start()
 let crashed: unknown = null
@@ -17,7 +24,9 @@ process.on('uncaughtException', (err) => {
   crashed ??= err
   console.log('UNCAUGHT', String(err))
 })
-const sql = postgres(pg.url('postgres'), { max: 20, connect_timeout: 3, onnotice: () => {} })
+const sql = process.argv.includes('--service')
+  ? createSql(pg.url('postgres'), { max: 20 })
+  : postgres(pg.url('postgres'), { max: 20, connect_timeout: 3, onnotice: () => {} })
 let stop = false
 const pending = new Map<number, number>()
 let seq = 0
