@@ -70,7 +70,7 @@ export async function stageTimings(p: { sql: Sql; fakeUrl: string; shops: number
   const ids: string[] = []
   out.insertOrderOnceTx = await timed(n, concurrency, async (i) => {
     const r = await insertOrderOnce(sql, shop(i), parsed[i]!, 'bench-stage', 30)
-    if (r.created && r.deliveryId) ids.push(r.deliveryId)
+    if (r?.created && r.delivery) ids.push(r.delivery.id)
   })
   const rowsById = new Map<string, Awaited<ReturnType<typeof loadDelivery>>>()
   out.loadDelivery = await timed(ids.length, concurrency, async (i) => rowsById.set(ids[i]!, await loadDelivery(sql, ids[i]!)))

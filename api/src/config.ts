@@ -40,8 +40,12 @@ export const EnvSchema = z.object({
   RETRY_BASE_DELAY_MS: intMs(2000, 10, 3_600_000),
   RETRY_MAX_DELAY_MS: intMs(600_000, 10, 86_400_000),
   RETRY_MAX_ATTEMPTS: intMs(12, 1, 100),
-  /** How often the dispatcher looks for due deliveries when nothing woke it up. */
-  DISPATCH_INTERVAL_MS: intMs(1000, 10, 60_000),
+  /** Longest sleep of an idle dispatcher; committed work wakes it at once (LISTEN/NOTIFY). */
+  DISPATCH_INTERVAL_MS: intMs(500, 10, 60_000),
+  /** The dispatcher writes to one chat at most this often (Telegram: ~1 message/s per chat)… */
+  TELEGRAM_CHAT_INTERVAL_MS: intMs(1000, 0, 60_000),
+  /** …and to a group at most this often (Telegram: ~20 messages/min per group). */
+  TELEGRAM_GROUP_INTERVAL_MS: intMs(3000, 0, 600_000),
   /** How often the getUpdates poller asks bots waiting for /start (only without PUBLIC_URL). */
   POLL_INTERVAL_MS: intMs(1500, 10, 60_000),
   LOG_LEVEL: z.preprocess(emptyAsUndefined, z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info')),

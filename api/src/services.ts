@@ -29,6 +29,8 @@ export function createServices(p: { config: Config; sql: Sql; client: TelegramCl
     maxDelayMs: config.RETRY_MAX_DELAY_MS,
     maxAttempts: config.RETRY_MAX_ATTEMPTS,
     intervalMs: config.DISPATCH_INTERVAL_MS,
+    chatIntervalMs: config.TELEGRAM_CHAT_INTERVAL_MS,
+    groupIntervalMs: config.TELEGRAM_GROUP_INTERVAL_MS,
     ...p.delivery,
   }
   const delivery = new Delivery({ sql, client, cipher, log, config: deliveryConfig, keyboard: orderKeyboard(cipher, config.PUBLIC_URL) })

@@ -85,6 +85,8 @@ export async function createHarness(
     RETRY_BASE_DELAY_MS: '50',
     RETRY_MAX_DELAY_MS: '400',
     DISPATCH_INTERVAL_MS: '50',
+    TELEGRAM_CHAT_INTERVAL_MS: '0',
+    TELEGRAM_GROUP_INTERVAL_MS: '0',
     POLL_INTERVAL_MS: '50',
     LOG_LEVEL: 'debug',
     ...(opts.listen ? { PUBLIC_URL: `http://127.0.0.1:${port}` } : {}),

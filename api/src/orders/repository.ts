@@ -1,5 +1,5 @@
 import type { Sql } from '../db/client'
-import { queueStatusEdit } from '../telegram/outbox'
+import { queueStatusEdit, type DeliveryRow } from '../telegram/outbox'
 import type { CreateOrderInput, Order } from './schema'
 
 export type OrderRow = {
@@ -43,42 +43,98 @@ export const toOrder = (r: OrderRow): Order => ({
 })
 
 export type InsertResult =
-  | { created: true; order: OrderRow; deliveryId: string | null }
+  | { created: true; order: OrderRow; delivery: DeliveryRow | null }
   | { created: false; order: OrderRow; sendStatus: 'SENT' | 'FAILED' | null; outboxState: string | null }
 
+/** PostgreSQL's foreign_key_violation: the shop of the order does not exist. */
+const isUnknownShop = (err: unknown) => (err as { code?: string })?.code === '23503'
+
 /**
- * Inserts the order once per (shop, number), in one transaction with its outbox row. The unique
- * constraint decides between concurrent duplicates: the losers get the winner's row back. The
+ * Inserts the order once per (shop, number) together with its outbox row, in one statement. The
+ * unique constraint decides between concurrent duplicates: the losers get the winner's row back. The
  * delivery row exists only when the shop's integration is enabled with a chat, and is leased to
- * `owner` at once so the request can make the first attempt without a dispatcher racing it.
+ * `owner` at once so the request can make the first attempt without a dispatcher racing it; the
+ * statement also returns everything that attempt needs. Null when the shop does not exist.
  */
-export async function insertOrderOnce(sql: Sql, shopId: number, o: CreateOrderInput, owner: string, leaseSec: number): Promise<InsertResult> {
-  return sql.begin(async (tx) => {
-    const [created] = await tx<OrderRow[]>`
-      insert into orders (shop_id, number, total, customer_name, customer_phone, recipient_name, recipient_phone,
-                          delivery_date, delivery_time, address, comment)
-      values (${shopId}, ${o.number}, ${o.total}, ${o.customerName}, ${o.customerPhone ?? null}, ${o.recipientName ?? null},
-              ${o.recipientPhone ?? null}, ${o.deliveryDate ?? null}, ${o.deliveryTime ?? null}, ${o.address ?? null}, ${o.comment ?? null})
-      on conflict (shop_id, number) do nothing
-      returning ${tx.unsafe(ORDER_COLUMNS)}`
-    if (created) {
-      const [d] = await tx<{ id: string }[]>`
+export async function insertOrderOnce(sql: Sql, shopId: number, o: CreateOrderInput, owner: string, leaseSec: number): Promise<InsertResult | null> {
+  let created: (OrderRow & DeliveryFields)[]
+  try {
+    created = await sql<(OrderRow & DeliveryFields)[]>`
+      with o as (
+        insert into orders (shop_id, number, total, customer_name, customer_phone, recipient_name, recipient_phone,
+                            delivery_date, delivery_time, address, comment)
+        values (${shopId}, ${o.number}, ${o.total}, ${o.customerName}, ${o.customerPhone ?? null}, ${o.recipientName ?? null},
+                ${o.recipientPhone ?? null}, ${o.deliveryDate ?? null}, ${o.deliveryTime ?? null}, ${o.address ?? null}, ${o.comment ?? null})
+        on conflict (shop_id, number) do nothing
+        returning ${sql.unsafe(ORDER_COLUMNS)}),
+      i as (
+        select bot_token, chat_id, enabled from telegram_integrations
+        where shop_id = ${shopId} and enabled and chat_id is not null),
+      d as (
         insert into telegram_outbox (shop_id, order_id, kind, locked_by, locked_until)
-        select ${shopId}, ${created.id}, 'order', ${owner}, now() + make_interval(secs => ${leaseSec})
-        from telegram_integrations
-        where shop_id = ${shopId} and enabled and chat_id is not null
-        returning id`
-      return { created: true, order: created, deliveryId: d?.id ?? null }
-    }
-    const [existing] = await tx<(OrderRow & { send_status: 'SENT' | 'FAILED' | null; outbox_state: string | null })[]>`
-      select ${tx.unsafe(ORDER_COLUMNS.split(', ').map((c) => 'o.' + c).join(', '))},
-             l.status as send_status, d.state as outbox_state
-      from orders o
-      left join telegram_send_log l on l.shop_id = o.shop_id and l.order_id = o.id
-      left join telegram_outbox d on d.order_id = o.id and d.kind = 'order'
-      where o.shop_id = ${shopId} and o.number = ${o.number}`
-    return { created: false, order: existing!, sendStatus: existing!.send_status, outboxState: existing!.outbox_state }
-  })
+        select o.shop_id, o.id, 'order', ${owner}, now() + make_interval(secs => ${leaseSec}) from o, i
+        returning id, created_at)
+      select o.*, d.id as delivery_id, d.created_at as delivery_created_at, i.bot_token, i.chat_id as target_chat_id, i.enabled,
+             (select name from shops where id = ${shopId}) as shop_name
+      from o left join d on true left join i on true`
+  } catch (err) {
+    if (isUnknownShop(err)) return null
+    throw err
+  }
+  const [row] = created
+  if (row) {
+    const { delivery_id, delivery_created_at, bot_token, target_chat_id, enabled, shop_name, ...order } = row
+    const delivery: DeliveryRow | null = delivery_id
+      ? {
+          id: delivery_id,
+          shop_id: order.shop_id,
+          order_id: order.id,
+          kind: 'order',
+          state: 'pending',
+          attempts: 0,
+          revision: 0,
+          created_at: delivery_created_at!,
+          shop_name,
+          number: order.number,
+          total: order.total,
+          customer_name: order.customer_name,
+          customer_phone: order.customer_phone,
+          recipient_name: order.recipient_name,
+          recipient_phone: order.recipient_phone,
+          delivery_date: order.delivery_date,
+          delivery_time: order.delivery_time,
+          address: order.address,
+          comment: order.comment,
+          status: order.status,
+          accepted_by: order.accepted_by,
+          accepted_at: order.accepted_at,
+          bot_token,
+          chat_id: target_chat_id,
+          enabled,
+          message_id: null,
+          message_chat_id: null,
+          order_delivery_state: null,
+        }
+      : null
+    return { created: true, order, delivery }
+  }
+  const [existing] = await sql<(OrderRow & { send_status: 'SENT' | 'FAILED' | null; outbox_state: string | null })[]>`
+    select ${sql.unsafe(ORDER_COLUMNS.split(', ').map((c) => 'o.' + c).join(', '))},
+           l.status as send_status, d.state as outbox_state
+    from orders o
+    left join telegram_send_log l on l.shop_id = o.shop_id and l.order_id = o.id
+    left join telegram_outbox d on d.order_id = o.id and d.kind = 'order'
+    where o.shop_id = ${shopId} and o.number = ${o.number}`
+  return { created: false, order: existing!, sendStatus: existing!.send_status, outboxState: existing!.outbox_state }
+}
+
+type DeliveryFields = {
+  delivery_id: string | null
+  delivery_created_at: Date | null
+  bot_token: string | null
+  target_chat_id: string | null
+  enabled: boolean | null
+  shop_name: string
 }
 
 export async function findOrder(sql: Sql, shopId: number, orderId: number): Promise<OrderRow | null> {

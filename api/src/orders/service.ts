@@ -4,7 +4,7 @@ import { STATUS_LABELS } from '../telegram/message'
 import type { Logger } from '../log'
 import { getShopOr404 } from '../shops/repository'
 import type { Delivery } from '../telegram/delivery'
-import { requeueDelivery } from '../telegram/outbox'
+import { requeueDelivery, type DeliveryRow } from '../telegram/outbox'
 import { changeOrderStatus, findOrder, insertOrderOnce, listOrders, toOrder, type OrderWithNotificationRow } from './repository'
 import { NEXT_STATUSES, previousStatuses, type CreateOrderInput, type Order, type OrderStatus } from './schema'
 
@@ -24,8 +24,8 @@ export class OrderService {
    */
   async create(shopId: number, input: CreateOrderInput): Promise<{ created: boolean; order: Order } & TelegramOutcome> {
     const { sql, delivery, log } = this.deps
-    await getShopOr404(sql, shopId)
     const r = await insertOrderOnce(sql, shopId, input, delivery.owner, delivery.config.leaseSec)
+    if (!r) throw new NotFound(`Shop ${shopId} does not exist`, 'shop_not_found')
     if (!r.created) {
       const o = r.order
       if (!sameMoney(o.total, input.total) || o.customer_name !== input.customerName) {
@@ -39,17 +39,18 @@ export class OrderService {
       return { created: false, order: toOrder(o), telegramStatus, telegram: { error: null, retrying: false, nextAttemptAt: null, attempts: 0 } }
     }
     const order = toOrder(r.order)
-    log.info('order_created', { shopId, orderId: order.id, number: order.number, notify: r.deliveryId !== null })
-    if (!r.deliveryId) return { created: true, order, telegramStatus: 'skipped', telegram: { error: null, retrying: false, nextAttemptAt: null, attempts: 0 } }
-    const outcome = await this.attemptNow(r.deliveryId)
+    log.info('order_created', { shopId, orderId: order.id, number: order.number, notify: r.delivery !== null })
+    if (!r.delivery) return { created: true, order, telegramStatus: 'skipped', telegram: { error: null, retrying: false, nextAttemptAt: null, attempts: 0 } }
+    const outcome = await this.attemptNow(r.delivery)
     return { created: true, order, ...outcome }
   }
 
   /** The first attempt, inside the request, never longer than the delivery timeout. */
-  private async attemptNow(deliveryId: string): Promise<TelegramOutcome> {
+  private async attemptNow(d: string | DeliveryRow): Promise<TelegramOutcome> {
+    const deliveryId = typeof d === 'string' ? d : d.id
     const { delivery, log } = this.deps
     try {
-      const o = await delivery.attempt(deliveryId, AbortSignal.timeout(delivery.config.timeoutMs))
+      const o = await delivery.attempt(d, AbortSignal.timeout(delivery.config.timeoutMs))
       return {
         telegramStatus: o.status,
         telegram: { error: o.error ?? null, retrying: !!o.retryAt, nextAttemptAt: o.retryAt ? o.retryAt.toISOString() : null, attempts: 1 },

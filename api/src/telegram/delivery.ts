@@ -1,10 +1,10 @@
 import { hostname } from 'node:os'
 import { randomBytes } from 'node:crypto'
-import type { Sql } from '../db/client'
+import { isDatabaseUnavailable, type Sql } from '../db/client'
 import type { Logger } from '../log'
 import { TelegramError, type Keyboard, type TelegramClient } from './client'
 import { renderOrderMessage } from './message'
-import { claimDueDeliveries, finishFailed, finishSent, finishSkipped, loadDelivery, postpone, releaseLease, type DeliveryRow } from './outbox'
+import { claimDueDeliveries, finishFailed, finishSent, finishSkipped, loadDelivery, postpone, releaseLease, type DeliveryRow, type Pacing } from './outbox'
 import { migrateChat } from './repository'
 import type { TokenCipher } from './secrets'
 
@@ -16,10 +16,11 @@ export type DeliveryConfig = {
   /** A delivery older than this is given up whatever its attempt count. */
   maxAgeMs: number
   leaseSec: number
+  /** Longest sleep of an idle dispatcher; work committed anywhere wakes it sooner (LISTEN/NOTIFY). */
   intervalMs: number
-  batchSize: number
+  /** Attempts in flight at once per process (each to a different shop). */
   concurrency: number
-}
+} & Pacing
 
 export const defaultDeliveryConfig: DeliveryConfig = {
   timeoutMs: 4000,
@@ -28,9 +29,10 @@ export const defaultDeliveryConfig: DeliveryConfig = {
   maxAttempts: 12,
   maxAgeMs: 24 * 3600_000,
   leaseSec: 30,
-  intervalMs: 1000,
-  batchSize: 64,
+  intervalMs: 500,
   concurrency: 32,
+  chatIntervalMs: 1000,
+  groupIntervalMs: 3000,
 }
 
 /** How long a status edit waits for the notification it edits before looking again. */
@@ -56,6 +58,8 @@ export class Delivery {
   private running = false
   private loop: Promise<void> | null = null
   private wakeUp: (() => void) | null = null
+  private wakePending = false
+  private listener: { unlisten(): Promise<void> } | null = null
   private readonly inFlight = new Set<Promise<unknown>>()
 
   constructor(
@@ -82,9 +86,11 @@ export class Delivery {
   }
 
   /** One attempt of a delivery whose lease the caller holds. Never throws for a Telegram failure. */
-  async attempt(deliveryId: string, signal?: AbortSignal): Promise<AttemptOutcome> {
+  async attempt(delivery: string | DeliveryRow, signal?: AbortSignal): Promise<AttemptOutcome> {
     const { sql, client, cipher, log } = this.deps
-    const d = await loadDelivery(sql, deliveryId)
+    const started = Date.now()
+    // The request making the first attempt already has the row from its insert.
+    const d = typeof delivery === 'string' ? await loadDelivery(sql, delivery) : delivery
     if (!d || d.state !== 'pending') return { status: d?.state === 'done' ? 'sent' : 'failed', error: 'not pending' }
     const text = renderOrderMessage(
       {
@@ -106,7 +112,7 @@ export class Delivery {
     )
     const fields = { shopId: d.shop_id, orderId: d.order_id, deliveryId: d.id, kind: d.kind, attempt: d.attempts + 1 }
     const fail = async (error: string, retryAt: Date | null): Promise<AttemptOutcome> => {
-      const recorded = await finishFailed(sql, { id: d.id, owner: this.owner, kind: d.kind, shopId: d.shop_id, orderId: d.order_id, text, error, retryAt })
+      const recorded = await finishFailed(sql, { id: d.id, owner: this.owner, kind: d.kind, shopId: d.shop_id, orderId: d.order_id, text, error, retryAt, revision: d.revision })
       log.warn(retryAt ? 'delivery_retry_scheduled' : 'delivery_failed', { ...fields, error, retryAt, recorded })
       return { status: 'failed', error, retryAt }
     }
@@ -139,10 +145,10 @@ export class Delivery {
       try {
         if (d.kind === 'order_status' && d.message_id && d.message_chat_id) {
           await client.editMessageText(token, { chatId: d.message_chat_id, messageId: Number(d.message_id), text, keyboard }, signal)
-          await finishSent(sql, { id: d.id, kind: d.kind, shopId: d.shop_id, orderId: d.order_id, text, messageId: Number(d.message_id), chatId: d.message_chat_id, mock: client.mode === 'mock', revision: d.revision })
+          await this.recordSent(started, { id: d.id, kind: d.kind, shopId: d.shop_id, orderId: d.order_id, text, messageId: Number(d.message_id), chatId: d.message_chat_id, mock: client.mode === 'mock', revision: d.revision })
         } else {
           const sent = await client.sendMessage(token, { chatId, text, keyboard }, signal)
-          await finishSent(sql, { id: d.id, kind: d.kind, shopId: d.shop_id, orderId: d.order_id, text, messageId: sent.messageId, chatId: sent.chatId, mock: client.mode === 'mock', revision: d.revision })
+          await this.recordSent(started, { id: d.id, kind: d.kind, shopId: d.shop_id, orderId: d.order_id, text, messageId: sent.messageId, chatId: sent.chatId, mock: client.mode === 'mock', revision: d.revision })
         }
         log.info('delivery_sent', { ...fields, mock: client.mode === 'mock' })
         return { status: 'sent' }
@@ -156,7 +162,7 @@ export class Delivery {
           continue
         }
         if (f.kind === 'terminal' && f.code === 'not_modified') {
-          await finishSent(sql, { id: d.id, kind: d.kind, shopId: d.shop_id, orderId: d.order_id, text, messageId: Number(d.message_id), chatId: d.message_chat_id ?? chatId, mock: false, revision: d.revision })
+          await this.recordSent(started, { id: d.id, kind: d.kind, shopId: d.shop_id, orderId: d.order_id, text, messageId: Number(d.message_id), chatId: d.message_chat_id ?? chatId, mock: false, revision: d.revision })
           return { status: 'sent' }
         }
         if (f.kind === 'terminal' && f.code === 'message_gone' && d.kind === 'order_status') {
@@ -175,68 +181,119 @@ export class Delivery {
     return fail('Чат переносится слишком много раз', null)
   }
 
-  /** Starts the dispatcher loop (every replica runs one). */
+  /**
+   * Telegram has the message: record it. If the database is away right now, answer "sent" anyway and
+   * keep trying in the background while our lease lasts — giving up early would let the lease
+   * expire and the message be sent a second time.
+   */
+  private async recordSent(started: number, p: Parameters<typeof finishSent>[1]): Promise<void> {
+    const { sql, log, config } = this.deps
+    try {
+      return await finishSent(sql, p)
+    } catch (err) {
+      if (!isDatabaseUnavailable(err)) throw err
+      log.warn('record_sent_retrying', { deliveryId: p.id, shopId: p.shopId, orderId: p.orderId, error: err })
+    }
+    const deadline = started + config.leaseSec * 1000 - 5000
+    const retry = (async () => {
+      for (let delay = 100; Date.now() + delay < deadline; delay = Math.min(delay * 2, 2000)) {
+        await Bun.sleep(delay)
+        try {
+          await finishSent(sql, p)
+          log.info('record_sent_recovered', { deliveryId: p.id, shopId: p.shopId, orderId: p.orderId })
+          return
+        } catch (err) {
+          if (!isDatabaseUnavailable(err)) throw err
+        }
+      }
+      log.error('record_sent_gave_up', { deliveryId: p.id, shopId: p.shopId, orderId: p.orderId, hint: 'the lease expires and the message may be sent again' })
+    })().catch((err) => log.error('record_sent_failed', { deliveryId: p.id, error: err }))
+    this.inFlight.add(retry)
+    void retry.finally(() => this.inFlight.delete(retry))
+  }
+
+  /** Starts the dispatcher loop (every replica runs one) and listens for work committed anywhere. */
   start(): void {
     if (this.running) return
     this.running = true
     this.loop = this.run()
   }
 
-  /** Lets the loop look for work now instead of at the next interval. */
+  /** Lets the loop look for work now instead of at the next interval (never lost while it is busy). */
   wake(): void {
+    this.wakePending = true
     this.wakeUp?.()
   }
 
   /** Stops claiming, waits for attempts in flight, then returns. */
   async stop(): Promise<void> {
+    if (!this.running) return
     this.running = false
     this.wake()
     await this.loop
     await Promise.allSettled([...this.inFlight])
+    const l = this.listener
+    this.listener = null
+    await l?.unlisten().catch(() => {})
   }
 
-  /** One pass: claim a batch and attempt it. Deliveries of one shop run in order, one at a time. */
-  async runOnce(): Promise<number> {
-    const { sql, config, log } = this.deps
-    const claimed = await claimDueDeliveries(sql, this.owner, config.batchSize, config.leaseSec)
-    if (claimed.length === 0) return 0
-    const byShop = new Map<string, string[]>()
-    for (const c of claimed) byShop.set(c.shop_id, [...(byShop.get(c.shop_id) ?? []), c.id])
-    const queues = [...byShop.values()]
-    const worker = async () => {
-      for (let q = queues.shift(); q; q = queues.shift()) {
-        for (const id of q) {
-          if (!this.running) {
-            await releaseLease(sql, id, this.owner)
-            continue
-          }
-          try {
-            await this.attempt(id)
-          } catch (err) {
-            log.error('delivery_attempt_error', { deliveryId: id, error: err })
-            await releaseLease(sql, id, this.owner).catch(() => {})
-          }
-        }
-      }
-    }
-    const p = Promise.all(Array.from({ length: Math.min(config.concurrency, queues.length) }, worker))
+  /** Claims what is due (up to `limit`, one per shop, paced per chat). */
+  private claim(limit: number) {
+    const { sql, config } = this.deps
+    return claimDueDeliveries(sql, this.owner, limit, config.leaseSec, config)
+  }
+
+  /** Runs one leased delivery in the background; a free slot wakes the loop. */
+  private launch(id: string): void {
+    const { sql, log } = this.deps
+    const p = this.attempt(id)
+      .catch(async (err) => {
+        log.error('delivery_attempt_error', { deliveryId: id, error: err })
+        await releaseLease(sql, id, this.owner).catch(() => {})
+      })
+      .finally(() => {
+        this.inFlight.delete(p)
+        this.wake()
+      })
     this.inFlight.add(p)
-    await p.finally(() => this.inFlight.delete(p))
+  }
+
+  /** One pass for tests and tools: claim what is due now and attempt it all. */
+  async runOnce(): Promise<number> {
+    const claimed = await this.claim(this.deps.config.concurrency)
+    await Promise.all(claimed.map((c) => this.attempt(c.id).catch(() => releaseLease(this.deps.sql, c.id, this.owner))))
     return claimed.length
   }
 
+  private async listen(): Promise<void> {
+    if (this.listener) return
+    // onlisten runs on every (re)connect: whatever was committed while we were away is looked at.
+    this.listener = await this.deps.sql.listen('telegram_outbox', () => this.wake(), () => this.wake())
+  }
+
+  /**
+   * Keeps up to `concurrency` attempts in flight: claims as slots free up, sleeps when nothing is due
+   * until a NOTIFY, a finished attempt or the interval wakes it.
+   */
   private async run(): Promise<void> {
+    const { config, log } = this.deps
     while (this.running) {
-      let n = 0
-      try {
-        n = await this.runOnce()
-      } catch (err) {
-        this.deps.log.warn('dispatcher_error', { error: err })
+      this.wakePending = false
+      if (!this.listener) await this.listen().catch((err) => log.warn('dispatcher_listen_failed', { error: err }))
+      // Claim in batches: after a finished attempt, wait until a quarter of the slots are free (or
+      // all attempts are done) rather than paying a claim query per message.
+      const free = config.concurrency - this.inFlight.size
+      if (free >= Math.max(1, Math.floor(config.concurrency / 4)) || this.inFlight.size === 0) {
+        try {
+          for (const c of await this.claim(free)) this.launch(c.id)
+        } catch (err) {
+          log.warn('dispatcher_error', { error: err })
+        }
       }
       if (!this.running) break
-      if (n >= this.deps.config.batchSize) continue
+      if (this.wakePending) continue
       await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, this.deps.config.intervalMs)
+        const t = setTimeout(resolve, config.intervalMs)
         this.wakeUp = () => {
           clearTimeout(t)
           resolve()

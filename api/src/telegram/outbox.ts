@@ -58,78 +58,114 @@ export async function loadDelivery(sql: Sql, id: string): Promise<DeliveryRow | 
   return row ?? null
 }
 
-/** Due deliveries, leased to `owner` for `leaseSec`. Expired leases of crashed workers count as due. */
-export async function claimDueDeliveries(sql: Sql, owner: string, limit: number, leaseSec: number): Promise<{ id: string; shop_id: string }[]> {
+/** How long to leave a chat alone after sending to it (Telegram: ~1/s per chat, ~20/min per group). */
+export type Pacing = { chatIntervalMs: number; groupIntervalMs: number }
+
+/**
+ * Due deliveries, leased to `owner`, at most one per shop, from shops whose chat may be written to
+ * now; the shop's next slot moves on by the pacing interval in the same statement. Integration rows
+ * are taken with SKIP LOCKED, so replicas claim disjoint shops and never pace one chat twice.
+ * Expired leases of crashed workers count as due.
+ */
+export async function claimDueDeliveries(sql: Sql, owner: string, limit: number, leaseSec: number, pacing: Pacing): Promise<{ id: string; shop_id: string }[]> {
   return sql<{ id: string; shop_id: string }[]>`
-    update telegram_outbox set locked_by = ${owner}, locked_until = now() + make_interval(secs => ${leaseSec})
-    where id in (
-      select id from telegram_outbox
-      where state = 'pending' and next_attempt_at <= now()
-        and (locked_until is null or locked_until < now())
-      order by next_attempt_at
+    with candidates as (
+      -- Due rows, oldest first, of shops whose chat may be written to now (no lock yet).
+      select d.shop_id from telegram_outbox d
+      join telegram_integrations i on i.shop_id = d.shop_id
+      where d.state = 'pending' and d.next_attempt_at <= now()
+        and (d.locked_until is null or d.locked_until < now())
+        and (i.next_send_at is null or i.next_send_at <= now())
+      order by d.next_attempt_at
+      limit ${limit * 4}
+    ),
+    shops as (
+      select i.id, i.shop_id,
+             case when i.chat_id like '-%' then ${pacing.groupIntervalMs}::int else ${pacing.chatIntervalMs}::int end as pace_ms
+      from telegram_integrations i
+      where i.shop_id in (select shop_id from candidates)
+        and (i.next_send_at is null or i.next_send_at <= now())
       limit ${limit}
-      for update skip locked)
-    returning id, shop_id`
+      for update of i skip locked
+    ),
+    picked as (
+      select p.id, s.id as integration_id, s.pace_ms
+      from shops s
+      cross join lateral (
+        select d.id from telegram_outbox d
+        where d.shop_id = s.shop_id and d.state = 'pending' and d.next_attempt_at <= now()
+          and (d.locked_until is null or d.locked_until < now())
+        order by d.next_attempt_at, d.id
+        limit 1
+        for update skip locked) p
+    ),
+    paced as (
+      update telegram_integrations i set next_send_at = now() + make_interval(secs => p.pace_ms / 1000.0)
+      from picked p where i.id = p.integration_id
+    )
+    update telegram_outbox d set locked_by = ${owner}, locked_until = now() + make_interval(secs => ${leaseSec})
+    from picked p where d.id = p.id
+    returning d.id, d.shop_id`
 }
 
-/** Telegram accepted the message: the delivery is done and the order's log row says SENT. */
+/**
+ * Telegram accepted the message: the delivery is done and the order's log row says SENT, in one
+ * statement. A status edit re-queued while this one was in flight (its revision moved on) stays
+ * pending, so the newer status is sent next instead of being lost.
+ */
 export async function finishSent(
   sql: Sql,
   p: { id: string; kind: string; shopId: string; orderId: string; text: string; messageId: number; chatId: string; mock: boolean; revision?: number },
 ): Promise<void> {
-  await sql.begin(async (tx) => {
-    // A status edit re-queued while this one was in flight (revision moved on) stays pending: the
-    // newer status is sent next instead of being lost.
-    const [d] = await tx<{ attempts: number }[]>`
-      update telegram_outbox
-      set state = case when revision = ${p.revision ?? 0} then 'done' else 'pending' end,
-          next_attempt_at = now(), attempts = attempts + 1, locked_by = null, locked_until = null, last_error = null, updated_at = now()
-      where id = ${p.id}
-      returning attempts`
-    if (p.kind !== 'order') {
-      // The message text (and, after a deleted message was replaced, its id) follows the edit.
-      await tx`
-        update telegram_send_log set message = ${p.text}, message_id = ${p.messageId}, chat_id = ${p.chatId}
-        where shop_id = ${p.shopId} and order_id = ${p.orderId}`
-      return
-    }
-    await tx`
-      insert into telegram_send_log (shop_id, order_id, message, status, error, attempts, sent_at, message_id, chat_id, mock)
-      values (${p.shopId}, ${p.orderId}, ${p.text}, 'SENT', null, ${d?.attempts ?? 1}, now(), ${p.messageId}, ${p.chatId}, ${p.mock})
-      on conflict (shop_id, order_id) do update set
-        status = 'SENT', error = null, message = excluded.message, attempts = excluded.attempts,
-        sent_at = now(), message_id = excluded.message_id, chat_id = excluded.chat_id, mock = excluded.mock, updated_at = now()`
-  })
+  const outbox = sql`
+    update telegram_outbox
+    set state = case when revision = ${p.revision ?? 0} then 'done' else 'pending' end,
+        next_attempt_at = now(), attempts = attempts + 1, locked_by = null, locked_until = null, last_error = null, updated_at = now()
+    where id = ${p.id}
+    returning attempts`
+  if (p.kind !== 'order') {
+    // The message text (and, after a deleted message was replaced, its id) follows the edit.
+    await sql`
+      with d as (${outbox})
+      update telegram_send_log set message = ${p.text}, message_id = ${p.messageId}, chat_id = ${p.chatId}
+      where shop_id = ${p.shopId} and order_id = ${p.orderId}`
+    return
+  }
+  await sql`
+    with d as (${outbox})
+    insert into telegram_send_log (shop_id, order_id, message, status, error, attempts, sent_at, message_id, chat_id, mock)
+    select ${p.shopId}, ${p.orderId}, ${p.text}, 'SENT', null, coalesce((select attempts from d), 1), now(), ${p.messageId}, ${p.chatId}, ${p.mock}
+    on conflict (shop_id, order_id) do update set
+      status = 'SENT', error = null, message = excluded.message, attempts = excluded.attempts,
+      sent_at = now(), message_id = excluded.message_id, chat_id = excluded.chat_id, mock = excluded.mock, updated_at = now()`
 }
 
 /**
  * The attempt failed. `retryAt` null means give up (terminal error or out of attempts): the delivery
  * is dead and stays FAILED until the owner presses "retry". Only the lease holder may record this,
- * and a FAILED never overwrites a SENT.
+ * and a FAILED never overwrites a SENT. One statement.
  */
 export async function finishFailed(
   sql: Sql,
-  p: { id: string; owner: string; kind: string; shopId: string; orderId: string; text: string; error: string; retryAt: Date | null },
+  p: { id: string; owner: string; kind: string; shopId: string; orderId: string; text: string; error: string; retryAt: Date | null; revision?: number },
 ): Promise<boolean> {
-  return sql.begin(async (tx) => {
-    const [d] = await tx<{ attempts: number }[]>`
+  const rev = p.revision ?? 0
+  const [r] = await sql<{ recorded: boolean }[]>`
+    with d as (
       update telegram_outbox
-      set state = ${p.retryAt ? 'pending' : 'dead'}, attempts = attempts + 1,
-          next_attempt_at = coalesce(${p.retryAt}, next_attempt_at),
-          locked_by = null, locked_until = null, last_error = ${p.error}, updated_at = now()
+      set state = case when ${p.retryAt}::timestamptz is null and revision = ${rev} then 'dead' else 'pending' end,
+          next_attempt_at = case when revision <> ${rev} then now() else coalesce(${p.retryAt}::timestamptz, next_attempt_at) end,
+          attempts = attempts + 1, locked_by = null, locked_until = null, last_error = ${p.error}, updated_at = now()
       where id = ${p.id} and locked_by = ${p.owner} and state = 'pending'
-      returning attempts`
-    if (!d) return false
-    if (p.kind === 'order') {
-      await tx`
-        insert into telegram_send_log (shop_id, order_id, message, status, error, attempts)
-        values (${p.shopId}, ${p.orderId}, ${p.text}, 'FAILED', ${p.error}, ${d.attempts})
-        on conflict (shop_id, order_id) do update set
-          status = 'FAILED', error = excluded.error, message = excluded.message, attempts = excluded.attempts, updated_at = now()
-        where telegram_send_log.status <> 'SENT'`
-    }
-    return true
-  })
+      returning attempts),
+    l as (
+      insert into telegram_send_log (shop_id, order_id, message, status, error, attempts)
+      select ${p.shopId}, ${p.orderId}, ${p.text}, 'FAILED', ${p.error}, d.attempts from d where ${p.kind} = 'order'
+      on conflict (shop_id, order_id) do update set
+        status = 'FAILED', error = excluded.error, message = excluded.message, attempts = excluded.attempts, updated_at = now()
+      where telegram_send_log.status <> 'SENT')
+    select exists (select 1 from d) as recorded`
+  return !!r?.recorded
 }
 
 /** Gives a lease back without counting an attempt (shutdown, or nothing could be tried). */
