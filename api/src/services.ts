@@ -5,6 +5,7 @@ import { OrderService } from './orders/service'
 import type { TelegramClient } from './telegram/client'
 import { orderKeyboard } from './telegram/buttons'
 import { createCallbackHandler } from './telegram/callbacks'
+import { Dispatcher } from './telegram/dispatcher'
 import { Delivery, defaultDeliveryConfig, type DeliveryConfig } from './telegram/delivery'
 import { GrammyClient } from './telegram/grammy-client'
 import { MockClient } from './telegram/mock-client'
@@ -34,10 +35,11 @@ export function createServices(p: { config: Config; sql: Sql; client: TelegramCl
     ...p.delivery,
   }
   const delivery = new Delivery({ sql, client, cipher, log, config: deliveryConfig, keyboard: orderKeyboard(cipher, config.PUBLIC_URL) })
+  const dispatcher = new Dispatcher({ sql, delivery, log })
   const telegram = new TelegramService({ sql, client, cipher, log, publicUrl: config.PUBLIC_URL, timeoutMs: config.TELEGRAM_TIMEOUT_MS })
   const onboarding = new Onboarding({ sql, client, cipher, log, timeoutMs: config.TELEGRAM_TIMEOUT_MS })
   const poller = new Poller({ sql, client, cipher, onboarding, log, intervalMs: config.POLL_INTERVAL_MS })
-  const orders = new OrderService({ sql, delivery, log })
+  const orders = new OrderService({ sql, delivery, dispatcher, log })
   onboarding.onCallback = createCallbackHandler({ sql, client, cipher, orders, log, timeoutMs: config.TELEGRAM_TIMEOUT_MS })
   return {
     config,
@@ -45,17 +47,19 @@ export function createServices(p: { config: Config; sql: Sql; client: TelegramCl
     client,
     log,
     delivery,
+    dispatcher,
     telegram,
     onboarding,
     poller,
     orders,
     /** Background work: the dispatcher always, the poller only when no webhook can reach us. */
     start() {
-      delivery.start()
+      dispatcher.start()
       if (!config.PUBLIC_URL) poller.start()
     },
     async stop() {
-      await Promise.all([delivery.stop(), poller.stop()])
+      await Promise.all([dispatcher.stop(), poller.stop()])
+      await delivery.settle()
       await onboarding.settle()
     },
   }

@@ -36,7 +36,7 @@ const edits = (h: Harness, token: string) => h.fake.callsOf('editMessageText', t
 beforeAll(async () => {
   hw = await createHarness({ listen: true })
   hp = await createHarness({ fake: hw.fake })
-  hw.services.delivery.start()
+  hw.services.dispatcher.start()
 })
 afterAll(async () => {
   expectNoSecrets([...hw.responses, ...hw.logs, ...hp.responses, ...hp.logs], tokens)

@@ -233,7 +233,7 @@ describe('delivery failures and retries', () => {
     const row = await eventually(async () => (await logRows(r.json.order.id)).find((x) => x.status === 'SENT'), { message: 'SENT after retries' })
     expect(row.attempts).toBe(3)
     expect(h.fake.sent(token).length).toBe(3)
-    await h.services.delivery.stop()
+    await h.services.dispatcher.stop()
   })
 
   test('an HTML error page (a proxy 502) is transient too', async () => {
@@ -275,7 +275,7 @@ describe('delivery failures and retries', () => {
     const calls = h.fake.sent(token)
     expect(calls.length).toBe(2)
     expect(calls[1]!.at - calls[0]!.at).toBeGreaterThanOrEqual(950)
-    await h.services.delivery.stop()
+    await h.services.dispatcher.stop()
   })
 
   const terminal: [string, (typeof B)[keyof typeof B], string][] = [
@@ -294,9 +294,9 @@ describe('delivery failures and retries', () => {
       expect(r.json.telegram.error.toLowerCase()).toContain(reason)
       const [d] = await h.sql`select state from telegram_outbox where order_id = ${r.json.order.id}`
       expect(d!.state).toBe('dead')
-      h.services.delivery.start()
+      h.services.dispatcher.start()
       await Bun.sleep(200) // a dispatcher pass would have retried by now: it must not
-      await h.services.delivery.stop()
+      await h.services.dispatcher.stop()
       expect(h.fake.sent(token).length).toBe(1)
       const s = await h.get(`/shops/${shopId}/telegram/status`)
       expect(s.json.state).toBe('failing')
@@ -389,7 +389,7 @@ describe('delivery failures and retries', () => {
         select s, 'P-' || n, 100, 'Клиент' from unnest(${shops}::bigint[]) s, generate_series(1, 20) n
         returning id, shop_id)
       insert into telegram_outbox (shop_id, order_id, kind) select shop_id, id, 'order' from o`
-    await Promise.all([a.services.delivery.runOnce(), b.services.delivery.runOnce(), a.services.delivery.runOnce(), b.services.delivery.runOnce()])
+    await Promise.all([a.services.dispatcher.runOnce(), b.services.dispatcher.runOnce(), a.services.dispatcher.runOnce(), b.services.dispatcher.runOnce()])
     a.services.start()
     b.services.start()
     await eventually(async () => (await a.sql`select count(*)::int as c from telegram_outbox where state = 'done' and shop_id = any(${shops})`)[0]!.c === 100, { message: 'all 100 delivered' })
@@ -470,7 +470,7 @@ describe('the dispatcher', () => {
       await backlog(x, a, 4, 'PA-')
       await backlog(x, g, 3, 'PG-')
       const started = Date.now()
-      x.services.delivery.start()
+      x.services.dispatcher.start()
       await eventually(async () => one(await x.sql`select count(*)::int as c from telegram_outbox where shop_id in (${a}, ${g}) and state = 'done'`).c === 7, { message: 'all delivered' })
       const gaps = (token: string) => {
         const at = h.fake.sent(token).map((c) => c.at)
@@ -492,7 +492,7 @@ describe('the dispatcher', () => {
       const token = makeToken()
       tokens.push(token)
       await x.connect(s, token, '4300')
-      x.services.delivery.start()
+      x.services.dispatcher.start()
       await eventually(async () => (await x.sql`select 1 from pg_stat_activity where datname = current_database() and query ilike 'listen%'`).length > 0, { message: 'dispatcher listening' })
       await Bun.sleep(50) // let the loop finish its first (empty) pass and go to sleep for 60 s
       const committed = Date.now()

@@ -194,7 +194,7 @@ describe('settings page in Chromium', () => {
   })
 
   test('an order accepted with «Принять» in Telegram shows as accepted on the page; «Открыть» points at it', async () => {
-    h.services.delivery.start()
+    h.services.dispatcher.start()
     const created = await h.post(`/shops/${shopId}/orders`, { number: 'UI-2002', total: '1234.50', customerName: 'Ксения' })
     expect(created.json.telegramStatus).toBe('sent')
     const message = h.fake.sent(goodToken).at(-1)!
@@ -219,7 +219,7 @@ describe('settings page in Chromium', () => {
     await linked.and(p.locator('.linked')).waitFor({ timeout: LIVE_MS })
     await eventually(async () => linked.isVisible(), { timeoutMs: LIVE_MS, message: 'the linked order in view' })
     await p.close()
-    await h.services.delivery.stop()
+    await h.services.dispatcher.stop()
   })
 
   test('at phone width (375×812) nothing overflows sideways and the controls stay usable', async () => {

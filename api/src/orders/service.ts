@@ -4,6 +4,7 @@ import { STATUS_LABELS } from '../telegram/message'
 import type { Logger } from '../log'
 import { getShopOr404 } from '../shops/repository'
 import type { Delivery } from '../telegram/delivery'
+import type { Dispatcher } from '../telegram/dispatcher'
 import { requeueDelivery, type DeliveryRow } from '../telegram/outbox'
 import { changeOrderStatus, findOrder, insertOrderOnce, listOrders, toOrder, type OrderWithNotificationRow } from './repository'
 import { NEXT_STATUSES, previousStatuses, type CreateOrderInput, type Order, type OrderStatus } from './schema'
@@ -16,7 +17,7 @@ export type TelegramOutcome = {
 const sameMoney = (a: string, b: string) => Number(a).toFixed(2) === Number(b).toFixed(2)
 
 export class OrderService {
-  constructor(private readonly deps: { sql: Sql; delivery: Delivery; log: Logger }) {}
+  constructor(private readonly deps: { sql: Sql; delivery: Delivery; dispatcher: Dispatcher; log: Logger }) {}
 
   /**
    * Stores the order (once per number) and makes the first notification attempt after commit,
@@ -79,7 +80,7 @@ export class OrderService {
    * Telegram message edited to match. The same status again is a no-op; an impossible step is 409.
    */
   async changeStatus(shopId: number, orderId: number, to: OrderStatus, by?: string): Promise<{ order: Order; changed: boolean; telegramEdit: 'queued' | 'none' }> {
-    const { sql, delivery, log } = this.deps
+    const { sql, dispatcher, log } = this.deps
     await getShopOr404(sql, shopId)
     const r = await changeOrderStatus(sql, shopId, orderId, to, previousStatuses(to), { name: by ?? 'менеджер', tgId: null })
     if (!r.order) throw new NotFound(`Order ${orderId} does not exist in shop ${shopId}`, 'order_not_found')
@@ -94,17 +95,17 @@ export class OrderService {
       )
     }
     log.info('order_status_changed', { shopId, orderId, status: to, editQueued: r.editQueued })
-    if (r.editQueued) delivery.wake()
+    if (r.editQueued) dispatcher.wake()
     return { order: toOrder(r.order), changed: true, telegramEdit: r.editQueued ? 'queued' : 'none' }
   }
 
   /** «Принять» pressed in Telegram by `by`: the first press wins, the database decides. */
   async acceptFromTelegram(shopId: number, orderId: number, by: { name: string; tgId: number }): Promise<AcceptResult> {
-    const { sql, delivery, log } = this.deps
+    const { sql, dispatcher, log } = this.deps
     const r = await changeOrderStatus(sql, shopId, orderId, 'accepted', ['new'], by)
     if (!r.changed) return { accepted: false, order: r.order ? toOrder(r.order) : null }
     log.info('order_accepted_in_telegram', { shopId, orderId, editQueued: r.editQueued })
-    if (r.editQueued) delivery.wake()
+    if (r.editQueued) dispatcher.wake()
     return { accepted: true, order: toOrder(r.order) }
   }
 

@@ -4,7 +4,7 @@ import { isDatabaseUnavailable, type Sql } from '../db/client'
 import type { Logger } from '../log'
 import { TelegramError, type Keyboard, type TelegramClient } from './client'
 import { renderOrderMessage } from './message'
-import { claimDueDeliveries, finishFailed, finishSent, finishSkipped, loadDelivery, postpone, releaseLease, type DeliveryRow, type Pacing } from './outbox'
+import { finishFailed, finishSent, finishSkipped, loadDelivery, postpone, type DeliveryRow, type Pacing } from './outbox'
 import { migrateChat } from './repository'
 import type { TokenCipher } from './secrets'
 
@@ -43,24 +43,19 @@ export type AttemptOutcome = { status: 'sent' | 'failed'; error?: string; retryA
 export type KeyboardFor = (d: DeliveryRow) => Keyboard | undefined
 
 /**
- * Attempts and retries of notifications. `attempt` sends one leased delivery and records the outcome;
- * the dispatcher loop claims due deliveries (retries, and first attempts whose request died) and
- * attempts them. Transient failures back off exponentially with jitter (429: exactly `retry_after`),
- * a migrated group is followed and resent at once, terminal failures stop.
+ * One attempt of a notification (or of the edit of its message) and what follows from its outcome:
+ * transient failures back off exponentially with jitter (429: exactly `retry_after`), a migrated
+ * group is followed and resent at once, terminal failures stop. The request makes the first attempt;
+ * the `Dispatcher` makes the others.
  *
- * Duplicate window: the Bot API has no idempotency key. If the process dies after Telegram accepted a
- * message and before `finishSent` commits, the lease expires and the message is sent again. The window
- * is one round trip to PostgreSQL; every attempt is bounded by `timeoutMs`, far below the lease, so a
- * live worker never loses its lease mid-send.
+ * Duplicate window: the Bot API has no idempotency key. If the process dies while a send is in
+ * flight or before its SENT commits, the lease expires and the message is sent again. Every attempt
+ * is bounded by `timeoutMs`, far below the lease, so a live worker never loses its lease mid-send,
+ * and a SENT that cannot be written right now is retried while the lease lasts (`recordSent`).
  */
 export class Delivery {
   readonly owner = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`
-  private running = false
-  private loop: Promise<void> | null = null
-  private wakeUp: (() => void) | null = null
-  private wakePending = false
-  private listener: { unlisten(): Promise<void> } | null = null
-  private readonly inFlight = new Set<Promise<unknown>>()
+  private readonly background = new Set<Promise<unknown>>()
 
   constructor(
     private readonly deps: {
@@ -208,98 +203,12 @@ export class Delivery {
       }
       log.error('record_sent_gave_up', { deliveryId: p.id, shopId: p.shopId, orderId: p.orderId, hint: 'the lease expires and the message may be sent again' })
     })().catch((err) => log.error('record_sent_failed', { deliveryId: p.id, error: err }))
-    this.inFlight.add(retry)
-    void retry.finally(() => this.inFlight.delete(retry))
+    this.background.add(retry)
+    void retry.finally(() => this.background.delete(retry))
   }
 
-  /** Starts the dispatcher loop (every replica runs one) and listens for work committed anywhere. */
-  start(): void {
-    if (this.running) return
-    this.running = true
-    this.loop = this.run()
-  }
-
-  /** Lets the loop look for work now instead of at the next interval (never lost while it is busy). */
-  wake(): void {
-    this.wakePending = true
-    this.wakeUp?.()
-  }
-
-  /** Stops claiming, waits for attempts in flight, then returns. */
-  async stop(): Promise<void> {
-    if (!this.running) return
-    this.running = false
-    this.wake()
-    await this.loop
-    await Promise.allSettled([...this.inFlight])
-    const l = this.listener
-    this.listener = null
-    await l?.unlisten().catch(() => {})
-  }
-
-  /** Claims what is due (up to `limit`, one per shop, paced per chat). */
-  private claim(limit: number) {
-    const { sql, config } = this.deps
-    return claimDueDeliveries(sql, this.owner, limit, config.leaseSec, config)
-  }
-
-  /** Runs one leased delivery in the background; a free slot wakes the loop. */
-  private launch(id: string): void {
-    const { sql, log } = this.deps
-    const p = this.attempt(id)
-      .catch(async (err) => {
-        log.error('delivery_attempt_error', { deliveryId: id, error: err })
-        await releaseLease(sql, id, this.owner).catch(() => {})
-      })
-      .finally(() => {
-        this.inFlight.delete(p)
-        this.wake()
-      })
-    this.inFlight.add(p)
-  }
-
-  /** One pass for tests and tools: claim what is due now and attempt it all. */
-  async runOnce(): Promise<number> {
-    const claimed = await this.claim(this.deps.config.concurrency)
-    await Promise.all(claimed.map((c) => this.attempt(c.id).catch(() => releaseLease(this.deps.sql, c.id, this.owner))))
-    return claimed.length
-  }
-
-  private async listen(): Promise<void> {
-    if (this.listener) return
-    // onlisten runs on every (re)connect: whatever was committed while we were away is looked at.
-    this.listener = await this.deps.sql.listen('telegram_outbox', () => this.wake(), () => this.wake())
-  }
-
-  /**
-   * Keeps up to `concurrency` attempts in flight: claims as slots free up, sleeps when nothing is due
-   * until a NOTIFY, a finished attempt or the interval wakes it.
-   */
-  private async run(): Promise<void> {
-    const { config, log } = this.deps
-    while (this.running) {
-      this.wakePending = false
-      if (!this.listener) await this.listen().catch((err) => log.warn('dispatcher_listen_failed', { error: err }))
-      // Claim in batches: after a finished attempt, wait until a quarter of the slots are free (or
-      // all attempts are done) rather than paying a claim query per message.
-      const free = config.concurrency - this.inFlight.size
-      if (free >= Math.max(1, Math.floor(config.concurrency / 4)) || this.inFlight.size === 0) {
-        try {
-          for (const c of await this.claim(free)) this.launch(c.id)
-        } catch (err) {
-          log.warn('dispatcher_error', { error: err })
-        }
-      }
-      if (!this.running) break
-      if (this.wakePending) continue
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, config.intervalMs)
-        this.wakeUp = () => {
-          clearTimeout(t)
-          resolve()
-        }
-      })
-      this.wakeUp = null
-    }
+  /** Waits for SENT records still being retried in the background (graceful stop). */
+  async settle(): Promise<void> {
+    await Promise.allSettled([...this.background])
   }
 }
