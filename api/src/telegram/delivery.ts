@@ -73,6 +73,12 @@ export class Delivery {
     return this.deps.config
   }
 
+  /** The pacing interval of a chat: groups and channels (negative ids) are allowed fewer messages. */
+  paceFor(chatId: string): number {
+    const { chatIntervalMs, groupIntervalMs } = this.deps.config
+    return chatId.startsWith('-') ? groupIntervalMs : chatIntervalMs
+  }
+
   /** Backoff before attempt n+1 after n failures: exponential, capped, with ±50% jitter. */
   backoffMs(attempts: number): number {
     const { baseDelayMs, maxDelayMs } = this.deps.config
@@ -140,10 +146,10 @@ export class Delivery {
       try {
         if (d.kind === 'order_status' && d.message_id && d.message_chat_id) {
           await client.editMessageText(token, { chatId: d.message_chat_id, messageId: Number(d.message_id), text, keyboard }, signal)
-          await this.recordSent(started, { id: d.id, kind: d.kind, shopId: d.shop_id, orderId: d.order_id, text, messageId: Number(d.message_id), chatId: d.message_chat_id, mock: client.mode === 'mock', revision: d.revision })
+          await this.recordSent(started, { id: d.id, kind: d.kind, shopId: d.shop_id, orderId: d.order_id, text, messageId: Number(d.message_id), chatId: d.message_chat_id, mock: client.mode === 'mock', revision: d.revision, paceMs: this.paceFor(chatId) })
         } else {
           const sent = await client.sendMessage(token, { chatId, text, keyboard }, signal)
-          await this.recordSent(started, { id: d.id, kind: d.kind, shopId: d.shop_id, orderId: d.order_id, text, messageId: sent.messageId, chatId: sent.chatId, mock: client.mode === 'mock', revision: d.revision })
+          await this.recordSent(started, { id: d.id, kind: d.kind, shopId: d.shop_id, orderId: d.order_id, text, messageId: sent.messageId, chatId: sent.chatId, mock: client.mode === 'mock', revision: d.revision, paceMs: this.paceFor(chatId) })
         }
         log.info('delivery_sent', { ...fields, mock: client.mode === 'mock' })
         return { status: 'sent' }
@@ -157,7 +163,7 @@ export class Delivery {
           continue
         }
         if (f.kind === 'terminal' && f.code === 'not_modified') {
-          await this.recordSent(started, { id: d.id, kind: d.kind, shopId: d.shop_id, orderId: d.order_id, text, messageId: Number(d.message_id), chatId: d.message_chat_id ?? chatId, mock: false, revision: d.revision })
+          await this.recordSent(started, { id: d.id, kind: d.kind, shopId: d.shop_id, orderId: d.order_id, text, messageId: Number(d.message_id), chatId: d.message_chat_id ?? chatId, mock: false, revision: d.revision, paceMs: this.paceFor(chatId) })
           return { status: 'sent' }
         }
         if (f.kind === 'terminal' && f.code === 'message_gone' && d.kind === 'order_status') {

@@ -86,6 +86,9 @@ export class Dispatcher {
   private async run(): Promise<void> {
     const { log } = this.deps
     const config = this.deps.delivery.config
+    // Shops claimed now may be written to again after the pacing interval: look again at the earliest
+    // such moment rather than at the (longer) idle interval, so a backlog drains at Telegram's pace.
+    let reopen: number[] = []
     while (this.running) {
       this.wakePending = false
       if (!this.listener) await this.listen().catch((err) => log.warn('dispatcher_listen_failed', { error: err }))
@@ -94,7 +97,9 @@ export class Dispatcher {
       const free = config.concurrency - this.inFlight.size
       if (free >= Math.max(1, Math.floor(config.concurrency / 4)) || this.inFlight.size === 0) {
         try {
-          for (const c of await this.claim(free)) this.launch(c.id)
+          const claimed = await this.claim(free)
+          for (const c of claimed) this.launch(c.id)
+          if (claimed.length && config.chatIntervalMs > 0) reopen.push(Date.now() + Math.min(config.chatIntervalMs, config.groupIntervalMs) + 5)
         } catch (err) {
           log.warn('dispatcher_error', { error: err })
         }
@@ -102,7 +107,10 @@ export class Dispatcher {
       if (!this.running) break
       if (this.wakePending) continue
       await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, config.intervalMs)
+        const now = Date.now()
+        reopen = reopen.filter((t) => t > now)
+        const untilReopen = reopen.length ? Math.min(...reopen) - now : Infinity
+        const t = setTimeout(resolve, Math.min(untilReopen, config.intervalMs))
         this.wakeUp = () => {
           clearTimeout(t)
           resolve()

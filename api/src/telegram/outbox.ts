@@ -70,14 +70,17 @@ export type Pacing = { chatIntervalMs: number; groupIntervalMs: number }
 export async function claimDueDeliveries(sql: Sql, owner: string, limit: number, leaseSec: number, pacing: Pacing): Promise<{ id: string; shop_id: string }[]> {
   return sql<{ id: string; shop_id: string }[]>`
     with candidates as (
-      -- Due rows, oldest first, of shops whose chat may be written to now (no lock yet).
+      -- Due rows, oldest first, of shops whose chat may be written to now. Locked SKIP LOCKED for the
+      -- statement, so a replica claiming at the same moment looks further down the queue.
       select d.shop_id from telegram_outbox d
       join telegram_integrations i on i.shop_id = d.shop_id
       where d.state = 'pending' and d.next_attempt_at <= now()
         and (d.locked_until is null or d.locked_until < now())
         and (i.next_send_at is null or i.next_send_at <= now())
       order by d.next_attempt_at
-      limit ${limit * 4}
+      -- Rows, not shops: a shop with a backlog fills several, so look well past \`limit\`.
+      limit ${limit * 16}
+      for update of d skip locked
     ),
     shops as (
       select i.id, i.shop_id,
@@ -101,7 +104,7 @@ export async function claimDueDeliveries(sql: Sql, owner: string, limit: number,
     ),
     paced as (
       update telegram_integrations i set next_send_at = now() + make_interval(secs => p.pace_ms / 1000.0)
-      from picked p where i.id = p.integration_id
+      from picked p where i.id = p.integration_id and p.pace_ms > 0
     )
     update telegram_outbox d set locked_by = ${owner}, locked_until = now() + make_interval(secs => ${leaseSec})
     from picked p where d.id = p.id
@@ -115,8 +118,13 @@ export async function claimDueDeliveries(sql: Sql, owner: string, limit: number,
  */
 export async function finishSent(
   sql: Sql,
-  p: { id: string; kind: string; shopId: string; orderId: string; text: string; messageId: number; chatId: string; mock: boolean; revision?: number },
+  p: { id: string; kind: string; shopId: string; orderId: string; text: string; messageId: number; chatId: string; mock: boolean; revision?: number; paceMs?: number },
 ): Promise<void> {
+  // The chat's next slot counts from when Telegram took this message (claims count from the claim):
+  // consecutive messages to one chat stay at least the pacing interval apart.
+  const pace = sql`
+    update telegram_integrations set next_send_at = greatest(next_send_at, now() + make_interval(secs => ${(p.paceMs ?? 0) / 1000}))
+    where shop_id = ${p.shopId} and ${(p.paceMs ?? 0) > 0}`
   const outbox = sql`
     update telegram_outbox
     set state = case when revision = ${p.revision ?? 0} then 'done' else 'pending' end,
@@ -126,13 +134,13 @@ export async function finishSent(
   if (p.kind !== 'order') {
     // The message text (and, after a deleted message was replaced, its id) follows the edit.
     await sql`
-      with d as (${outbox})
+      with d as (${outbox}), p as (${pace})
       update telegram_send_log set message = ${p.text}, message_id = ${p.messageId}, chat_id = ${p.chatId}
       where shop_id = ${p.shopId} and order_id = ${p.orderId}`
     return
   }
   await sql`
-    with d as (${outbox})
+    with d as (${outbox}), p as (${pace})
     insert into telegram_send_log (shop_id, order_id, message, status, error, attempts, sent_at, message_id, chat_id, mock)
     select ${p.shopId}, ${p.orderId}, ${p.text}, 'SENT', null, coalesce((select attempts from d), 1), now(), ${p.messageId}, ${p.chatId}, ${p.mock}
     on conflict (shop_id, order_id) do update set
