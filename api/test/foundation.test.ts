@@ -123,6 +123,18 @@ describe('HTTP basics', () => {
     noStack(r.text)
   })
 
+  test('absurdly nested JSON is refused at once with 400, not validated', async () => {
+    const started = performance.now()
+    const r = await h.request('POST', '/shops/1/orders', '['.repeat(20_000) + ']'.repeat(20_000), { 'content-type': 'application/json' })
+    expect(r.status).toBe(400)
+    expect(r.json.error).toBe('malformed_body')
+    expect(r.json.message).toContain('nested deeper')
+    expect(performance.now() - started).toBeLessThan(500)
+    // Strings that merely contain brackets are not nesting.
+    const ok = await h.post('/shops/1/orders', { number: 'NEST-1', total: 1, customerName: '['.repeat(150) })
+    expect(ok.status).toBe(201)
+  })
+
   test('an unknown route is 404 with the error shape', async () => {
     for (const [method, p] of [['GET', '/nope'], ['POST', '/shops/1/nothing'], ['DELETE', '/shops/1/orders']]) {
       const r = await h.request(method!, p!)

@@ -5,8 +5,19 @@ import { orderRoutes } from '../orders/routes'
 import type { Services } from '../services'
 import { telegramRoutes, webhookRoutes } from '../telegram/routes'
 import { bearerAuth } from './auth'
-import { errorBody, errorHandler } from './errors'
+import { errorBody, errorHandler, HttpError } from './errors'
 import { pagePlugin } from './page'
+
+/** No request of this API nests JSON deeper than a few levels. */
+const MAX_JSON_DEPTH = 32
+
+/** True when arrays/objects nest deeper than `limit` (looks no deeper than that). */
+export function nestedDeeperThan(value: unknown, limit: number): boolean {
+  if (value === null || typeof value !== 'object') return false
+  if (limit === 0) return true
+  for (const v of Array.isArray(value) ? value : Object.values(value)) if (nestedDeeperThan(v, limit - 1)) return true
+  return false
+}
 
 /** Bodies above this are refused with 413 before they are read. */
 export const BODY_LIMIT_BYTES = 64 * 1024
@@ -14,8 +25,14 @@ export const BODY_LIMIT_BYTES = 64 * 1024
 /** The HTTP app: cross-cutting plugins first (errors, size limit, auth, docs), then the features. */
 export function createApp(s: Services, opts: { uiDist?: string } = {}) {
   const { sql, log } = s
+  const started = new WeakMap<Request, number>()
   return new Elysia({ serve: { maxRequestBodySize: 1024 * 1024 } })
     .use(errorHandler(log))
+    .onRequest(({ request }) => void started.set(request, performance.now()))
+    .onAfterResponse({ as: 'global' }, ({ request, set }) => {
+      const ms = performance.now() - (started.get(request) ?? performance.now())
+      if (ms > 1000) log.warn('slow_request', { method: request.method, path: new URL(request.url).pathname, status: set.status, ms: Math.round(ms) })
+    })
     .onRequest(({ request, set }) => {
       const len = Number(request.headers.get('content-length') ?? 0)
       if (len > BODY_LIMIT_BYTES) {
@@ -23,6 +40,11 @@ export function createApp(s: Services, opts: { uiDist?: string } = {}) {
         set.headers['content-type'] = 'application/json; charset=utf-8'
         return errorBody('payload_too_large', `The request body is over ${BODY_LIMIT_BYTES} bytes`)
       }
+    })
+    .onTransform({ as: 'global' }, ({ body }) => {
+      // Refuse absurdly nested bodies before validation: Elysia pretty-prints a refused value into its
+      // error message, which costs O(depth²) — 20 000 levels of [] held the event loop for a second.
+      if (nestedDeeperThan(body, MAX_JSON_DEPTH)) throw new HttpError(400, 'malformed_body', `The JSON body is nested deeper than ${MAX_JSON_DEPTH} levels`)
     })
     .use(bearerAuth(s.config.ADMIN_TOKEN))
     .use(
@@ -48,7 +70,8 @@ export function createApp(s: Services, opts: { uiDist?: string } = {}) {
         try {
           await Promise.race([sql`select 1`, Bun.sleep(2000).then(() => Promise.reject(new Error('timeout')))])
           return { status: 'ok' as const, database: 'ok' as const }
-        } catch {
+        } catch (err) {
+          log.warn('health_database_unreachable', { error: err })
           set.status = 503
           return { status: 'degraded' as const, database: 'unreachable' as const }
         }
