@@ -1,6 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
-import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync, lstatSync, readlinkSync } from 'node:fs'
+import { chownSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync, lstatSync, readlinkSync } from 'node:fs'
 import { tmpdir, userInfo } from 'node:os'
 import path from 'node:path'
 
@@ -42,6 +42,33 @@ function canReach(dir: string, owner: Owner): boolean {
 }
 
 /**
+ * The server binaries as the postgres user can run them. As root in a checkout under a private
+ * directory (`mktemp -d` is 0700) that user cannot reach `node_modules`, so the binaries are copied
+ * once to /var/tmp (60 MB, keyed by their location and build) and run from there.
+ */
+function reachableBinaries(bins: Binaries, owner: Owner): Binaries {
+  const binDir = path.dirname(bins.initdb)
+  if (canReach(binDir, owner) && canReach(bins.initdb, owner)) return bins
+  const native = path.dirname(binDir)
+  const key = createHash('sha1').update(`${native}:${statSync(bins.initdb).mtimeMs}`).digest('hex').slice(0, 12)
+  const copy = path.join('/var/tmp', `posiflora-pg-bin-${key}`)
+  if (!existsSync(path.join(copy, 'bin', 'initdb'))) {
+    const tmp = `${copy}.${process.pid}.tmp`
+    rmSync(tmp, { recursive: true, force: true })
+    const r = spawnSync('cp', ['-a', native, tmp], { encoding: 'utf8' })
+    if (r.status !== 0) throw new Error(`cannot copy the PostgreSQL binaries to ${tmp}: ${r.stderr}`)
+    spawnSync('chmod', ['-R', 'a+rX', tmp])
+    try {
+      renameSync(tmp, copy)
+    } catch {
+      rmSync(tmp, { recursive: true, force: true }) // another process copied them first
+    }
+  }
+  const at = (p: string) => path.join(copy, path.relative(native, p))
+  return { initdb: at(bins.initdb), pg_ctl: at(bins.pg_ctl), postgres: at(bins.postgres) }
+}
+
+/**
  * The cluster lives in `<dataDir>/pg`. When running as root inside a folder the postgres user cannot
  * enter (a clone under a private temp dir), the cluster goes to /var/tmp and `<dataDir>/pg` links there.
  */
@@ -59,7 +86,7 @@ function resolveClusterDir(dataDir: string, owner: Owner): string {
 
 function run(bin: string, args: string[], owner: Owner, what: string): void {
   const r = spawnSync(bin, args, { ...owner, encoding: 'utf8', env: { ...process.env, LC_ALL: 'C', LC_MESSAGES: 'C' } })
-  if (r.status !== 0) throw new Error(`${what} failed (exit ${r.status}): ${(r.stderr || r.stdout || '').trim().slice(-800)}`)
+  if (r.status !== 0) throw new Error(`${what} failed (${r.error ? r.error.message : 'exit ' + r.status}): ${(r.stderr || r.stdout || '').trim().slice(-800)}`)
 }
 
 function isAlive(pid: number): boolean {
@@ -86,8 +113,8 @@ export async function startEmbeddedPostgres(opts: { dataDir: string; log?: (even
   const log = opts.log ?? (() => {})
   const dataDir = path.resolve(opts.dataDir)
   mkdirSync(dataDir, { recursive: true })
-  const bins = await loadBinaries()
   const owner = ensureOwner()
+  const bins = reachableBinaries(await loadBinaries(), owner)
   const clusterDir = resolveClusterDir(dataDir, owner)
   const chown = (p: string) => owner.uid !== undefined && chownSync(p, owner.uid, owner.gid!)
 
@@ -150,9 +177,3 @@ export async function startEmbeddedPostgres(opts: { dataDir: string; log?: (even
     },
   }
 }
-
-/** Synchronous last-resort stop for process exit paths where nothing async can run. */
-export function stopEmbeddedSync(clusterDir: string, pgCtl: string, owner: Owner = ensureOwner()): void {
-  spawnSync(pgCtl, ['stop', '-D', clusterDir, '-m', 'immediate', '-w', '-t', '10'], { ...owner, stdio: 'ignore' })
-}
-
