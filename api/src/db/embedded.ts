@@ -177,3 +177,8 @@ export async function startEmbeddedPostgres(opts: { dataDir: string; log?: (even
     },
   }
 }
+
+/** Synchronous last-resort stop for exit paths where nothing async can run (used by bench/). */
+export function stopEmbeddedSync(clusterDir: string, pgCtl: string, owner: Owner = ensureOwner()): void {
+  spawnSync(pgCtl, ['stop', '-D', clusterDir, '-m', 'immediate', '-w', '-t', '10'], { ...owner, stdio: 'ignore' })
+}
