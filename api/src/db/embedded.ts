@@ -121,8 +121,11 @@ export async function startEmbeddedPostgres(opts: { dataDir: string; log?: (even
   const dataDir = path.resolve(opts.dataDir)
   mkdirSync(dataDir, { recursive: true })
   const owner = ensureOwner()
-  const bins = reachableBinaries(await loadBinaries(), owner)
+  const installed = await loadBinaries()
+  const bins = reachableBinaries(installed, owner)
+  if (bins.initdb !== installed.initdb) log('embedded_db_binaries_relocated', { bin: path.dirname(bins.initdb), why: 'the postgres user cannot reach node_modules' })
   const clusterDir = resolveClusterDir(dataDir, owner)
+  if (clusterDir !== path.join(dataDir, 'pg')) log('embedded_db_cluster_relocated', { clusterDir, link: path.join(dataDir, 'pg') })
   const chown = (p: string) => owner.uid !== undefined && chownSync(p, owner.uid, owner.gid!)
 
   const pwFile = path.join(dataDir, 'pg-password')
