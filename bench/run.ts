@@ -116,14 +116,6 @@ async function startService(name: string, opts: { profileDir?: string; env?: Rec
   return p
 }
 
-function serviceLogTail(p: Proc): string {
-  try {
-    return readFileSync(p.logFile, 'utf8').split('\n').slice(-5).join('\n') + readFileSync(p.logFile + '.err', 'utf8').slice(-1000)
-  } catch {
-    return ''
-  }
-}
-
 // =====================================================================================
 // 1. Intake
 // =====================================================================================
