@@ -278,13 +278,13 @@ describe('delivery failures and retries', () => {
     await h.services.dispatcher.stop()
   })
 
-  const terminal: [string, (typeof B)[keyof typeof B], string][] = [
-    ['403 blocked', B.blocked, 'заблок'],
-    ['403 kicked', B.kicked, 'удал'],
-    ['400 chat not found', B.chatNotFound, 'chat not found'],
-    ['401 token revoked', B.unauthorized, 'токен'],
+  const terminal: [string, (typeof B)[keyof typeof B], string, string][] = [
+    ['403 blocked', B.blocked, 'заблок', 'bot_blocked'],
+    ['403 kicked', B.kicked, 'удал', 'bot_kicked'],
+    ['400 chat not found', B.chatNotFound, 'chat not found', 'chat_not_found'],
+    ['401 token revoked', B.unauthorized, 'токен', 'token_revoked'],
   ]
-  for (const [name, behaviour, reason] of terminal) {
+  for (const [name, behaviour, reason, code] of terminal) {
     test(`${name} stops retrying, stays FAILED with a readable reason, shows on the status`, async () => {
       const { shopId, token } = await connectedShop()
       h.fake.behaveMethod(token, 'sendMessage', behaviour as never)
@@ -292,6 +292,7 @@ describe('delivery failures and retries', () => {
       expect(r.json.telegramStatus).toBe('failed')
       expect(r.json.telegram.retrying).toBe(false)
       expect(r.json.telegram.error.toLowerCase()).toContain(reason)
+      expect(r.json.telegram.errorCode).toBe(code)
       const [d] = await h.sql`select state from telegram_outbox where order_id = ${r.json.order.id}`
       expect(d!.state).toBe('dead')
       h.services.dispatcher.start()
@@ -302,6 +303,9 @@ describe('delivery failures and retries', () => {
       expect(s.json.state).toBe('failing')
       expect(s.json.failedCount).toBe(1)
       expect(s.json.lastError.toLowerCase()).toContain(reason)
+      expect(s.json.lastErrorCode).toBe(code)
+      const listed = (await h.get(`/shops/${shopId}/orders`)).json.items[0]
+      expect(listed.notification).toMatchObject({ status: 'failed', errorCode: code })
     })
   }
 

@@ -181,7 +181,7 @@ describe('status', () => {
     // A later success clears the failing state; the count of the week keeps the failure.
     await hw.post(`/shops/${shopId}/orders`, { number: 'W-ok', total: 100, customerName: 'Вера' })
     const after = await hw.get(`/shops/${shopId}/telegram/status`)
-    expect(after.json).toMatchObject({ state: 'active', sentCount: 4, failedCount: 1, lastError: null })
+    expect(after.json).toMatchObject({ state: 'active', sentCount: 4, failedCount: 1, lastError: null, lastErrorCode: null })
   })
 
   test('a disabled integration is paused', async () => {
@@ -324,7 +324,7 @@ describe('onboarding by webhook', () => {
     await hw.connect(shopId, token, '-4242')
     await hw.fake.deliver(token, { update_id: ++updateId, my_chat_member: { chat: { id: -4242, type: 'group', title: 'G' }, from: { id: 1 }, new_chat_member: { status: 'kicked' } } })
     const s = await hw.get(`/shops/${shopId}/telegram/status`)
-    expect(s.json).toMatchObject({ state: 'failing', botInChat: false })
+    expect(s.json).toMatchObject({ state: 'failing', botInChat: false, lastErrorCode: 'bot_kicked' })
     expect(s.json.lastError).toContain('удалили')
   })
 

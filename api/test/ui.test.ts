@@ -176,7 +176,8 @@ describe('settings page in Chromium', () => {
 
     const row = page.locator('[data-testid=recent-row][data-order-number="UI-2001"]')
     await row.and(page.locator('[data-status=failed]')).waitFor({ timeout: LIVE_MS })
-    expect(await row.textContent()).toContain('Бот заблокирован или удалён из чата')
+    expect(await row.textContent()).toContain('Бот заблокирован в Telegram')
+    expect(await row.textContent()).toContain('«Разблокировать»')
     await page.getByTestId('state-badge').filter({ hasText: 'Ошибки' }).waitFor({ timeout: LIVE_MS })
     await shot(page, 'desktop-failure.png')
 

@@ -20,6 +20,8 @@ export type Status = {
   sentCount: number
   failedCount: number
   lastError: string | null
+  /** Machine-readable reason (bot_blocked, token_revoked, …): the advice is picked by it. */
+  lastErrorCode: string | null
   lastErrorAt: string | null
   connectLink: string | null
   connectGroupLink: string | null
@@ -40,6 +42,7 @@ export type Integration = {
 export type Notification = {
   status: 'sent' | 'failed' | 'pending' | 'skipped'
   error: string | null
+  errorCode: string | null
   sentAt: string | null
   attempts: number
   retrying: boolean

@@ -51,7 +51,26 @@ export type Advice = { title: string; action: string }
  * A Telegram failure in plain words with what the owner can do about it. The API's reasons are
  * already Russian but carry Telegram's English description; this keeps the part a person acts on.
  */
-export function explainError(reason: string): Advice {
+/** What the owner should do, by the API's machine-readable reason. */
+const ADVICE_BY_CODE: Record<string, Advice> = {
+  bot_blocked: { title: 'Бот заблокирован в Telegram', action: 'Откройте чат с ботом и нажмите «Разблокировать» (или «Перезапустить»), затем нажмите «Повторить».' },
+  bot_kicked: { title: 'Бота удалили из группы', action: 'Добавьте бота обратно в группу (ссылка «Добавить бота в группу» выше), затем нажмите «Повторить».' },
+  forbidden: { title: 'Боту запрещено писать в этот чат', action: 'Добавьте бота в чат и разрешите ему отправлять сообщения, затем нажмите «Повторить».' },
+  token_revoked: { title: 'Telegram не принимает токен бота', action: 'Получите токен заново в @BotFather (команда /token) и сохраните его в настройках ниже.' },
+  token_unreadable: { title: 'Сохранённый токен не читается', action: 'Сохраните токен бота заново в настройках ниже.' },
+  chat_not_found: { title: 'Чат не найден', action: 'Проверьте chatId или подключите чат заново кнопкой «Открыть в Telegram».' },
+  telegram_unavailable: { title: 'Telegram временно недоступен', action: 'Отправка повторится автоматически, ничего делать не нужно.' },
+  rate_limited: { title: 'Telegram попросил подождать', action: 'Отправка повторится автоматически, ничего делать не нужно.' },
+  attempts_exhausted: { title: 'Telegram долго не отвечал', action: 'Попытки закончились: нажмите «Повторить», когда Telegram снова доступен.' },
+  not_connected: { title: 'Бот не был подключён', action: 'Сохраните токен бота и подключите чат, затем нажмите «Повторить».' },
+  no_chat: { title: 'Чат ещё не был подключён', action: 'Подключите чат кнопкой «Открыть в Telegram», затем нажмите «Повторить».' },
+  disabled: { title: 'Уведомления были выключены', action: 'Включите уведомления в настройках ниже, затем нажмите «Повторить».' },
+}
+
+export function explainError(reason: string, code?: string | null): Advice {
+  const known = code ? ADVICE_BY_CODE[code] : undefined
+  if (known) return known
+  // Older rows (and the test message) carry only the text: recognise it by its words.
   const r = reason.toLowerCase()
   if (/blocked|заблокир|kicked|удал[её]н из|not a member|bot was removed/.test(r))
     return {

@@ -145,6 +145,7 @@ export async function findOrder(sql: Sql, shopId: number, orderId: number): Prom
 export type OrderWithNotificationRow = OrderRow & {
   send_status: 'SENT' | 'FAILED' | null
   send_error: string | null
+  send_error_code: string | null
   sent_at: Date | null
   send_attempts: number | null
   send_updated_at: Date | null
@@ -159,7 +160,7 @@ export type OrderWithNotificationRow = OrderRow & {
 export async function listOrders(sql: Sql, shopId: number, limit: number, beforeId: number | null): Promise<OrderWithNotificationRow[]> {
   return sql<OrderWithNotificationRow[]>`
     select ${sql.unsafe(ORDER_COLUMNS.split(', ').map((c) => 'o.' + c).join(', '))},
-           l.status as send_status, l.error as send_error, l.sent_at, l.attempts as send_attempts, l.updated_at as send_updated_at,
+           l.status as send_status, l.error as send_error, l.error_code as send_error_code, l.sent_at, l.attempts as send_attempts, l.updated_at as send_updated_at,
            d.state as outbox_state, d.next_attempt_at
     from orders o
     left join telegram_send_log l on l.shop_id = o.shop_id and l.order_id = o.id

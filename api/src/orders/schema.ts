@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { ERROR_CODES_DOC } from '../telegram/client'
 
 const trimmed = (min: number, max: number) => z.string().trim().min(min).max(max)
 const optionalText = (max: number) =>
@@ -58,13 +59,14 @@ export const CreateOrderResponse = z.object({
   order: OrderSchema,
   telegramStatus: TelegramStatus.describe('sent | failed | skipped; pending only on a repeat while the first attempt is still running'),
   telegram: z
-    .object({ error: z.string().nullable(), retrying: z.boolean(), nextAttemptAt: z.string().nullable(), attempts: z.number() })
+    .object({ error: z.string().nullable(), errorCode: z.string().nullable().describe(ERROR_CODES_DOC), retrying: z.boolean(), nextAttemptAt: z.string().nullable(), attempts: z.number() })
     .describe('Details of the notification attempt'),
 })
 
 export const NotificationSchema = z.object({
   status: z.enum(['sent', 'failed', 'pending', 'skipped']).describe('pending: queued or being retried; skipped: Telegram was not set up when the order came in'),
   error: z.string().nullable(),
+  errorCode: z.string().nullable().describe(ERROR_CODES_DOC),
   sentAt: z.string().nullable(),
   attempts: z.number(),
   retrying: z.boolean(),

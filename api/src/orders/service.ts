@@ -11,7 +11,7 @@ import { NEXT_STATUSES, previousStatuses, type CreateOrderInput, type Order, typ
 
 export type TelegramOutcome = {
   telegramStatus: 'sent' | 'failed' | 'skipped' | 'pending'
-  telegram: { error: string | null; retrying: boolean; nextAttemptAt: string | null; attempts: number }
+  telegram: { error: string | null; errorCode: string | null; retrying: boolean; nextAttemptAt: string | null; attempts: number }
 }
 
 const sameMoney = (a: string, b: string) => Number(a).toFixed(2) === Number(b).toFixed(2)
@@ -37,11 +37,11 @@ export class OrderService {
         )
       }
       const telegramStatus = r.sendStatus === 'SENT' ? 'sent' : r.sendStatus === 'FAILED' ? 'failed' : r.outboxState ? 'pending' : 'skipped'
-      return { created: false, order: toOrder(o), telegramStatus, telegram: { error: null, retrying: false, nextAttemptAt: null, attempts: 0 } }
+      return { created: false, order: toOrder(o), telegramStatus, telegram: { error: null, errorCode: null, retrying: false, nextAttemptAt: null, attempts: 0 } }
     }
     const order = toOrder(r.order)
     log.info('order_created', { shopId, orderId: order.id, number: order.number, notify: r.delivery !== null })
-    if (!r.delivery) return { created: true, order, telegramStatus: 'skipped', telegram: { error: null, retrying: false, nextAttemptAt: null, attempts: 0 } }
+    if (!r.delivery) return { created: true, order, telegramStatus: 'skipped', telegram: { error: null, errorCode: null, retrying: false, nextAttemptAt: null, attempts: 0 } }
     const outcome = await this.attemptNow(r.delivery)
     return { created: true, order, ...outcome }
   }
@@ -54,12 +54,12 @@ export class OrderService {
       const o = await delivery.attempt(d, AbortSignal.timeout(delivery.config.timeoutMs))
       return {
         telegramStatus: o.status,
-        telegram: { error: o.error ?? null, retrying: !!o.retryAt, nextAttemptAt: o.retryAt ? o.retryAt.toISOString() : null, attempts: 1 },
+        telegram: { error: o.error ?? null, errorCode: o.errorCode ?? null, retrying: !!o.retryAt, nextAttemptAt: o.retryAt ? o.retryAt.toISOString() : null, attempts: 1 },
       }
     } catch (err) {
       // The lease expires and the dispatcher takes over; the order itself is committed.
       log.error('first_attempt_error', { deliveryId, error: err })
-      return { telegramStatus: 'failed', telegram: { error: 'Ошибка при отправке; повторим автоматически', retrying: true, nextAttemptAt: null, attempts: 1 } }
+      return { telegramStatus: 'failed', telegram: { error: 'Ошибка при отправке; повторим автоматически', errorCode: 'telegram_unavailable', retrying: true, nextAttemptAt: null, attempts: 1 } }
     }
   }
 
@@ -132,6 +132,7 @@ function notificationOf(r: OrderWithNotificationRow) {
   return {
     status: status as 'sent' | 'failed' | 'pending' | 'skipped',
     error: r.send_status === 'FAILED' ? r.send_error : null,
+    errorCode: r.send_status === 'FAILED' ? r.send_error_code : null,
     sentAt: r.sent_at ? new Date(r.sent_at).toISOString() : null,
     attempts: r.send_attempts ?? 0,
     retrying: pending && r.send_status === 'FAILED',

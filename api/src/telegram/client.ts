@@ -34,7 +34,50 @@ export const ALLOWED_UPDATES = ['message', 'my_chat_member', 'callback_query'] a
 export type TelegramFailure =
   | { kind: 'transient'; reason: string; status?: number; retryAfterSec?: number }
   | { kind: 'migrated'; reason: string; newChatId: string }
-  | { kind: 'terminal'; reason: string; status: number; code: 'unauthorized' | 'forbidden' | 'chat_not_found' | 'not_modified' | 'message_gone' | 'bad_request' | 'conflict' }
+  | { kind: 'terminal'; reason: string; status: number; code: 'unauthorized' | 'blocked' | 'kicked' | 'forbidden' | 'chat_not_found' | 'not_modified' | 'message_gone' | 'bad_request' | 'conflict' }
+
+/**
+ * Why a notification failed, for programs (the settings page picks its advice by it); the readable
+ * reason goes next to it. Stored in `telegram_send_log.error_code`.
+ */
+export const ERROR_CODES = [
+  'bot_blocked',
+  'bot_kicked',
+  'forbidden',
+  'token_revoked',
+  'chat_not_found',
+  'telegram_unavailable',
+  'rate_limited',
+  'rejected',
+  'not_connected',
+  'no_chat',
+  'disabled',
+  'token_unreadable',
+  'attempts_exhausted',
+] as const
+export type ErrorCode = (typeof ERROR_CODES)[number]
+
+/** Shown in the API docs next to every `errorCode`. */
+export const ERROR_CODES_DOC = `Why it failed, for programs: ${ERROR_CODES.join(', ')}`
+
+export function errorCodeOf(f: TelegramFailure): ErrorCode {
+  if (f.kind === 'transient') return f.status === 429 ? 'rate_limited' : 'telegram_unavailable'
+  if (f.kind === 'migrated') return 'chat_not_found'
+  switch (f.code) {
+    case 'blocked':
+      return 'bot_blocked'
+    case 'kicked':
+      return 'bot_kicked'
+    case 'forbidden':
+      return 'forbidden'
+    case 'unauthorized':
+      return 'token_revoked'
+    case 'chat_not_found':
+      return 'chat_not_found'
+    default:
+      return 'rejected'
+  }
+}
 
 /** A failed Bot API call. Its message is always free of the bot token. */
 export class TelegramError extends Error {

@@ -2,7 +2,7 @@ import { hostname } from 'node:os'
 import { randomBytes } from 'node:crypto'
 import { isDatabaseUnavailable, type Sql } from '../db/client'
 import type { Logger } from '../log'
-import { TelegramError, type Keyboard, type TelegramClient } from './client'
+import { errorCodeOf, TelegramError, type ErrorCode, type Keyboard, type TelegramClient } from './client'
 import { renderOrderMessage } from './message'
 import { finishFailed, finishSent, finishSkipped, loadDelivery, postpone, type DeliveryRow, type Pacing } from './outbox'
 import { migrateChat } from './repository'
@@ -38,7 +38,7 @@ export const defaultDeliveryConfig: DeliveryConfig = {
 /** How long a status edit waits for the notification it edits before looking again. */
 const STATUS_EDIT_WAIT_MS = 2000
 
-export type AttemptOutcome = { status: 'sent' | 'failed'; error?: string; retryAt?: Date | null }
+export type AttemptOutcome = { status: 'sent' | 'failed'; error?: string; errorCode?: ErrorCode; retryAt?: Date | null }
 
 export type KeyboardFor = (d: DeliveryRow) => Keyboard | undefined
 
@@ -112,19 +112,20 @@ export class Delivery {
       d.shop_name,
     )
     const fields = { shopId: d.shop_id, orderId: d.order_id, deliveryId: d.id, kind: d.kind, attempt: d.attempts + 1 }
-    const fail = async (error: string, retryAt: Date | null): Promise<AttemptOutcome> => {
-      const recorded = await finishFailed(sql, { id: d.id, owner: this.owner, kind: d.kind, shopId: d.shop_id, orderId: d.order_id, text, error, retryAt, revision: d.revision })
-      log.warn(retryAt ? 'delivery_retry_scheduled' : 'delivery_failed', { ...fields, error, retryAt, recorded })
-      return { status: 'failed', error, retryAt }
+    const fail = async (errorCode: ErrorCode, error: string, retryAt: Date | null): Promise<AttemptOutcome> => {
+      const recorded = await finishFailed(sql, { id: d.id, owner: this.owner, kind: d.kind, shopId: d.shop_id, orderId: d.order_id, text, error, errorCode, retryAt, revision: d.revision })
+      log.warn(retryAt ? 'delivery_retry_scheduled' : 'delivery_failed', { ...fields, errorCode, error, retryAt, recorded })
+      return { status: 'failed', error, errorCode, retryAt }
     }
     if (!d.bot_token || !d.chat_id || !d.enabled) {
-      return fail(d.bot_token ? (d.enabled ? 'Чат не подключён' : 'Уведомления выключены') : 'Telegram не подключён', null)
+      if (!d.bot_token) return fail('not_connected', 'Telegram не подключён', null)
+      return d.enabled ? fail('no_chat', 'Чат не подключён', null) : fail('disabled', 'Уведомления выключены', null)
     }
     let token: string
     try {
       token = cipher.decrypt(d.bot_token)
     } catch {
-      return fail('Не удалось расшифровать токен бота: проверьте ENCRYPTION_KEY и сохраните токен заново', null)
+      return fail('token_unreadable', 'Не удалось расшифровать токен бота: проверьте ENCRYPTION_KEY и сохраните токен заново', null)
     }
     if (d.kind === 'order_status' && !d.message_id) {
       // Nothing to edit yet. While the notification itself is still on its way it will carry the
@@ -171,15 +172,15 @@ export class Delivery {
           d.message_id = null
           continue
         }
-        if (f.kind === 'terminal') return fail(f.reason, null)
+        if (f.kind === 'terminal') return fail(errorCodeOf(f), f.reason, null)
         const attempts = d.attempts + 1
         const tooOld = Date.now() - new Date(d.created_at).getTime() > this.deps.config.maxAgeMs
-        if (attempts >= this.deps.config.maxAttempts || tooOld) return fail(`${f.reason}; попытки исчерпаны (${attempts})`, null)
+        if (attempts >= this.deps.config.maxAttempts || tooOld) return fail('attempts_exhausted', `${f.reason}; попытки исчерпаны (${attempts})`, null)
         const delay = f.retryAfterSec !== undefined ? f.retryAfterSec * 1000 : this.backoffMs(attempts)
-        return fail(f.reason, new Date(Date.now() + delay))
+        return fail(errorCodeOf(f), f.reason, new Date(Date.now() + delay))
       }
     }
-    return fail('Чат переносится слишком много раз', null)
+    return fail('chat_not_found', 'Чат переносится слишком много раз', null)
   }
 
   /**

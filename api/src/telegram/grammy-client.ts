@@ -37,7 +37,10 @@ export function classify(err: unknown, token: string): TelegramFailure {
     if (status === 429) return { kind: 'transient', status, reason: `Telegram просит подождать: ${description}`, retryAfterSec: params.retry_after ?? 1 }
     if (status >= 500) return { kind: 'transient', status, reason: `Telegram временно недоступен (${status}): ${description}` }
     if (status === 401) return { kind: 'terminal', status, code: 'unauthorized', reason: `Токен бота недействителен (отозван в @BotFather?): сохраните новый токен (${status}: ${description})` }
-    if (status === 403) return { kind: 'terminal', status, code: 'forbidden', reason: `${forbiddenHint(description)} (${status}: ${description})` }
+    if (status === 403) {
+      const code = /blocked by the user/i.test(description) ? 'blocked' : /kicked|not a member|removed/i.test(description) ? 'kicked' : 'forbidden'
+      return { kind: 'terminal', status, code, reason: `${forbiddenHint(description)} (${status}: ${description})` }
+    }
     if (status === 409) return { kind: 'terminal', status, code: 'conflict', reason: `Конфликт (${status}): ${description}` }
     if (/message is not modified/i.test(description)) return { kind: 'terminal', status, code: 'not_modified', reason: description }
     if (/message to edit not found|message can't be edited|MESSAGE_ID_INVALID/i.test(description)) return { kind: 'terminal', status, code: 'message_gone', reason: description }

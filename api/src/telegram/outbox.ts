@@ -128,7 +128,7 @@ export async function finishSent(
   const outbox = sql`
     update telegram_outbox
     set state = case when revision = ${p.revision ?? 0} then 'done' else 'pending' end,
-        next_attempt_at = now(), attempts = attempts + 1, locked_by = null, locked_until = null, last_error = null, updated_at = now()
+        next_attempt_at = now(), attempts = attempts + 1, locked_by = null, locked_until = null, last_error = null, last_error_code = null, updated_at = now()
     where id = ${p.id}
     returning attempts`
   if (p.kind !== 'order') {
@@ -144,7 +144,7 @@ export async function finishSent(
     insert into telegram_send_log (shop_id, order_id, message, status, error, attempts, sent_at, message_id, chat_id, mock)
     select ${p.shopId}, ${p.orderId}, ${p.text}, 'SENT', null, coalesce((select attempts from d), 1), now(), ${p.messageId}, ${p.chatId}, ${p.mock}
     on conflict (shop_id, order_id) do update set
-      status = 'SENT', error = null, message = excluded.message, attempts = excluded.attempts,
+      status = 'SENT', error = null, error_code = null, message = excluded.message, attempts = excluded.attempts,
       sent_at = now(), message_id = excluded.message_id, chat_id = excluded.chat_id, mock = excluded.mock, updated_at = now()`
 }
 
@@ -155,7 +155,7 @@ export async function finishSent(
  */
 export async function finishFailed(
   sql: Sql,
-  p: { id: string; owner: string; kind: string; shopId: string; orderId: string; text: string; error: string; retryAt: Date | null; revision?: number },
+  p: { id: string; owner: string; kind: string; shopId: string; orderId: string; text: string; error: string; errorCode: string; retryAt: Date | null; revision?: number },
 ): Promise<boolean> {
   const rev = p.revision ?? 0
   const [r] = await sql<{ recorded: boolean }[]>`
@@ -163,14 +163,14 @@ export async function finishFailed(
       update telegram_outbox
       set state = case when ${p.retryAt}::timestamptz is null and revision = ${rev} then 'dead' else 'pending' end,
           next_attempt_at = case when revision <> ${rev} then now() else coalesce(${p.retryAt}::timestamptz, next_attempt_at) end,
-          attempts = attempts + 1, locked_by = null, locked_until = null, last_error = ${p.error}, updated_at = now()
+          attempts = attempts + 1, locked_by = null, locked_until = null, last_error = ${p.error}, last_error_code = ${p.errorCode}, updated_at = now()
       where id = ${p.id} and locked_by = ${p.owner} and state = 'pending'
       returning attempts),
     l as (
-      insert into telegram_send_log (shop_id, order_id, message, status, error, attempts)
-      select ${p.shopId}, ${p.orderId}, ${p.text}, 'FAILED', ${p.error}, d.attempts from d where ${p.kind} = 'order'
+      insert into telegram_send_log (shop_id, order_id, message, status, error, error_code, attempts)
+      select ${p.shopId}, ${p.orderId}, ${p.text}, 'FAILED', ${p.error}, ${p.errorCode}, d.attempts from d where ${p.kind} = 'order'
       on conflict (shop_id, order_id) do update set
-        status = 'FAILED', error = excluded.error, message = excluded.message, attempts = excluded.attempts, updated_at = now()
+        status = 'FAILED', error = excluded.error, error_code = excluded.error_code, message = excluded.message, attempts = excluded.attempts, updated_at = now()
       where telegram_send_log.status <> 'SENT')
     select exists (select 1 from d) as recorded`
   return !!r?.recorded

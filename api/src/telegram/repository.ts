@@ -164,6 +164,7 @@ export type StatusRow = {
   last_sent_at: Date | null
   last_failed_at: Date | null
   last_error: string | null
+  last_error_code: string | null
 }
 
 /**
@@ -176,7 +177,8 @@ export async function sendLogSummary(sql: Sql, shopId: number): Promise<StatusRo
       w.sent_count, w.failed_count,
       (select max(sent_at) from telegram_send_log where shop_id = ${shopId} and status = 'SENT') as last_sent_at,
       f.updated_at as last_failed_at,
-      f.error as last_error
+      f.error as last_error,
+      f.error_code as last_error_code
     from (
       select count(*) filter (where status = 'SENT') as sent_count,
              count(*) filter (where status = 'FAILED') as failed_count
@@ -184,7 +186,7 @@ export async function sendLogSummary(sql: Sql, shopId: number): Promise<StatusRo
       where shop_id = ${shopId} and updated_at >= now() - interval '7 days'
     ) w
     left join lateral (
-      select updated_at, error from telegram_send_log
+      select updated_at, error, error_code from telegram_send_log
       where shop_id = ${shopId} and status = 'FAILED'
       order by updated_at desc limit 1
     ) f on true`

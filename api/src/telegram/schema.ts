@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { ERROR_CODES_DOC } from './client'
 
 /** `<bot id>:<secret>` as BotFather issues it; checked before Telegram is asked. */
 export const BOT_TOKEN_RE = /^\d{3,20}:[A-Za-z0-9_-]{30,64}$/
@@ -50,6 +51,7 @@ export const StatusSchema = z.object({
   sentCount: z.number().describe('Last 7 days'),
   failedCount: z.number().describe('Last 7 days'),
   lastError: z.string().nullable(),
+  lastErrorCode: z.string().nullable().describe(ERROR_CODES_DOC),
   lastErrorAt: z.string().nullable(),
   connectLink: z.string().nullable(),
   connectGroupLink: z.string().nullable(),

@@ -154,6 +154,7 @@ export class TelegramService {
       sentCount: Number(sum.sent_count),
       failedCount: Number(sum.failed_count),
       lastError: botGone && !failingNow ? 'Бота удалили из чата или заблокировали: добавьте его обратно или разблокируйте' : failingNow ? sum.last_error : null,
+      lastErrorCode: botGone && !failingNow ? (row?.chat_type === 'private' ? 'bot_blocked' : 'bot_kicked') : failingNow ? sum.last_error_code : null,
       lastErrorAt: failingNow ? lastFailed!.toISOString() : null,
       ...links,
       webhook: !!publicUrl,

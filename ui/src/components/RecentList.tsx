@@ -27,7 +27,7 @@ function Row(props: { order: Order; now: number; onRetry: (orderId: number) => P
   const [error, setError] = createSignal<string | null>(null)
   const n = () => props.order.notification
   const words = () => notificationWords(n())
-  const reason = () => (n().status === 'failed' && n().error ? explainError(n().error!) : null)
+  const reason = () => (n().status === 'failed' && n().error ? explainError(n().error!, n().errorCode) : null)
   const orderStatus = () => orderStatusWord(props.order.status)
 
   const retry = async () => {

@@ -22,7 +22,7 @@ export function StatusCard(props: { api: ShopApi; status: Status; now: number; o
   const [testing, setTesting] = createSignal(false)
   const [result, setResult] = createSignal<{ ok: boolean; text: string; advice?: string } | null>(null)
   const words = () => STATE_WORDS[props.status.state]
-  const advice = () => (props.status.lastError ? explainError(props.status.lastError) : null)
+  const advice = () => (props.status.lastError ? explainError(props.status.lastError, props.status.lastErrorCode) : null)
   const canTest = () => !!props.status.chatId
 
   const sendTest = async () => {
