@@ -51,7 +51,7 @@ export class OrderService {
     const deliveryId = typeof d === 'string' ? d : d.id
     const { delivery, log } = this.deps
     try {
-      const o = await delivery.attempt(d, AbortSignal.timeout(delivery.config.timeoutMs))
+      const o = await delivery.attempt(d, AbortSignal.timeout(delivery.config.timeoutMs), { paced: false })
       return {
         telegramStatus: o.status,
         telegram: { error: o.error ?? null, errorCode: o.errorCode ?? null, retrying: !!o.retryAt, nextAttemptAt: o.retryAt ? o.retryAt.toISOString() : null, attempts: 1 },

@@ -87,7 +87,10 @@ export class Delivery {
   }
 
   /** One attempt of a delivery whose lease the caller holds. Never throws for a Telegram failure. */
-  async attempt(delivery: string | DeliveryRow, signal?: AbortSignal): Promise<AttemptOutcome> {
+  async attempt(delivery: string | DeliveryRow, signal?: AbortSignal, opts: { paced?: boolean } = {}): Promise<AttemptOutcome> {
+    // The dispatcher's sends move the chat's pacing slot; the request's own first attempt does not
+    // (it is not held back by pacing either, and one write less per order keeps intake fast).
+    const paced = opts.paced ?? true
     const { sql, client, cipher, log } = this.deps
     const started = Date.now()
     // The request making the first attempt already has the row from its insert.
@@ -147,10 +150,10 @@ export class Delivery {
       try {
         if (d.kind === 'order_status' && d.message_id && d.message_chat_id) {
           await client.editMessageText(token, { chatId: d.message_chat_id, messageId: Number(d.message_id), text, keyboard }, signal)
-          await this.recordSent(started, { id: d.id, kind: d.kind, shopId: d.shop_id, orderId: d.order_id, text, messageId: Number(d.message_id), chatId: d.message_chat_id, mock: client.mode === 'mock', revision: d.revision, paceMs: this.paceFor(chatId) })
+          await this.recordSent(started, { id: d.id, kind: d.kind, shopId: d.shop_id, orderId: d.order_id, text, messageId: Number(d.message_id), chatId: d.message_chat_id, mock: client.mode === 'mock', revision: d.revision, paceMs: paced ? this.paceFor(chatId) : 0 })
         } else {
           const sent = await client.sendMessage(token, { chatId, text, keyboard }, signal)
-          await this.recordSent(started, { id: d.id, kind: d.kind, shopId: d.shop_id, orderId: d.order_id, text, messageId: sent.messageId, chatId: sent.chatId, mock: client.mode === 'mock', revision: d.revision, paceMs: this.paceFor(chatId) })
+          await this.recordSent(started, { id: d.id, kind: d.kind, shopId: d.shop_id, orderId: d.order_id, text, messageId: sent.messageId, chatId: sent.chatId, mock: client.mode === 'mock', revision: d.revision, paceMs: paced ? this.paceFor(chatId) : 0 })
         }
         log.info('delivery_sent', { ...fields, mock: client.mode === 'mock' })
         return { status: 'sent' }
@@ -164,7 +167,7 @@ export class Delivery {
           continue
         }
         if (f.kind === 'terminal' && f.code === 'not_modified') {
-          await this.recordSent(started, { id: d.id, kind: d.kind, shopId: d.shop_id, orderId: d.order_id, text, messageId: Number(d.message_id), chatId: d.message_chat_id ?? chatId, mock: false, revision: d.revision, paceMs: this.paceFor(chatId) })
+          await this.recordSent(started, { id: d.id, kind: d.kind, shopId: d.shop_id, orderId: d.order_id, text, messageId: Number(d.message_id), chatId: d.message_chat_id ?? chatId, mock: false, revision: d.revision, paceMs: paced ? this.paceFor(chatId) : 0 })
           return { status: 'sent' }
         }
         if (f.kind === 'terminal' && f.code === 'message_gone' && d.kind === 'order_status') {
