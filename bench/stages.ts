@@ -59,7 +59,8 @@ export async function stageTimings(p: { sql: Sql; fakeUrl: string; shops: number
   const parsed = Array.from({ length: n }, (_, i) => CreateOrderBody.parse(body(i)))
   out.validateZodUs = cpu((i) => CreateOrderBody.parse(body(i)))
   out.renderMessageUs = cpu((i) => renderOrderMessage({ ...parsed[i]!, total: parsed[i]!.total, status: 'new', acceptedBy: null, acceptedAt: null } as never, 'Магазин'))
-  out.encryptDecryptTokenUs = cpu(() => p.cipher.decrypt(p.cipher.encrypt('123456789:AAxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx')))
+  const sampleToken = makeToken('cipher')
+  out.encryptDecryptTokenUs = cpu(() => p.cipher.decrypt(p.cipher.encrypt(sampleToken)))
 
   // I/O steps at the intake concurrency
   out.baselineInsert = await timed(n, concurrency, (i) => sql`
