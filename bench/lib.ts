@@ -239,3 +239,16 @@ export function waitSampler(sql: import('../api/src/db/client').Sql, everyMs = 2
     },
   }
 }
+
+/** A realistic order body (every optional field a florist fills in) for the intake measurements. */
+export const sampleOrder = (number: string, total: string) => ({
+  number,
+  total,
+  customerName: 'Анна Смирнова',
+  customerPhone: '+7 916 555-12-01',
+  recipientName: 'Мария Петрова',
+  deliveryDate: '2030-05-01',
+  deliveryTime: '14:00–16:00',
+  address: 'ул. Ленина, 12, кв. 5',
+  comment: 'Позвонить за час',
+})

@@ -38,6 +38,7 @@ import {
   waitHealthy,
   waitSampler,
   type Proc,
+  sampleOrder,
 } from './lib'
 import { stageTimings } from './stages'
 
@@ -122,17 +123,7 @@ async function startService(name: string, opts: { profileDir?: string; env?: Rec
 async function intake() {
   log('intake: preparing', INTAKE_C, 'shops')
   const shops = (await sql<{ id: string }[]>`insert into shops (name) select 'Bench intake ' || g from generate_series(1, ${INTAKE_C}) g returning id`).map((r) => Number(r.id))
-  const order = (i: number, tag: string) => ({
-    number: `${tag}-${i}`,
-    total: String(1000 + (i % 9000)) + '.50',
-    customerName: 'Анна Смирнова',
-    customerPhone: '+7 916 555-12-01',
-    recipientName: 'Мария Петрова',
-    deliveryDate: '2030-05-01',
-    deliveryTime: '14:00–16:00',
-    address: 'ул. Ленина, 12, кв. 5',
-    comment: 'Позвонить за час',
-  })
+  const order = (i: number, tag: string) => sampleOrder(`${tag}-${i}`, String(1000 + (i % 9000)) + '.50')
   const post = (port: number, tag: string) => (i: number) => ({
     url: `http://127.0.0.1:${port}/shops/${shops[i % shops.length]}/orders`,
     init: { method: 'POST', headers: { 'content-type': 'application/json', ...AUTH }, body: JSON.stringify(order(i, tag)) },

@@ -14,7 +14,7 @@ import { renderOrderMessage } from '../api/src/telegram/message'
 import { finishSent, loadDelivery } from '../api/src/telegram/outbox'
 import type { TokenCipher } from '../api/src/telegram/secrets'
 import { makeToken } from '../api/test/fake-telegram'
-import { round, summary } from './lib'
+import { round, sampleOrder, summary } from './lib'
 
 async function timed(n: number, concurrency: number, fn: (i: number) => Promise<unknown>) {
   const lat: number[] = []
@@ -36,17 +36,7 @@ async function timed(n: number, concurrency: number, fn: (i: number) => Promise<
 export async function stageTimings(p: { sql: Sql; fakeUrl: string; shops: number[]; n: number; concurrency: number; cipher: TokenCipher }) {
   const { sql, shops, n, concurrency } = p
   const tag = 'st' + randomBytes(3).toString('hex')
-  const body = (i: number) => ({
-    number: `${tag}-${i}`,
-    total: '2490.50',
-    customerName: 'Анна Смирнова',
-    customerPhone: '+7 916 555-12-01',
-    recipientName: 'Мария Петрова',
-    deliveryDate: '2030-05-01',
-    deliveryTime: '14:00–16:00',
-    address: 'ул. Ленина, 12, кв. 5',
-    comment: 'Позвонить за час',
-  })
+  const body = (i: number) => sampleOrder(`${tag}-${i}`, '2490.50')
   const shop = (i: number) => shops[i % shops.length]!
   const out: Record<string, unknown> = {}
 

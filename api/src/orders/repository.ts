@@ -23,6 +23,9 @@ export type OrderRow = {
 
 const ORDER_COLUMNS = 'id, shop_id, number, total::text as total, customer_name, customer_phone, recipient_name, recipient_phone, delivery_date::text as delivery_date, delivery_time, address, comment, status, accepted_by, accepted_at, created_at'
 
+/** The same columns qualified with the `o` alias, for queries that join orders with other tables. */
+const ORDER_COLUMNS_OF_O = ORDER_COLUMNS.split(', ').map((c) => 'o.' + c).join(', ')
+
 export const toOrder = (r: OrderRow): Order => ({
   id: Number(r.id),
   shopId: Number(r.shop_id),
@@ -119,7 +122,7 @@ export async function insertOrderOnce(sql: Sql, shopId: number, o: CreateOrderIn
     return { created: true, order, delivery }
   }
   const [existing] = await sql<(OrderRow & { send_status: 'SENT' | 'FAILED' | null; outbox_state: string | null })[]>`
-    select ${sql.unsafe(ORDER_COLUMNS.split(', ').map((c) => 'o.' + c).join(', '))},
+    select ${sql.unsafe(ORDER_COLUMNS_OF_O)},
            l.status as send_status, d.state as outbox_state
     from orders o
     left join telegram_send_log l on l.shop_id = o.shop_id and l.order_id = o.id
@@ -159,7 +162,7 @@ export type OrderWithNotificationRow = OrderRow & {
  */
 export async function listOrders(sql: Sql, shopId: number, limit: number, beforeId: number | null): Promise<OrderWithNotificationRow[]> {
   return sql<OrderWithNotificationRow[]>`
-    select ${sql.unsafe(ORDER_COLUMNS.split(', ').map((c) => 'o.' + c).join(', '))},
+    select ${sql.unsafe(ORDER_COLUMNS_OF_O)},
            l.status as send_status, l.error as send_error, l.error_code as send_error_code, l.sent_at, l.attempts as send_attempts, l.updated_at as send_updated_at,
            d.state as outbox_state, d.next_attempt_at
     from orders o

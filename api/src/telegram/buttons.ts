@@ -1,3 +1,4 @@
+import { safeEqual } from '../http/auth'
 import type { Keyboard } from './client'
 import type { DeliveryRow } from './outbox'
 import type { TokenCipher } from './secrets'
@@ -18,17 +19,8 @@ export function acceptCallbackData(cipher: TokenCipher, shopId: string | number,
 export function parseAcceptCallback(cipher: TokenCipher, shopId: string | number, data: string | undefined): number | null {
   const m = ACCEPT_RE.exec(data ?? '')
   if (!m) return null
-  const expected = cipher.sign(`accept:${shopId}:${m[1]}`)
-  // Both sides are 12 base64url chars from the same MAC: comparing digests keeps it constant-time.
-  if (!timingSafeEqualStrings(expected, m[2]!)) return null
+  if (!safeEqual(cipher.sign(`accept:${shopId}:${m[1]}`), m[2]!)) return null
   return Number(m[1])
-}
-
-function timingSafeEqualStrings(a: string, b: string): boolean {
-  if (a.length !== b.length) return false
-  let diff = 0
-  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i)
-  return diff === 0
 }
 
 /** The order's page for «Открыть» (only when the service has a public address). */

@@ -3,12 +3,12 @@ import type { OrderService } from '../orders/service'
 import { findOrderMessage } from '../orders/repository'
 import type { Sql } from '../db/client'
 import { parseAcceptCallback } from './buttons'
+import { moscowTime } from './message'
 import type { TelegramClient, TgUpdate } from './client'
 import type { CallbackHandler } from './onboarding'
 import type { IntegrationRow } from './repository'
 import type { TokenCipher } from './secrets'
 
-const moscowTime = (iso: string) => new Date(iso).toLocaleTimeString('ru-RU', { hour: '2-digit', minute: '2-digit', timeZone: 'Europe/Moscow' })
 const displayName = (u: NonNullable<TgUpdate['callback_query']>['from']) =>
   [u.first_name, u.last_name].filter(Boolean).join(' ') || (u.username ? `@${u.username}` : `id ${u.id}`)
 

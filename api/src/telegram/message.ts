@@ -53,7 +53,8 @@ export const STATUS_LABELS: Record<string, string> = {
   cancelled: 'Отменён',
 }
 
-const moscowTime = (d: Date | string) =>
+/** `14:05` in the shops' time zone (Moscow), as messages and toasts show it. */
+export const moscowTime = (d: Date | string) =>
   new Date(d).toLocaleTimeString('ru-RU', { hour: '2-digit', minute: '2-digit', timeZone: 'Europe/Moscow' })
 
 function build(o: OrderForMessage, shopName: string, cut: number): string {

@@ -122,9 +122,11 @@ export async function finishSent(
 ): Promise<void> {
   // The chat's next slot counts from when Telegram took this message (claims count from the claim):
   // consecutive messages to one chat stay at least the pacing interval apart.
-  const pace = sql`
-    update telegram_integrations set next_send_at = greatest(next_send_at, now() + make_interval(secs => ${(p.paceMs ?? 0) / 1000}))
-    where shop_id = ${p.shopId} and ${(p.paceMs ?? 0) > 0}`
+  const pace = p.paceMs
+    ? sql`, p as (
+        update telegram_integrations set next_send_at = greatest(next_send_at, now() + make_interval(secs => ${p.paceMs / 1000}))
+        where shop_id = ${p.shopId})`
+    : sql``
   const outbox = sql`
     update telegram_outbox
     set state = case when revision = ${p.revision ?? 0} then 'done' else 'pending' end,
@@ -134,13 +136,13 @@ export async function finishSent(
   if (p.kind !== 'order') {
     // The message text (and, after a deleted message was replaced, its id) follows the edit.
     await sql`
-      with d as (${outbox}), p as (${pace})
+      with d as (${outbox})${pace}
       update telegram_send_log set message = ${p.text}, message_id = ${p.messageId}, chat_id = ${p.chatId}
       where shop_id = ${p.shopId} and order_id = ${p.orderId}`
     return
   }
   await sql`
-    with d as (${outbox}), p as (${pace})
+    with d as (${outbox})${pace}
     insert into telegram_send_log (shop_id, order_id, message, status, error, attempts, sent_at, message_id, chat_id, mock)
     select ${p.shopId}, ${p.orderId}, ${p.text}, 'SENT', null, coalesce((select attempts from d), 1), now(), ${p.messageId}, ${p.chatId}, ${p.mock}
     on conflict (shop_id, order_id) do update set
