@@ -33,6 +33,14 @@ export const EnvSchema = z.object({
       .refine((k) => decodeKey(k) !== null, 'must be 32 bytes as 64 hex characters or base64')
       .optional(),
   ),
+  /** HMAC key shared with the platform that signs owner launch tokens (HS256). */
+  PLATFORM_SECRET: z.preprocess(emptyAsUndefined, z.string().min(32, 'must be at least 32 characters').optional()),
+  /** Per-shop limits (per replica): order intake, other writes (per minute; 0 turns one off), test messages. */
+  RATE_LIMIT_ORDERS_PER_MINUTE: intMs(600, 0, 1_000_000),
+  RATE_LIMIT_ORDERS_BURST: intMs(120, 1, 1_000_000),
+  RATE_LIMIT_WRITES_PER_MINUTE: intMs(120, 0, 1_000_000),
+  RATE_LIMIT_WRITES_BURST: intMs(30, 1, 1_000_000),
+  TEST_MESSAGE_INTERVAL_MS: intMs(3000, 0, 3_600_000),
   DATA_DIR: z.preprocess(emptyAsUndefined, z.string().default('./data')),
   /** Deadline of one Bot API call; the first attempt inside an order request uses it too. */
   TELEGRAM_TIMEOUT_MS: intMs(4000, 100, 60_000),
@@ -82,7 +90,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     const issue = parsed.error.issues[0]!
     const variable = String(issue.path[0] ?? 'environment')
     const got = env[variable]
-    const shown = variable === 'ADMIN_TOKEN' || variable === 'ENCRYPTION_KEY' ? '' : ` (got ${JSON.stringify(got)})`
+    const shown = variable === 'ADMIN_TOKEN' || variable === 'ENCRYPTION_KEY' || variable === 'PLATFORM_SECRET' ? '' : ` (got ${JSON.stringify(got)})`
     throw new ConfigError(variable, `${issue.message}${shown}`)
   }
   const e = parsed.data

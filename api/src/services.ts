@@ -1,6 +1,7 @@
 import type { Config } from './config'
 import type { Sql } from './db/client'
 import type { Logger } from './log'
+import { AccessService } from './access'
 import { OrderService } from './orders/service'
 import type { TelegramClient } from './telegram/client'
 import { orderKeyboard } from './telegram/buttons'
@@ -39,6 +40,7 @@ export function createServices(p: { config: Config; sql: Sql; client: TelegramCl
   const telegram = new TelegramService({ sql, client, cipher, log, publicUrl: config.PUBLIC_URL, timeoutMs: config.TELEGRAM_TIMEOUT_MS })
   const onboarding = new Onboarding({ sql, client, cipher, log, timeoutMs: config.TELEGRAM_TIMEOUT_MS })
   const poller = new Poller({ sql, client, cipher, onboarding, log, intervalMs: config.POLL_INTERVAL_MS })
+  const access = new AccessService({ sql, log, platformSecret: config.PLATFORM_SECRET, publicUrl: config.PUBLIC_URL })
   const orders = new OrderService({ sql, delivery, dispatcher, log })
   onboarding.onCallback = createCallbackHandler({ sql, client, cipher, orders, log, timeoutMs: config.TELEGRAM_TIMEOUT_MS })
   return {
@@ -52,6 +54,7 @@ export function createServices(p: { config: Config; sql: Sql; client: TelegramCl
     onboarding,
     poller,
     orders,
+    access,
     /** Background work: the dispatcher always, the poller only when no webhook can reach us. */
     start() {
       dispatcher.start()

@@ -88,6 +88,10 @@ export async function createHarness(
     TELEGRAM_CHAT_INTERVAL_MS: '0',
     TELEGRAM_GROUP_INTERVAL_MS: '0',
     POLL_INTERVAL_MS: '50',
+    // per-shop limits off unless a test is about them (rate-limit.test.ts)
+    RATE_LIMIT_ORDERS_PER_MINUTE: '0',
+    RATE_LIMIT_WRITES_PER_MINUTE: '0',
+    TEST_MESSAGE_INTERVAL_MS: '0',
     LOG_LEVEL: 'debug',
     ...(opts.listen ? { PUBLIC_URL: `http://127.0.0.1:${port}` } : {}),
     ...opts.env,

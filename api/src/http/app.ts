@@ -4,7 +4,9 @@ import { z } from 'zod'
 import { orderRoutes } from '../orders/routes'
 import type { Services } from '../services'
 import { telegramRoutes, webhookRoutes } from '../telegram/routes'
-import { bearerAuth } from './auth'
+import { accessRoutes } from '../access'
+import { accessControl } from './auth'
+import { rateLimit } from './rate-limit'
 import { errorBody, errorHandler, HttpError } from './errors'
 import { pagePlugin } from './page'
 
@@ -46,7 +48,16 @@ export function createApp(s: Services, opts: { uiDist?: string } = {}) {
       // error message, which costs O(depth²) — 20 000 levels of [] held the event loop for a second.
       if (nestedDeeperThan(body, MAX_JSON_DEPTH)) throw new HttpError(400, 'malformed_body', `The JSON body is nested deeper than ${MAX_JSON_DEPTH} levels`)
     })
-    .use(bearerAuth(s.config.ADMIN_TOKEN))
+    .use(accessControl({ adminToken: s.config.ADMIN_TOKEN, resolve: s.access.resolve }))
+    .use(
+      rateLimit({
+        ordersPerMinute: s.config.RATE_LIMIT_ORDERS_PER_MINUTE,
+        ordersBurst: s.config.RATE_LIMIT_ORDERS_BURST,
+        writesPerMinute: s.config.RATE_LIMIT_WRITES_PER_MINUTE,
+        writesBurst: s.config.RATE_LIMIT_WRITES_BURST,
+        testIntervalMs: s.config.TEST_MESSAGE_INTERVAL_MS,
+      }),
+    )
     .use(
       openapi({
         path: '/swagger',
@@ -81,6 +92,7 @@ export function createApp(s: Services, opts: { uiDist?: string } = {}) {
         detail: { summary: 'Liveness and database reachability', tags: ['Operations'] },
       },
     )
+    .use(accessRoutes(s.access))
     .use(orderRoutes(s.orders))
     .use(telegramRoutes(s.telegram, s.onboarding))
     .use(webhookRoutes(s.onboarding, sql, log))

@@ -1,5 +1,6 @@
 import { Elysia } from 'elysia'
 import { z } from 'zod'
+import { actorOf, principalOf } from '../http/auth'
 import { ErrorSchema, Id } from '../shops/schema'
 import { CreateOrderBody, CreateOrderResponse, OrderListQuery, OrderListResponse, OrderSchema, PatchOrderBody, PatchOrderResponse, TelegramStatus } from './schema'
 import type { OrderService } from './service'
@@ -30,7 +31,7 @@ export const orderRoutes = (orders: OrderService) =>
       response: { 200: OrderListResponse, 400: ErrorSchema, 404: ErrorSchema },
       detail: { summary: 'Orders, newest first, with their Telegram notification', description: 'Cursor-paginated: `?limit=20&cursor=<nextCursor>`.' },
     })
-    .patch('/shops/:shopId/orders/:orderId', ({ params, body }) => orders.changeStatus(params.shopId, params.orderId, body.status, body.by), {
+    .patch('/shops/:shopId/orders/:orderId', ({ params, body, request }) => orders.changeStatus(params.shopId, params.orderId, body.status, body.by, actorOf(principalOf(request))), {
       params: z.object({ shopId: Id, orderId: Id }),
       body: PatchOrderBody,
       response: { 200: PatchOrderResponse, 400: ErrorSchema, 404: ErrorSchema, 409: ErrorSchema, 422: ErrorSchema },

@@ -1,4 +1,6 @@
+import { insertAudit } from '../audit'
 import type { Sql } from '../db/client'
+import type { Actor } from '../http/auth'
 import { Conflict, NotFound } from '../http/errors'
 import { STATUS_LABELS } from '../telegram/message'
 import type { Logger } from '../log'
@@ -79,7 +81,7 @@ export class OrderService {
    * Moves an order along new → accepted → assembling → delivering → done (or cancelled) and has its
    * Telegram message edited to match. The same status again is a no-op; an impossible step is 409.
    */
-  async changeStatus(shopId: number, orderId: number, to: OrderStatus, by?: string): Promise<{ order: Order; changed: boolean; telegramEdit: 'queued' | 'none' }> {
+  async changeStatus(shopId: number, orderId: number, to: OrderStatus, by: string | undefined, actor: Actor): Promise<{ order: Order; changed: boolean; telegramEdit: 'queued' | 'none' }> {
     const { sql, dispatcher, log } = this.deps
     await getShopOr404(sql, shopId)
     const r = await changeOrderStatus(sql, shopId, orderId, to, previousStatuses(to), { name: by ?? 'менеджер', tgId: null })
@@ -95,6 +97,7 @@ export class OrderService {
       )
     }
     log.info('order_status_changed', { shopId, orderId, status: to, editQueued: r.editQueued })
+    await insertAudit(sql, { shopId, actor, action: 'order_status_changed', orderId, details: { status: to, ...(by ? { by } : {}) } })
     if (r.editQueued) dispatcher.wake()
     return { order: toOrder(r.order), changed: true, telegramEdit: r.editQueued ? 'queued' : 'none' }
   }
@@ -105,6 +108,7 @@ export class OrderService {
     const r = await changeOrderStatus(sql, shopId, orderId, 'accepted', ['new'], by)
     if (!r.changed) return { accepted: false, order: r.order ? toOrder(r.order) : null }
     log.info('order_accepted_in_telegram', { shopId, orderId, editQueued: r.editQueued })
+    await insertAudit(sql, { shopId, actor: { kind: 'telegram', id: String(by.tgId), label: by.name }, action: 'order_status_changed', orderId, details: { status: 'accepted' } })
     if (r.editQueued) dispatcher.wake()
     return { accepted: true, order: toOrder(r.order) }
   }

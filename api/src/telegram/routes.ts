@@ -1,6 +1,6 @@
 import { Elysia } from 'elysia'
 import { z } from 'zod'
-import { safeEqual } from '../http/auth'
+import { actorOf, principalOf, safeEqual } from '../http/auth'
 import { errorBody } from '../http/errors'
 import type { Logger } from '../log'
 import { ErrorSchema, Id } from '../shops/schema'
@@ -16,7 +16,7 @@ const errors = { 400: ErrorSchema, 404: ErrorSchema, 409: ErrorSchema, 422: Erro
 
 export const telegramRoutes = (telegram: TelegramService, onboarding: Onboarding) =>
   new Elysia({ name: 'telegram', detail: { tags: ['Telegram'] } })
-    .post('/shops/:shopId/telegram/connect', ({ params, body }) => telegram.connect(params.shopId, body), {
+    .post('/shops/:shopId/telegram/connect', ({ params, body, request }) => telegram.connect(params.shopId, body, actorOf(principalOf(request))), {
       params: ShopParams,
       body: ConnectBody,
       response: { 200: IntegrationSchema, ...errors, 503: ErrorSchema },
@@ -36,7 +36,7 @@ export const telegramRoutes = (telegram: TelegramService, onboarding: Onboarding
       response: { 200: z.object({ sent: z.boolean(), error: z.string().nullable(), mock: z.boolean() }), ...errors },
       detail: { summary: 'Send a test message to the bound chat', description: '200 with `sent: false` and the reason when Telegram refused; 409 when no chat is bound yet.' },
     })
-    .post('/shops/:shopId/telegram/link', ({ params }) => telegram.newLink(params.shopId), {
+    .post('/shops/:shopId/telegram/link', ({ params, request }) => telegram.newLink(params.shopId, actorOf(principalOf(request))), {
       params: ShopParams,
       response: { 200: IntegrationSchema, ...errors },
       detail: { summary: 'Issue a fresh one-time t.me connect link (e.g. to move to another chat)' },

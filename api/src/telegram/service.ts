@@ -1,3 +1,5 @@
+import { insertAudit } from '../audit'
+import type { Actor } from '../http/auth'
 import type { Sql } from '../db/client'
 import { Conflict, HttpError, Invalid, UpstreamUnavailable } from '../http/errors'
 import type { Logger } from '../log'
@@ -67,7 +69,7 @@ export class TelegramService {
    * Upsert by shop. A token is proven with getMe first; with PUBLIC_URL the webhook is pointed at
    * us (new secret) before anything is stored, and a replaced bot's webhook is removed afterwards.
    */
-  async connect(shopId: number, input: ConnectInput) {
+  async connect(shopId: number, input: ConnectInput, actor?: Actor) {
     const { sql, client, cipher, log, publicUrl } = this.deps
     await getShopOr404(sql, shopId)
     const chatId = input.chatId === null ? undefined : input.chatId
@@ -75,6 +77,7 @@ export class TelegramService {
       const row = await updateIntegrationSettings(sql, shopId, { chatId, enabled: input.enabled })
       if (!row) throw new Invalid('botToken is required on the first connect', [{ path: 'botToken', message: 'Укажите токен бота от @BotFather' }], 'token_required')
       log.info('telegram_settings_updated', { shopId, enabled: row.enabled, chatSet: chatId !== undefined })
+      if (actor) await insertAudit(sql, { shopId, actor, action: 'integration_updated', details: { enabled: row.enabled, chatChanged: chatId !== undefined } })
       return this.present(row)
     }
     const token = input.botToken
@@ -112,6 +115,7 @@ export class TelegramService {
       startCodeTtlSec: START_CODE_TTL_SEC,
     })
     log.info('telegram_connected', { shopId, bot: me.username, webhook: !!webhookUrl })
+    if (actor) await insertAudit(sql, { shopId, actor, action: 'bot_connected', details: { bot: me.username, enabled: row.enabled } })
     if (previous && webhookUrl) {
       const oldToken = safeDecrypt(cipher, previous.bot_token)
       if (oldToken && oldToken !== token) {
@@ -122,11 +126,12 @@ export class TelegramService {
   }
 
   /** A fresh t.me link (e.g. to move notifications to another chat). */
-  async newLink(shopId: number) {
+  async newLink(shopId: number, actor?: Actor) {
     const { sql } = this.deps
     await getShopOr404(sql, shopId)
     const row = await renewStartCode(sql, shopId, randomCode(18), START_CODE_TTL_SEC)
     if (!row) throw new Conflict('Connect a bot token first', 'not_connected')
+    if (actor) await insertAudit(sql, { shopId, actor, action: 'connect_link_issued' })
     return this.present(row)
   }
 

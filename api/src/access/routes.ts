@@ -1,0 +1,107 @@
+import { Elysia } from 'elysia'
+import { z } from 'zod'
+import { actorOf, principalOf } from '../http/auth'
+import { ErrorSchema, Id } from '../shops/schema'
+import type { AccessService } from './service'
+
+const ShopParams = z.object({ shopId: Id })
+const ApiKeySchema = z.object({ id: z.number(), prefix: z.string(), name: z.string(), createdAt: z.string(), lastUsedAt: z.string().nullable() })
+const SessionSchema = z.object({ token: z.string(), shopId: z.number(), expiresAt: z.string() })
+const authErrors = { 401: ErrorSchema, 403: ErrorSchema }
+
+export const accessRoutes = (access: AccessService) =>
+  new Elysia({ name: 'access', detail: { tags: ['Access'] } })
+    .post(
+      '/shops/:shopId/api-keys',
+      async ({ params, body, request, set }) => {
+        set.status = 201
+        return access.createApiKey(params.shopId, body?.name, actorOf(principalOf(request)))
+      },
+      {
+        params: ShopParams,
+        body: z.object({ name: z.string().trim().max(100).optional() }).optional(),
+        response: { 201: ApiKeySchema.extend({ key: z.string() }), 400: ErrorSchema, ...authErrors, 404: ErrorSchema, 422: ErrorSchema },
+        detail: {
+          summary: 'Issue an API key for the shop’s POS (operator only)',
+          description: 'The key is in this answer only; it is stored as a hash. The POS sends it as `Authorization: Bearer <key>` and reaches only this shop’s orders and status.',
+        },
+      },
+    )
+    .get('/shops/:shopId/api-keys', async ({ params }) => ({ items: await access.listApiKeys(params.shopId) }), {
+      params: ShopParams,
+      response: { 200: z.object({ items: z.array(ApiKeySchema) }), 400: ErrorSchema, ...authErrors, 404: ErrorSchema },
+      detail: { summary: 'The shop’s active API keys (never the key itself; operator only)' },
+    })
+    .delete(
+      '/shops/:shopId/api-keys/:keyId',
+      async ({ params, request, set }) => {
+        await access.revokeApiKey(params.shopId, params.keyId, actorOf(principalOf(request)))
+        set.status = 204
+        return null
+      },
+      {
+        params: z.object({ shopId: Id, keyId: Id }),
+        response: { 204: z.null(), 400: ErrorSchema, ...authErrors, 404: ErrorSchema },
+        detail: { summary: 'Revoke an API key (operator only); it stops working at once' },
+      },
+    )
+    .post(
+      '/shops/:shopId/owner-link',
+      async ({ params, request, set }) => {
+        set.status = 201
+        return access.ownerLink(params.shopId, new URL(request.url).origin, actorOf(principalOf(request)))
+      },
+      {
+        params: ShopParams,
+        response: { 201: z.object({ url: z.string(), expiresAt: z.string() }), 400: ErrorSchema, ...authErrors, 404: ErrorSchema, 409: ErrorSchema },
+        detail: { summary: 'A settings-page link carrying a fresh launch token (operator only; support and demos)', description: '409 when PLATFORM_SECRET is not set.' },
+      },
+    )
+    .post(
+      '/session',
+      async ({ body, set }) => {
+        const s = await access.openFromLaunch(body.launch)
+        set.status = 201
+        return s
+      },
+      {
+        body: z.object({ launch: z.string().min(1).max(4096) }),
+        response: { 201: SessionSchema, 400: ErrorSchema, 401: ErrorSchema, 404: ErrorSchema, 422: ErrorSchema },
+        detail: {
+          summary: 'Trade a platform-signed launch token for an owner session',
+          description:
+            'The launch token is an HS256 JWT signed with PLATFORM_SECRET with claims `shop`, `exp` (≤ 10 min ahead) and a single-use `jti`. The session (≤ 12 h) reaches only that shop, minus API keys and owner links. 401 for a bad signature, an expired or reused token.',
+        },
+      },
+    )
+    .delete(
+      '/session',
+      async ({ request, set }) => {
+        await access.endSession(principalOf(request))
+        set.status = 204
+        return null
+      },
+      { response: { 204: z.null(), ...authErrors }, detail: { summary: 'End the owner session sent as the bearer' } },
+    )
+    .get('/shops/:shopId/audit', async ({ params, query }) => ({ items: await access.audit(params.shopId, query.limit ?? 50) }), {
+      params: ShopParams,
+      query: z.object({ limit: z.coerce.number().int().min(1).max(200).optional() }),
+      response: {
+        200: z.object({
+          items: z.array(
+            z.object({
+              id: z.number(),
+              actorKind: z.string(),
+              actor: z.string(),
+              action: z.string(),
+              orderId: z.number().nullable(),
+              details: z.record(z.string(), z.unknown()).nullable(),
+              createdAt: z.string(),
+            }),
+          ),
+        }),
+        400: ErrorSchema,
+        ...authErrors,
+      },
+      detail: { summary: 'Who changed what: the integration, recipients, order statuses, keys (newest first)' },
+    })

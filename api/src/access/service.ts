@@ -1,0 +1,154 @@
+import type { Sql } from '../db/client'
+import type { Actor, CredentialResolver, Principal } from '../http/auth'
+import { HttpError, NotFound } from '../http/errors'
+import type { Logger } from '../log'
+import { API_KEY_PREFIX, hashCredential, newApiKey, newSessionToken, SESSION_PREFIX } from './credentials'
+import { LaunchRejected, signLaunchToken, verifyLaunchToken } from './launch'
+import { insertAudit, listAudit } from '../audit'
+import * as repo from './repository'
+
+/** An owner session lasts at most this long (the contract's 12 h); the platform can always launch again. */
+export const SESSION_TTL_MS = 12 * 60 * 60 * 1000
+
+export class Unauthorized extends HttpError {
+  constructor(message: string, code = 'unauthorized') {
+    super(401, code, message)
+  }
+}
+
+const LAUNCH_REASONS: Record<LaunchRejected['reason'], string> = {
+  malformed: 'The launch token is not a valid JWT',
+  bad_signature: 'The launch token is not signed with this platform’s secret',
+  expired: 'The launch token has expired; open the page from the platform again',
+  too_long: 'The launch token lives longer than 10 minutes',
+  missing_claim: 'The launch token lacks a valid shop, exp or jti claim',
+}
+
+export type ApiKey = { id: number; prefix: string; name: string; createdAt: string; lastUsedAt: string | null }
+const toApiKey = (r: repo.ApiKeyRow): ApiKey => ({
+  id: Number(r.id),
+  prefix: r.prefix,
+  name: r.name,
+  createdAt: r.created_at.toISOString(),
+  lastUsedAt: r.last_used_at?.toISOString() ?? null,
+})
+
+/** API keys, owner sessions and owner links; and the lookup the auth plugin asks for every credential. */
+export class AccessService {
+  constructor(private readonly deps: { sql: Sql; log: Logger; platformSecret: string | undefined; publicUrl: string | undefined; now?: () => Date }) {}
+
+  private now() {
+    return this.deps.now?.() ?? new Date()
+  }
+
+  /** For `accessControl`: a bearer credential → the principal, a reason it is refused, or null. */
+  readonly resolve: CredentialResolver = async (credential) => {
+    const { sql } = this.deps
+    if (credential.startsWith(API_KEY_PREFIX)) {
+      const key = await repo.useApiKey(sql, hashCredential(credential))
+      if (!key) return { rejected: 'unauthorized', message: 'This API key is unknown or has been revoked' }
+      return { kind: 'api_key', shopId: Number(key.shop_id), keyId: Number(key.id), prefix: key.prefix, name: key.name }
+    }
+    if (credential.startsWith(SESSION_PREFIX)) {
+      const s = await repo.findSession(sql, hashCredential(credential))
+      if (!s) return { rejected: 'unauthorized', message: 'This session is unknown' }
+      if (s.revoked_at || s.expires_at <= this.now()) return { rejected: 'session_expired', message: 'The session has ended; open the page from the platform again' }
+      return { kind: 'owner', shopId: Number(s.shop_id), sessionId: Number(s.id), subject: s.subject, name: s.subject_name, source: s.source }
+    }
+    return { rejected: 'unauthorized', message: 'The credential is not valid' }
+  }
+
+  async createApiKey(shopId: number, name: string | undefined, actor: Actor): Promise<ApiKey & { key: string }> {
+    if (!(await repo.shopExists(this.deps.sql, shopId))) throw new NotFound(`Shop ${shopId} does not exist`, 'shop_not_found')
+    const k = newApiKey()
+    const row = await repo.insertApiKey(this.deps.sql, shopId, name?.trim() ?? '', k.prefix, k.hash)
+    await insertAudit(this.deps.sql, { shopId, actor, action: 'api_key_created', details: { keyId: Number(row.id), prefix: k.prefix } })
+    this.deps.log.info('api_key_created', { shopId, keyId: Number(row.id), prefix: k.prefix })
+    return { ...toApiKey(row), key: k.key }
+  }
+
+  async listApiKeys(shopId: number): Promise<ApiKey[]> {
+    if (!(await repo.shopExists(this.deps.sql, shopId))) throw new NotFound(`Shop ${shopId} does not exist`, 'shop_not_found')
+    return (await repo.listApiKeys(this.deps.sql, shopId)).map(toApiKey)
+  }
+
+  async revokeApiKey(shopId: number, keyId: number, actor: Actor): Promise<void> {
+    if (!(await repo.revokeApiKey(this.deps.sql, shopId, keyId))) throw new NotFound(`Shop ${shopId} has no active API key ${keyId}`, 'api_key_not_found')
+    await insertAudit(this.deps.sql, { shopId, actor, action: 'api_key_revoked', details: { keyId } })
+    this.deps.log.info('api_key_revoked', { shopId, keyId })
+  }
+
+  /** Trades a platform-signed launch token for an owner session, once per token. */
+  async openFromLaunch(launch: string): Promise<{ token: string; shopId: number; expiresAt: string }> {
+    const { sql, platformSecret, log } = this.deps
+    if (!platformSecret) throw new Unauthorized('Owner launch is not configured on this server (PLATFORM_SECRET is unset)', 'launch_not_configured')
+    let claims
+    try {
+      claims = await verifyLaunchToken(launch, platformSecret, this.now())
+    } catch (err) {
+      if (err instanceof LaunchRejected) {
+        log.info('launch_refused', { reason: err.reason })
+        throw new Unauthorized(LAUNCH_REASONS[err.reason], err.reason === 'expired' ? 'launch_expired' : 'launch_invalid')
+      }
+      throw err
+    }
+    if (!(await repo.shopExists(sql, claims.shopId))) throw new Unauthorized(`The launch token names shop ${claims.shopId}, which does not exist here`, 'launch_invalid')
+    const session = newSessionToken()
+    const expiresAt = new Date(this.now().getTime() + SESSION_TTL_MS)
+    const row = await repo.openSessionOnce(sql, {
+      jti: claims.jti,
+      jtiExpiresAt: claims.expiresAt,
+      shopId: claims.shopId,
+      hash: session.hash,
+      source: 'launch',
+      subject: claims.subject,
+      name: claims.name,
+      expiresAt,
+    })
+    if (!row) {
+      log.info('launch_refused', { reason: 'reused', shopId: claims.shopId })
+      throw new Unauthorized('This launch token has already been used; open the page from the platform again', 'launch_reused')
+    }
+    log.info('owner_session_opened', { shopId: claims.shopId, sessionId: Number(row.id), source: 'launch' })
+    if (Math.random() < 0.05) void repo.pruneExpired(sql).catch((error) => log.warn('prune_failed', { error }))
+    return { token: session.token, shopId: claims.shopId, expiresAt: row.expires_at.toISOString() }
+  }
+
+  /** A session for a shop owner proven some other way (Telegram initData): the same kind of session. */
+  async openForTelegramUser(shopId: number, user: { id: number; name: string }): Promise<{ token: string; shopId: number; expiresAt: string }> {
+    const session = newSessionToken()
+    const expiresAt = new Date(this.now().getTime() + SESSION_TTL_MS)
+    const row = await repo.openSession(this.deps.sql, { shopId, hash: session.hash, source: 'telegram', subject: `tg:${user.id}`, name: user.name, expiresAt })
+    this.deps.log.info('owner_session_opened', { shopId, sessionId: Number(row.id), source: 'telegram' })
+    return { token: session.token, shopId, expiresAt: row.expires_at.toISOString() }
+  }
+
+  async endSession(principal: Principal | undefined): Promise<void> {
+    if (principal?.kind !== 'owner') throw new Unauthorized('Only an owner session can end itself')
+    await repo.revokeSession(this.deps.sql, principal.sessionId)
+    this.deps.log.info('owner_session_ended', { shopId: principal.shopId, sessionId: principal.sessionId })
+  }
+
+  /** A page link with a fresh launch token, for support and demos (what the platform would open). */
+  async ownerLink(shopId: number, origin: string, actor: Actor): Promise<{ url: string; expiresAt: string }> {
+    const { sql, platformSecret, publicUrl } = this.deps
+    if (!platformSecret) throw new HttpError(409, 'launch_not_configured', 'Set PLATFORM_SECRET to issue owner links')
+    if (!(await repo.shopExists(sql, shopId))) throw new NotFound(`Shop ${shopId} does not exist`, 'shop_not_found')
+    const { token, expiresAt } = await signLaunchToken({ shopId, secret: platformSecret, now: this.now(), subject: `support:${actor.label}`, name: 'Поддержка' })
+    await insertAudit(sql, { shopId, actor, action: 'owner_link_issued' })
+    return { url: `${publicUrl ?? origin}/shops/${shopId}/growth/telegram#launch=${token}`, expiresAt: expiresAt.toISOString() }
+  }
+
+  async audit(shopId: number, limit: number) {
+    const rows = await listAudit(this.deps.sql, shopId, limit)
+    return rows.map((r) => ({
+      id: Number(r.id),
+      actorKind: r.actor_kind,
+      actor: r.actor_label,
+      action: r.action,
+      orderId: r.order_id === null ? null : Number(r.order_id),
+      details: (r.details ?? null) as Record<string, unknown> | null,
+      createdAt: r.created_at.toISOString(),
+    }))
+  }
+}
