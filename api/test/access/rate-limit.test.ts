@@ -34,7 +34,7 @@ describe('per-shop rate limits', () => {
     expect(created).toBeGreaterThanOrEqual(10)
     expect(created).toBeLessThanOrEqual(11) // one more token may refill while the 40 are handled
     expect(rs.filter((r) => r.status === 429)).toHaveLength(40 - created)
-    const [{ n }] = await h.sql<{ n: number }[]>`select count(*)::int as n from orders where shop_id = 1 and number like 'RL-%'`
+    const n = (await h.sql<{ n: number }[]>`select count(*)::int as n from orders where shop_id = 1 and number like 'RL-%'`)[0]!.n
     expect(n).toBe(created)
   })
 

@@ -50,7 +50,7 @@ describe('owner sessions from platform launch tokens', () => {
   })
 
   test('bad signature, another algorithm, expired, too long-lived, missing jti or shop: 401, no session', async () => {
-    const [{ n: before }] = await h.sql<{ n: number }[]>`select count(*)::int as n from owner_sessions`
+    const before = (await h.sql<{ n: number }[]>`select count(*)::int as n from owner_sessions`)[0]!.n
     const cases = [
       await platformToken({ shop: '1', jti: crypto.randomUUID() }, { secret: 'x'.repeat(48) }),
       await platformToken({ shop: '1', jti: crypto.randomUUID() }, { alg: 'HS512' }),
@@ -66,7 +66,7 @@ describe('owner sessions from platform launch tokens', () => {
       expect(r.status, launch).toBe(401)
       expect(['launch_invalid', 'launch_expired']).toContain(r.json.error)
     }
-    const [{ n: after }] = await h.sql<{ n: number }[]>`select count(*)::int as n from owner_sessions`
+    const after = (await h.sql<{ n: number }[]>`select count(*)::int as n from owner_sessions`)[0]!.n
     expect(after).toBe(before)
   })
 
