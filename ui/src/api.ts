@@ -1,7 +1,7 @@
 /**
- * The one place the page talks to the API. Every call carries the admin token from localStorage when
- * there is one; a 401 asks the owner for the token (one dialog for all calls waiting on it) and
- * repeats the call, so a wrong or changed ADMIN_TOKEN never leaves the page silently broken.
+ * The one place the page talks to the API. Every call carries the owner session (or an operator's
+ * ADMIN_TOKEN); a 401 asks for a credential (one dialog for all calls waiting on it) and repeats the
+ * call, so an expired session or a wrong token never leaves the page silently broken.
  */
 
 export type State = 'not_connected' | 'waiting_chat' | 'active' | 'paused' | 'failing'
@@ -84,45 +84,88 @@ export class ApiError extends Error {
   }
 }
 
-const TOKEN_KEY = 'posiflora.adminToken'
-
-export type TokenPrompt = (reason: 'missing' | 'wrong') => Promise<string>
+/**
+ * Credentials. An owner arrives with a platform-signed launch token in the URL fragment
+ * (`#launch=<jwt>`; fragments never reach a server log) and trades it once for an owner session,
+ * kept in sessionStorage for this tab so a reload keeps working for the session's life. Never
+ * localStorage: nothing outlives the tab, and a shared shop PC keeps no credential. An operator may
+ * type ADMIN_TOKEN instead; that stays in memory only (gone on reload).
+ */
+export type AuthReason = 'missing' | 'wrong' | 'expired'
+export type TokenPrompt = (reason: AuthReason) => Promise<string>
 
 let prompt: TokenPrompt | null = null
 let pendingPrompt: Promise<void> | null = null
+let sessionShop: string | null = null
+let memorySession: string | null = null
+let operatorToken: string | null = null
 
-/** The page registers how to ask for the admin token (a dialog); until then a 401 is just an error. */
+const sessionKey = (shopId: string) => `posiflora.session.${shopId}`
+
+/** The page registers how to ask for a credential (a dialog); until then a 401 is just an error. */
 export function setTokenPrompt(p: TokenPrompt): void {
   prompt = p
 }
 
-/** Kept only when localStorage is unavailable (some private modes): lives as long as the page. */
-let memoryToken: string | null = null
+function currentSession(): string | null {
+  if (!sessionShop) return null
+  try {
+    return sessionStorage.getItem(sessionKey(sessionShop)) ?? memorySession
+  } catch {
+    return memorySession // storage blocked (a third-party iframe with strict settings): this page view only
+  }
+}
+
+function keepSession(shopId: string, token: string | null): void {
+  memorySession = token
+  try {
+    if (token) sessionStorage.setItem(sessionKey(shopId), token)
+    else sessionStorage.removeItem(sessionKey(shopId))
+  } catch {
+    // memorySession serves until the page is closed
+  }
+}
 
 function currentToken(): string | null {
+  return operatorToken ?? currentSession()
+}
+
+/**
+ * Called once before the first API call: trades a `#launch=` token from the URL for an owner session
+ * and removes it from the address bar (it is single use anyway). Returns why it failed, if it did.
+ */
+export async function startSession(shopId: string): Promise<ApiError | null> {
+  sessionShop = shopId
+  const m = /(?:^#|&)launch=([^&]+)/.exec(location.hash)
+  if (!m) return null
+  history.replaceState(null, '', location.pathname + location.search)
   try {
-    return localStorage.getItem(TOKEN_KEY) ?? memoryToken
-  } catch {
-    return memoryToken
+    const s = await request<{ token: string; shopId: number; expiresAt: string }>('POST', '/session', { launch: decodeURIComponent(m[1]!) }, { noAuth: true })
+    if (String(s.shopId) !== shopId) return new ApiError(403, 'forbidden', 'Ссылка открыта для другого магазина')
+    keepSession(shopId, s.token)
+    return null
+  } catch (err) {
+    return err instanceof ApiError ? err : new ApiError(0, 'network', String(err))
   }
 }
 
-function keepToken(token: string): void {
-  memoryToken = token
-  try {
-    localStorage.setItem(TOKEN_KEY, token)
-  } catch {
-    // No storage: memoryToken serves until the page is closed.
-  }
+/** Ends the owner session on the server and forgets it here. */
+export async function endSession(): Promise<void> {
+  if (currentSession()) await request('DELETE', '/session').catch(() => undefined)
+  if (sessionShop) keepSession(sessionShop, null)
 }
 
-/** One prompt for every call that met a 401 at the same time; a call made with an older token just retries. */
-function askForToken(usedToken: string | null): Promise<void> {
+/** One prompt for every call that met a 401 at the same time; a call made with an older credential just retries. */
+function askForToken(usedToken: string | null, code: string): Promise<void> {
   if (currentToken() !== usedToken) return Promise.resolve()
   if (!pendingPrompt) {
     const ask = prompt!
-    pendingPrompt = ask(usedToken ? 'wrong' : 'missing')
-      .then(keepToken)
+    const reason: AuthReason = code === 'session_expired' ? 'expired' : usedToken ? 'wrong' : 'missing'
+    if (reason === 'expired' && sessionShop) keepSession(sessionShop, null)
+    pendingPrompt = ask(reason)
+      .then((token) => {
+        operatorToken = token
+      })
       .finally(() => {
         pendingPrompt = null
       })
@@ -130,9 +173,9 @@ function askForToken(usedToken: string | null): Promise<void> {
   return pendingPrompt
 }
 
-async function request<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+async function request<T>(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string, body?: unknown, opts: { noAuth?: boolean } = {}): Promise<T> {
   for (;;) {
-    const token = currentToken()
+    const token = opts.noAuth ? null : currentToken()
     const headers: Record<string, string> = { accept: 'application/json' }
     if (token) headers.authorization = `Bearer ${token}`
     if (body !== undefined) headers['content-type'] = 'application/json'
@@ -142,11 +185,15 @@ async function request<T>(method: 'GET' | 'POST', path: string, body?: unknown):
     } catch {
       throw new ApiError(0, 'network', 'Нет связи с сервером: проверьте интернет и обновите страницу')
     }
-    if (res.status === 401 && prompt) {
-      await askForToken(token)
+    const text = await res.text()
+    if (res.status === 401 && prompt && !opts.noAuth) {
+      let code = ''
+      try {
+        code = (JSON.parse(text) as { error?: string }).error ?? ''
+      } catch {}
+      await askForToken(token, code)
       continue
     }
-    const text = await res.text()
     let json: unknown = null
     try {
       json = text ? JSON.parse(text) : null

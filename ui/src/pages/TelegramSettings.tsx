@@ -1,6 +1,6 @@
 import { createSignal, onCleanup, onMount, Show } from 'solid-js'
 import { createStore, reconcile } from 'solid-js/store'
-import { ApiError, setTokenPrompt, shopApi, type Order, type Status } from '../api'
+import { ApiError, setTokenPrompt, shopApi, type AuthReason, type Order, type Status } from '../api'
 import { ConnectCard } from '../components/ConnectCard'
 import { RecentList } from '../components/RecentList'
 import { SettingsForm } from '../components/SettingsForm'
@@ -14,7 +14,7 @@ const POLL_MS = 3000
  * `/shops/:shopId/growth/telegram`: the shop owner's Telegram settings. Polls the status and the
  * recent orders, so a chat captured by /start and new or retried notifications show up by themselves.
  */
-export function TelegramSettings(props: { shopId: string }) {
+export function TelegramSettings(props: { shopId: string; launchError?: ApiError | null }) {
   const api = shopApi(props.shopId)
   const [status, setStatus] = createSignal<Status | null>(null)
   const [orders, setOrders] = createStore<{ items: Order[]; loaded: boolean }>({ items: [], loaded: false })
@@ -22,9 +22,17 @@ export function TelegramSettings(props: { shopId: string }) {
   const [offline, setOffline] = createSignal(false)
   const [banner, setBanner] = createSignal<string | null>(null)
   const [now, setNow] = createSignal(Date.now())
-  const [ask, setAsk] = createSignal<{ reason: 'missing' | 'wrong'; resolve: (t: string) => void } | null>(null)
+  const [ask, setAsk] = createSignal<{ reason: AuthReason | 'launch'; resolve: (t: string) => void } | null>(null)
+  // A launch link that did not work is said once, in place of the generic 401 prompt that follows it.
+  let launchFailed = !!props.launchError
 
-  setTokenPrompt((reason) => new Promise<string>((resolve) => setAsk({ reason, resolve })))
+  setTokenPrompt(
+    (reason) =>
+      new Promise<string>((resolve) => {
+        setAsk({ reason: launchFailed && reason === 'missing' ? 'launch' : reason, resolve })
+        launchFailed = false
+      }),
+  )
 
   /** A new status; says so when a chat has just been captured (by /start here or anywhere). */
   const applyStatus = (s: Status) => {
