@@ -80,9 +80,13 @@ const services = createServices({ config, sql, client, cipher, log })
 const app = createApp(services).listen({ port: config.PORT, hostname: config.host })
 services.start()
 const port = app.server?.port
+const origin = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}`
+// A page URL that works as printed: open in development; with ADMIN_TOKEN, a 10-minute owner link when
+// PLATFORM_SECRET is set (else the page asks for ADMIN_TOKEN).
+const page = config.ADMIN_TOKEN && config.PLATFORM_SECRET ? (await services.access.ownerLink(1, origin, { kind: 'operator', id: null, label: 'start-up' }).catch(() => null))?.url : null
 log.info('listening', {
-  url: `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}`,
-  page: `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}/shops/1/growth/telegram`,
+  url: origin,
+  page: page ?? `${origin}/shops/1/growth/telegram`,
   telegramMode: client.mode,
   webhook: !!config.PUBLIC_URL,
   auth: !!config.ADMIN_TOKEN,

@@ -52,17 +52,19 @@ export type UpsertWithToken = {
 /**
  * Connect with a (new or same) token: one upsert by shop. `created_at` is kept, `updated_at` bumped.
  * A token of a different bot forgets the bound chat (that bot was never started there) unless the
- * caller names a chat; a fresh one-time start code is issued either way.
+ * caller names a chat; a fresh one-time start code is issued only when no chat stays bound.
  */
 export async function upsertIntegrationWithToken(sql: Sql, p: UpsertWithToken): Promise<IntegrationRow> {
   const chatGiven = p.chatId !== undefined
+  const chatBound = chatGiven ? sql`${p.chatId !== null}` : sql`(i.chat_id is not null and i.bot_id = excluded.bot_id)`
   const [row] = await sql<IntegrationRow[]>`
     insert into telegram_integrations as i
       (shop_id, bot_token, bot_token_masked, bot_id, bot_username, chat_id, enabled,
        webhook_id, webhook_secret_hash, webhook_url, start_code, start_code_expires_at)
     values
       (${p.shopId}, ${p.tokenEncrypted}, ${p.tokenMasked}, ${p.botId}, ${p.botUsername}, ${p.chatId ?? null}, ${p.enabled},
-       ${p.webhookId}, ${p.webhookSecretHash}, ${p.webhookUrl}, ${p.startCode}, now() + make_interval(secs => ${p.startCodeTtlSec}))
+       ${p.webhookId}, ${p.webhookSecretHash}, ${p.webhookUrl},
+       ${chatGiven ? null : p.startCode}, ${chatGiven ? null : sql`now() + make_interval(secs => ${p.startCodeTtlSec})`})
     on conflict (shop_id) do update set
       bot_token = excluded.bot_token,
       bot_token_masked = excluded.bot_token_masked,
@@ -79,8 +81,9 @@ export async function upsertIntegrationWithToken(sql: Sql, p: UpsertWithToken): 
       webhook_id = excluded.webhook_id,
       webhook_secret_hash = excluded.webhook_secret_hash,
       webhook_url = excluded.webhook_url,
-      start_code = excluded.start_code,
-      start_code_expires_at = excluded.start_code_expires_at,
+      -- while a chat stays bound no new code is issued (POST …/telegram/link asks for one)
+      start_code = case when ${chatBound} then i.start_code else ${p.startCode} end,
+      start_code_expires_at = case when ${chatBound} then i.start_code_expires_at else now() + make_interval(secs => ${p.startCodeTtlSec}) end,
       poll_offset = case when i.bot_id <> excluded.bot_id then 0 else i.poll_offset end,
       poll_error = null,
       updated_at = now()
@@ -91,6 +94,7 @@ export async function upsertIntegrationWithToken(sql: Sql, p: UpsertWithToken): 
 /** Connect without a token: change chat and/or enabled of the existing integration; null when none. */
 export async function updateIntegrationSettings(sql: Sql, shopId: number, p: { chatId: string | undefined; enabled: boolean }): Promise<IntegrationRow | null> {
   const chatGiven = p.chatId !== undefined
+  const chatBound = chatGiven ? sql`${p.chatId !== null}` : sql`(i.chat_id is not null and i.bot_id = excluded.bot_id)`
   const [row] = await sql<IntegrationRow[]>`
     update telegram_integrations set
       chat_id = case when ${chatGiven} then ${p.chatId ?? null} else chat_id end,

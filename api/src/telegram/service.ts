@@ -17,7 +17,8 @@ import {
 import type { ConnectInput, Status } from './schema'
 import { maskChatId, maskToken, randomCode, sha256, type TokenCipher } from './secrets'
 
-export const START_CODE_TTL_SEC = 7 * 24 * 3600
+/** A connect link works for 30 minutes: long enough to open Telegram, short enough not to leak for days. */
+export const START_CODE_TTL_SEC = 30 * 60
 
 export type TelegramServiceDeps = {
   sql: Sql
