@@ -58,6 +58,7 @@ export type Order = {
   status?: string
   acceptedBy?: string | null
   acceptedAt?: string | null
+  statusChangedBy?: string | null
   createdAt: string
   notification: Notification
 }

@@ -146,6 +146,8 @@ export async function findOrder(sql: Sql, shopId: number, orderId: number): Prom
 }
 
 export type OrderWithNotificationRow = OrderRow & {
+  /** who made the latest status change (audit trail), if anyone did */
+  status_changed_by: string | null
   send_status: 'SENT' | 'FAILED' | null
   send_error: string | null
   send_error_code: string | null
@@ -164,7 +166,8 @@ export async function listOrders(sql: Sql, shopId: number, limit: number, before
   return sql<OrderWithNotificationRow[]>`
     select ${sql.unsafe(ORDER_COLUMNS_OF_O)},
            l.status as send_status, l.error as send_error, l.error_code as send_error_code, l.sent_at, l.attempts as send_attempts, l.updated_at as send_updated_at,
-           d.state as outbox_state, d.next_attempt_at
+           d.state as outbox_state, d.next_attempt_at,
+           (select a.actor_label from audit_log a where a.order_id = o.id and a.action = 'order_status_changed' order by a.id desc limit 1) as status_changed_by
     from orders o
     left join telegram_send_log l on l.shop_id = o.shop_id and l.order_id = o.id
     left join telegram_outbox d on d.order_id = o.id and d.kind = 'order'

@@ -80,7 +80,7 @@ export const OrderListQuery = z.object({
 })
 
 export const OrderListResponse = z.object({
-  items: z.array(OrderSchema.extend({ notification: NotificationSchema })),
+  items: z.array(OrderSchema.extend({ statusChangedBy: z.string().nullable().describe('Who made the latest status change (audit trail)'), notification: NotificationSchema })),
   nextCursor: z.string().nullable().describe('Pass as ?cursor= for the next (older) page; null at the end'),
 })
 

@@ -72,7 +72,7 @@ export class OrderService {
     const rows = await listOrders(sql, shopId, limit + 1, cursor)
     const page = rows.slice(0, limit)
     return {
-      items: page.map((r) => ({ ...toOrder(r), notification: notificationOf(r) })),
+      items: page.map((r) => ({ ...toOrder(r), statusChangedBy: r.status_changed_by, notification: notificationOf(r) })),
       nextCursor: rows.length > limit ? String(page[page.length - 1]!.id) : null,
     }
   }

@@ -158,5 +158,7 @@ describe('shop API keys', () => {
       ['Ольга', 'assembling'],
       [`API key Касса 2 (${key.prefix}…)`, 'accepted'],
     ])
+    const listed = (await h.get('/shops/1/orders?limit=50', op)).json.items.find((o: { id: number }) => o.id === order.id)
+    expect(listed.statusChangedBy).toBe('Ольга')
   })
 })

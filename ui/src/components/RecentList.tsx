@@ -68,7 +68,7 @@ function Row(props: { order: Order; now: number; onRetry: (orderId: number) => P
           <span class="muted">
             {' · '}
             {orderStatus()}
-            {props.order.acceptedBy ? ` (${props.order.acceptedBy})` : ''}
+            {props.order.statusChangedBy ?? props.order.acceptedBy ? ` (${props.order.statusChangedBy ?? props.order.acceptedBy})` : ''}
           </span>
         </Show>
       </div>
