@@ -6,8 +6,8 @@ WORKDIR /app
 COPY package.json bun.lock ./
 RUN bun install --frozen-lockfile --ignore-scripts
 COPY ui ./ui
-COPY api/src/ui-build.ts ./api/src/ui-build.ts
-RUN bun api/src/ui-build.ts --force
+COPY api/src/platform/ui-build.ts ./api/src/platform/ui-build.ts
+RUN bun api/src/platform/ui-build.ts --force
 
 # 2. Runtime: production dependencies only, the API source, the SQL and the built page.
 FROM oven/bun:1-slim

@@ -6,7 +6,7 @@
  * Run as its own process with DATABASE_URL, TELEGRAM_API_ROOT and ENCRYPTION_KEY (hex).
  */
 import postgres from 'postgres'
-import { createTokenCipher } from '../api/src/telegram/secrets'
+import { createTokenCipher } from '../api/src/platform/crypto'
 
 const sql = postgres(process.env.DATABASE_URL!, { max: 20, onnotice: () => {} })
 const cipher = createTokenCipher(Buffer.from(process.env.ENCRYPTION_KEY!, 'hex'))

@@ -212,7 +212,7 @@ export function maxInWindow(sortedAt: number[], windowMs = 1000): number {
  * on CPU, waiting for the WAL flush (IO:WALSync / LWLock:WALWrite), for a lock, or idle waiting for
  * the client (Client:ClientRead = the application's turn). The shares say where a request waits.
  */
-export function waitSampler(sql: import('../api/src/db/client').Sql, everyMs = 20) {
+export function waitSampler(sql: import('../api/src/platform/db/client').Sql, everyMs = 20) {
   const counts = new Map<string, number>()
   let samples = 0
   let running = true

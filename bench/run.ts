@@ -12,11 +12,11 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import os from 'node:os'
 import path from 'node:path'
 import postgres from 'postgres'
-import { createSql, type Sql } from '../api/src/db/client'
-import { startEmbeddedPostgres, stopEmbeddedSync } from '../api/src/db/embedded'
-import { migrate, seed } from '../api/src/db/migrate'
-import { sendLogSummary } from '../api/src/telegram/repository'
-import { createTokenCipher } from '../api/src/telegram/secrets'
+import { createSql, type Sql } from '../api/src/platform/db/client'
+import { startEmbeddedPostgres, stopEmbeddedSync } from '../api/src/platform/db/embedded'
+import { migrate, seed } from '../api/src/platform/db/migrate'
+import { sendLogSummary } from '../api/src/connect/repository'
+import { createTokenCipher } from '../api/src/platform/crypto'
 import { FakeTelegram, makeToken, type Call, type FakeTelegramOptions } from '../api/test/fake-telegram'
 import {
   ROOT,

@@ -5,14 +5,14 @@
  * order's time goes (the service makes ~10 PostgreSQL round trips and 2 commits per order).
  */
 import { randomBytes } from 'node:crypto'
-import type { Sql } from '../api/src/db/client'
+import type { Sql } from '../api/src/platform/db/client'
 import { insertOrderOnce } from '../api/src/orders/repository'
 import { CreateOrderBody } from '../api/src/orders/schema'
-import { getShopOr404 } from '../api/src/shops/repository'
-import { GrammyClient } from '../api/src/telegram/grammy-client'
-import { renderOrderMessage } from '../api/src/telegram/message'
-import { finishSent, loadDelivery } from '../api/src/telegram/outbox'
-import type { TokenCipher } from '../api/src/telegram/secrets'
+import { getShopOr404 } from '../api/src/platform/shops'
+import { GrammyClient } from '../api/src/bot-api/grammy-client'
+import { renderOrderMessage } from '../api/src/notifications/message'
+import { finishSent, loadDelivery } from '../api/src/notifications/outbox'
+import type { TokenCipher } from '../api/src/platform/crypto'
 import { makeToken } from '../api/test/fake-telegram'
 import { round, sampleOrder, summary } from './lib'
 

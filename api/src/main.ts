@@ -1,14 +1,14 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { ConfigError, loadConfig } from './config'
-import { createSql } from './db/client'
-import { startEmbeddedPostgres, type EmbeddedPostgres } from './db/embedded'
-import { migrate, seed } from './db/migrate'
-import { createApp } from './http/app'
-import { createLogger } from './log'
-import { createServices, createTelegramClient } from './services'
-import { createTokenCipher, resolveEncryptionKey } from './telegram/secrets'
-import { buildUi, uiIsStale } from './ui-build'
+import { createSql } from './platform/db/client'
+import { startEmbeddedPostgres, type EmbeddedPostgres } from './platform/db/embedded'
+import { migrate, seed } from './platform/db/migrate'
+import { createApp } from './app'
+import { createLogger } from './platform/log'
+import { createServices, createTelegramClient } from './wiring'
+import { createTokenCipher, resolveEncryptionKey } from './platform/crypto'
+import { buildUi, uiIsStale } from './platform/ui-build'
 
 /** Start-up only: config → database → migrations → app.listen → graceful stop. */
 const startedAt = Date.now()

@@ -2,9 +2,9 @@ import { mkdtempSync, chmodSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll } from 'bun:test'
-import { startEmbeddedPostgres } from '../src/db/embedded'
-import { createSql } from '../src/db/client'
-import { migrate } from '../src/db/migrate'
+import { startEmbeddedPostgres } from '../src/platform/db/embedded'
+import { createSql } from '../src/platform/db/client'
+import { migrate } from '../src/platform/db/migrate'
 
 /**
  * One real PostgreSQL for the whole test run: TEST_DATABASE_URL when given, else an embedded cluster

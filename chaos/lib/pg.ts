@@ -3,7 +3,7 @@ import { chmodSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir, userInfo } from 'node:os'
 import path from 'node:path'
 import postgres from 'postgres'
-import { startEmbeddedPostgres } from '../../api/src/db/embedded'
+import { startEmbeddedPostgres } from '../../api/src/platform/db/embedded'
 
 /**
  * One real PostgreSQL cluster for the whole chaos run, in a temp dir, started with the service's own

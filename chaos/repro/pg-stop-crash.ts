@@ -16,7 +16,7 @@
  */
 import postgres from 'postgres'
 import { Pg } from '../lib/pg'
-import { createSql } from '../../api/src/db/client'
+import { createSql } from '../../api/src/platform/db/client'
 
 const pg = await Pg.start()
 let crashed: unknown = null

@@ -1,4 +1,4 @@
-import type { Sql } from '../db/client'
+import type { Sql } from '../platform/db/client'
 
 /** SQL of the access feature: one statement per function, named by what it guarantees. */
 

@@ -1,7 +1,7 @@
 import { Elysia } from 'elysia'
 import { z } from 'zod'
-import { actorOf, principalOf } from '../http/auth'
-import { ErrorSchema, Id } from '../shops/schema'
+import { actorOf, principalOf } from '../platform/http/auth'
+import { ErrorSchema, Id } from '../platform/http/schemas'
 import type { AccessService } from './service'
 
 const ShopParams = z.object({ shopId: Id })

@@ -1,10 +1,10 @@
-import type { Sql } from '../db/client'
-import type { Actor, CredentialResolver, Principal } from '../http/auth'
-import { HttpError, NotFound } from '../http/errors'
-import type { Logger } from '../log'
+import type { Sql } from '../platform/db/client'
+import type { Actor, CredentialResolver, Principal } from '../platform/http/auth'
+import { HttpError, NotFound } from '../platform/http/errors'
+import type { Logger } from '../platform/log'
 import { API_KEY_PREFIX, hashCredential, newApiKey, newSessionToken, SESSION_PREFIX } from './credentials'
 import { LaunchRejected, signLaunchToken, verifyLaunchToken } from './launch'
-import { insertAudit, listAudit } from '../audit'
+import { insertAudit, listAudit } from '../platform/audit'
 import * as repo from './repository'
 
 /** An owner session lasts at most this long (the contract's 12 h); the platform can always launch again. */

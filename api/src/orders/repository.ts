@@ -1,5 +1,5 @@
-import type { Sql } from '../db/client'
-import { queueStatusEdit, type DeliveryRow } from '../telegram/outbox'
+import type { Sql } from '../platform/db/client'
+import { queueStatusEdit, type DeliveryRow } from '../notifications'
 import type { CreateOrderInput, Order } from './schema'
 
 export type OrderRow = {

@@ -1,7 +1,7 @@
 import { Elysia } from 'elysia'
 import { z } from 'zod'
-import { actorOf, principalOf } from '../http/auth'
-import { ErrorSchema, Id } from '../shops/schema'
+import { actorOf, principalOf } from '../platform/http/auth'
+import { ErrorSchema, Id } from '../platform/http/schemas'
 import { CreateOrderBody, CreateOrderResponse, OrderListQuery, OrderListResponse, OrderSchema, PatchOrderBody, PatchOrderResponse, TelegramStatus } from './schema'
 import type { OrderService } from './service'
 

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { ERROR_CODES_DOC } from '../telegram/client'
+import { ERROR_CODES_DOC } from '../bot-api'
 
 const trimmed = (min: number, max: number) => z.string().trim().min(min).max(max)
 const optionalText = (max: number) =>

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { bucketOf, RateLimiter } from '../../src/http/rate-limit'
+import { bucketOf, RateLimiter } from '../../src/platform/http/rate-limit'
 import { makeToken } from '../fake-telegram'
 import { createHarness, type Harness } from '../helpers'
 

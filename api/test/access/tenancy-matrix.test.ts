@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { signLaunchToken } from '../../src/access'
 import { hashCredential } from '../../src/access/credentials'
-import { accessOf } from '../../src/http/auth'
+import { accessOf } from '../../src/platform/http/auth'
 import { makeToken } from '../fake-telegram'
 import { createHarness, type Harness } from '../helpers'
 

@@ -1,0 +1,5 @@
+/** The connect feature's surface: other features import only from here. */
+export * from './repository'
+export * from './routes'
+export * from './service'
+export * from './schema'

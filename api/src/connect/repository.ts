@@ -1,0 +1,215 @@
+import type { Sql } from '../platform/db/client'
+
+/** A telegram_integrations row as the services use it (token still encrypted). */
+export type IntegrationRow = {
+  id: string
+  shop_id: string
+  bot_token: string
+  bot_token_masked: string
+  bot_id: string
+  bot_username: string
+  chat_id: string | null
+  chat_title: string | null
+  chat_type: string | null
+  chat_member_status: string | null
+  enabled: boolean
+  start_code: string | null
+  start_code_expires_at: Date | null
+  webhook_id: string
+  webhook_secret_hash: string
+  webhook_url: string | null
+  poll_offset: string
+  poll_error: string | null
+  created_at: Date
+  updated_at: Date
+}
+
+export async function findIntegration(sql: Sql, shopId: number): Promise<IntegrationRow | null> {
+  const [row] = await sql<IntegrationRow[]>`select * from telegram_integrations where shop_id = ${shopId}`
+  return row ?? null
+}
+
+export async function findIntegrationByWebhookId(sql: Sql, webhookId: string): Promise<IntegrationRow | null> {
+  const [row] = await sql<IntegrationRow[]>`select * from telegram_integrations where webhook_id = ${webhookId}`
+  return row ?? null
+}
+
+export type UpsertWithToken = {
+  shopId: number
+  tokenEncrypted: string
+  tokenMasked: string
+  botId: number
+  botUsername: string
+  chatId: string | undefined
+  enabled: boolean
+  webhookId: string
+  webhookSecretHash: string
+  webhookUrl: string | null
+  startCode: string
+  startCodeTtlSec: number
+}
+
+/**
+ * Connect with a (new or same) token: one upsert by shop. `created_at` is kept, `updated_at` bumped.
+ * A token of a different bot forgets the bound chat (that bot was never started there) unless the
+ * caller names a chat; a fresh one-time start code is issued only when no chat stays bound.
+ */
+export async function upsertIntegrationWithToken(sql: Sql, p: UpsertWithToken): Promise<IntegrationRow> {
+  const chatGiven = p.chatId !== undefined
+  const chatBound = chatGiven ? sql`${p.chatId !== null}` : sql`(i.chat_id is not null and i.bot_id = excluded.bot_id)`
+  const [row] = await sql<IntegrationRow[]>`
+    insert into telegram_integrations as i
+      (shop_id, bot_token, bot_token_masked, bot_id, bot_username, chat_id, enabled,
+       webhook_id, webhook_secret_hash, webhook_url, start_code, start_code_expires_at)
+    values
+      (${p.shopId}, ${p.tokenEncrypted}, ${p.tokenMasked}, ${p.botId}, ${p.botUsername}, ${p.chatId ?? null}, ${p.enabled},
+       ${p.webhookId}, ${p.webhookSecretHash}, ${p.webhookUrl},
+       ${chatGiven ? null : p.startCode}, ${chatGiven ? null : sql`now() + make_interval(secs => ${p.startCodeTtlSec})`})
+    on conflict (shop_id) do update set
+      bot_token = excluded.bot_token,
+      bot_token_masked = excluded.bot_token_masked,
+      bot_username = excluded.bot_username,
+      chat_id = case
+        when ${chatGiven} then excluded.chat_id
+        when i.bot_id <> excluded.bot_id then null
+        else i.chat_id end,
+      chat_title = case when ${chatGiven} or i.bot_id <> excluded.bot_id then null else i.chat_title end,
+      chat_type = case when ${chatGiven} or i.bot_id <> excluded.bot_id then null else i.chat_type end,
+      chat_member_status = case when ${chatGiven} or i.bot_id <> excluded.bot_id then null else i.chat_member_status end,
+      bot_id = excluded.bot_id,
+      enabled = excluded.enabled,
+      webhook_id = excluded.webhook_id,
+      webhook_secret_hash = excluded.webhook_secret_hash,
+      webhook_url = excluded.webhook_url,
+      -- while a chat stays bound no new code is issued (POST …/telegram/link asks for one)
+      start_code = case when ${chatBound} then i.start_code else ${p.startCode} end,
+      start_code_expires_at = case when ${chatBound} then i.start_code_expires_at else now() + make_interval(secs => ${p.startCodeTtlSec}) end,
+      poll_offset = case when i.bot_id <> excluded.bot_id then 0 else i.poll_offset end,
+      poll_error = null,
+      updated_at = now()
+    returning *`
+  return row!
+}
+
+/** Connect without a token: change chat and/or enabled of the existing integration; null when none. */
+export async function updateIntegrationSettings(sql: Sql, shopId: number, p: { chatId: string | undefined; enabled: boolean }): Promise<IntegrationRow | null> {
+  const chatGiven = p.chatId !== undefined
+  const chatBound = chatGiven ? sql`${p.chatId !== null}` : sql`(i.chat_id is not null and i.bot_id = excluded.bot_id)`
+  const [row] = await sql<IntegrationRow[]>`
+    update telegram_integrations set
+      chat_id = case when ${chatGiven} then ${p.chatId ?? null} else chat_id end,
+      chat_title = case when ${chatGiven} and chat_id is distinct from ${p.chatId ?? null} then null else chat_title end,
+      chat_type = case when ${chatGiven} and chat_id is distinct from ${p.chatId ?? null} then null else chat_type end,
+      chat_member_status = case when ${chatGiven} and chat_id is distinct from ${p.chatId ?? null} then null else chat_member_status end,
+      enabled = ${p.enabled},
+      updated_at = now()
+    where shop_id = ${shopId}
+    returning *`
+  return row ?? null
+}
+
+/** A fresh one-time start code (the owner asked for a new link, e.g. to move to another chat). */
+export async function renewStartCode(sql: Sql, shopId: number, code: string, ttlSec: number): Promise<IntegrationRow | null> {
+  const [row] = await sql<IntegrationRow[]>`
+    update telegram_integrations
+    set start_code = ${code}, start_code_expires_at = now() + make_interval(secs => ${ttlSec}), updated_at = now()
+    where shop_id = ${shopId}
+    returning *`
+  return row ?? null
+}
+
+/**
+ * Spends a start code and binds the chat, in one statement: a code matches at most once, and only
+ * while unexpired, however many times Telegram redelivers the update.
+ */
+export async function bindChatByStartCode(
+  sql: Sql,
+  integrationId: string,
+  code: string,
+  chat: { id: string; title: string | null; type: string },
+): Promise<{ shop_id: string; shop_name: string } | null> {
+  const [row] = await sql<{ shop_id: string; shop_name: string }[]>`
+    update telegram_integrations i
+    set chat_id = ${chat.id}, chat_title = ${chat.title}, chat_type = ${chat.type}, chat_member_status = 'member',
+        start_code = null, start_code_expires_at = null, updated_at = now()
+    from shops s
+    where i.id = ${integrationId} and s.id = i.shop_id
+      and i.start_code = ${code} and i.start_code_expires_at > now()
+    returning i.shop_id, s.name as shop_name`
+  return row ?? null
+}
+
+/** Records that the bot was removed from (or re-added to) its bound chat. */
+export async function setChatMemberStatus(sql: Sql, integrationId: string, chatId: string, status: string): Promise<boolean> {
+  const rows = await sql`
+    update telegram_integrations set chat_member_status = ${status}, updated_at = now()
+    where id = ${integrationId} and chat_id = ${chatId}`
+  return rows.count > 0
+}
+
+/** True the first time an update is seen: Telegram redelivers on slow or failed answers. */
+export async function markUpdateSeen(sql: Sql, integrationId: string, updateId: number): Promise<boolean> {
+  const rows = await sql`
+    insert into telegram_updates (integration_id, update_id) values (${integrationId}, ${updateId})
+    on conflict do nothing`
+  return rows.count > 0
+}
+
+export type StatusRow = {
+  sent_count: string
+  failed_count: string
+  last_sent_at: Date | null
+  last_failed_at: Date | null
+  last_error: string | null
+  last_error_code: string | null
+}
+
+/**
+ * The 7-day counts and the latest outcomes of a shop, in one statement. The counts read
+ * `telegram_send_log_window_idx` only (index-only scan), so they stay fast at millions of rows.
+ */
+export async function sendLogSummary(sql: Sql, shopId: number): Promise<StatusRow> {
+  const [row] = await sql<StatusRow[]>`
+    select
+      w.sent_count, w.failed_count,
+      (select max(sent_at) from telegram_send_log where shop_id = ${shopId} and status = 'SENT') as last_sent_at,
+      f.updated_at as last_failed_at,
+      f.error as last_error,
+      f.error_code as last_error_code
+    from (
+      select count(*) filter (where status = 'SENT') as sent_count,
+             count(*) filter (where status = 'FAILED') as failed_count
+      from telegram_send_log
+      where shop_id = ${shopId} and updated_at >= now() - interval '7 days'
+    ) w
+    left join lateral (
+      select updated_at, error, error_code from telegram_send_log
+      where shop_id = ${shopId} and status = 'FAILED'
+      order by updated_at desc limit 1
+    ) f on true`
+  return row!
+}
+
+/** Integrations the getUpdates poller should ask now, leased so two replicas never poll one bot. */
+export async function claimPollableIntegrations(sql: Sql, limit: number, leaseSec: number): Promise<IntegrationRow[]> {
+  return sql<IntegrationRow[]>`
+    update telegram_integrations set poll_locked_until = now() + make_interval(secs => ${leaseSec})
+    where id in (
+      select id from telegram_integrations
+      where poll_error is null
+        and ((start_code is not null and start_code_expires_at > now()) or (chat_id is not null and enabled))
+        and (poll_locked_until is null or poll_locked_until < now())
+      order by poll_locked_until nulls first
+      limit ${limit}
+      for update skip locked)
+    returning *`
+}
+
+export async function releasePoll(sql: Sql, integrationId: string, nextOffset: number | null, error: string | null): Promise<void> {
+  await sql`
+    update telegram_integrations
+    set poll_locked_until = null,
+        poll_offset = greatest(poll_offset, coalesce(${nextOffset}, poll_offset)),
+        poll_error = ${error}
+    where id = ${integrationId}`
+}

@@ -1,0 +1,208 @@
+import { insertAudit } from '../platform/audit'
+import type { Actor } from '../platform/http/auth'
+import type { Sql } from '../platform/db/client'
+import { Conflict, HttpError, Invalid, UpstreamUnavailable } from '../platform/http/errors'
+import type { Logger } from '../platform/log'
+import { getShopOr404 } from '../platform/shops'
+import { TelegramError, type TelegramClient } from '../bot-api'
+import { testMessageText } from '../notifications'
+import {
+  findIntegration,
+  renewStartCode,
+  sendLogSummary,
+  updateIntegrationSettings,
+  upsertIntegrationWithToken,
+  type IntegrationRow,
+} from './repository'
+import type { ConnectInput, Status } from './schema'
+import { maskChatId, maskToken, randomCode, sha256, type TokenCipher } from '../platform/crypto'
+
+/** A connect link works for 30 minutes: long enough to open Telegram, short enough not to leak for days. */
+export const START_CODE_TTL_SEC = 30 * 60
+
+export type TelegramServiceDeps = {
+  sql: Sql
+  client: TelegramClient
+  cipher: TokenCipher
+  log: Logger
+  publicUrl: string | undefined
+  timeoutMs: number
+}
+
+export const webhookPath = (webhookId: string) => `/telegram/webhook/${webhookId}`
+
+/** Connect, status and the test message: what the settings page and an integrator call. */
+export class TelegramService {
+  constructor(private readonly deps: TelegramServiceDeps) {}
+
+  private links(row: IntegrationRow) {
+    const live = row.start_code && row.start_code_expires_at && new Date(row.start_code_expires_at) > new Date()
+    if (!live) return { connectLink: null, connectGroupLink: null }
+    return {
+      connectLink: `https://t.me/${row.bot_username}?start=${row.start_code}`,
+      connectGroupLink: `https://t.me/${row.bot_username}?startgroup=${row.start_code}`,
+    }
+  }
+
+  present(row: IntegrationRow) {
+    return {
+      shopId: Number(row.shop_id),
+      botUsername: row.bot_username,
+      botToken: row.bot_token_masked,
+      chatId: maskChatId(row.chat_id),
+      enabled: row.enabled,
+      ...this.links(row),
+      createdAt: new Date(row.created_at).toISOString(),
+      updatedAt: new Date(row.updated_at).toISOString(),
+    }
+  }
+
+  /** Maps a Telegram failure during connect to the API's answer; nothing is stored in either case. */
+  private connectError(err: TelegramError): HttpError {
+    const f = err.failure
+    if (f.kind === 'transient') return new UpstreamUnavailable(`Telegram сейчас недоступен, токен не проверен и не сохранён: ${f.reason}`)
+    if (f.kind === 'terminal' && f.code === 'unauthorized')
+      return new Invalid('Telegram не принял токен: проверьте его в @BotFather (возможно, токен отозван или скопирован не полностью)', [{ path: 'botToken', message: f.reason }], 'token_rejected')
+    return new Invalid(`Telegram отклонил запрос: ${f.reason}`, [{ path: 'botToken', message: f.reason }], 'telegram_rejected')
+  }
+
+  /**
+   * Upsert by shop. A token is proven with getMe first; with PUBLIC_URL the webhook is pointed at
+   * us (new secret) before anything is stored, and a replaced bot's webhook is removed afterwards.
+   */
+  async connect(shopId: number, input: ConnectInput, actor?: Actor) {
+    const { sql, client, cipher, log, publicUrl } = this.deps
+    await getShopOr404(sql, shopId)
+    const chatId = input.chatId === null ? undefined : input.chatId
+    if (!input.botToken) {
+      const row = await updateIntegrationSettings(sql, shopId, { chatId, enabled: input.enabled })
+      if (!row) throw new Invalid('botToken is required on the first connect', [{ path: 'botToken', message: 'Укажите токен бота от @BotFather' }], 'token_required')
+      log.info('telegram_settings_updated', { shopId, enabled: row.enabled, chatSet: chatId !== undefined })
+      if (actor) await insertAudit(sql, { shopId, actor, action: 'integration_updated', details: { enabled: row.enabled, chatChanged: chatId !== undefined } })
+      return this.present(row)
+    }
+    const token = input.botToken
+    let me
+    try {
+      me = await client.getMe(token)
+    } catch (err) {
+      if (err instanceof TelegramError) throw this.connectError(err)
+      throw err
+    }
+    const previous = await findIntegration(sql, shopId)
+    const webhookId = randomCode(16)
+    const secret = randomCode(32)
+    const webhookUrl = publicUrl ? `${publicUrl}${webhookPath(webhookId)}` : null
+    if (webhookUrl) {
+      try {
+        await client.setWebhook(token, { url: webhookUrl, secretToken: secret })
+      } catch (err) {
+        if (err instanceof TelegramError) throw this.connectError(err)
+        throw err
+      }
+    }
+    const row = await upsertIntegrationWithToken(sql, {
+      shopId,
+      tokenEncrypted: cipher.encrypt(token),
+      tokenMasked: maskToken(token),
+      botId: me.id,
+      botUsername: me.username,
+      chatId,
+      enabled: input.enabled,
+      webhookId,
+      webhookSecretHash: sha256(secret),
+      webhookUrl,
+      startCode: randomCode(18),
+      startCodeTtlSec: START_CODE_TTL_SEC,
+    })
+    log.info('telegram_connected', { shopId, bot: me.username, webhook: !!webhookUrl })
+    if (actor) await insertAudit(sql, { shopId, actor, action: 'bot_connected', details: { bot: me.username, enabled: row.enabled } })
+    if (previous && webhookUrl) {
+      const oldToken = safeDecrypt(cipher, previous.bot_token)
+      if (oldToken && oldToken !== token) {
+        await client.deleteWebhook(oldToken).catch((err) => log.warn('old_webhook_not_removed', { shopId, error: err }))
+      }
+    }
+    return this.present(row)
+  }
+
+  /** A fresh t.me link (e.g. to move notifications to another chat). */
+  async newLink(shopId: number, actor?: Actor) {
+    const { sql } = this.deps
+    await getShopOr404(sql, shopId)
+    const row = await renewStartCode(sql, shopId, randomCode(18), START_CODE_TTL_SEC)
+    if (!row) throw new Conflict('Connect a bot token first', 'not_connected')
+    if (actor) await insertAudit(sql, { shopId, actor, action: 'connect_link_issued' })
+    return this.present(row)
+  }
+
+  async status(shopId: number): Promise<Status> {
+    const { sql, client, publicUrl } = this.deps
+    await getShopOr404(sql, shopId)
+    const [row, sum] = await Promise.all([findIntegration(sql, shopId), sendLogSummary(sql, shopId)])
+    const lastSent = sum.last_sent_at ? new Date(sum.last_sent_at) : null
+    const lastFailed = sum.last_failed_at ? new Date(sum.last_failed_at) : null
+    const failingNow = !!lastFailed && (!lastSent || lastFailed > lastSent)
+    const botGone = row?.chat_member_status === 'kicked' || row?.chat_member_status === 'left'
+    const state: Status['state'] = !row ? 'not_connected' : !row.enabled ? 'paused' : !row.chat_id ? 'waiting_chat' : botGone || failingNow ? 'failing' : 'active'
+    const links = row && (!row.chat_id || row.start_code) ? this.links(row) : { connectLink: null, connectGroupLink: null }
+    return {
+      state,
+      mode: client.mode,
+      enabled: row?.enabled ?? false,
+      botUsername: row?.bot_username ?? null,
+      botToken: row?.bot_token_masked ?? null,
+      chatId: maskChatId(row?.chat_id ?? null),
+      chatTitle: row?.chat_title ?? null,
+      chatType: row?.chat_type ?? null,
+      botInChat: row?.chat_member_status ? !botGone : null,
+      lastSentAt: lastSent?.toISOString() ?? null,
+      sentCount: Number(sum.sent_count),
+      failedCount: Number(sum.failed_count),
+      lastError: botGone && !failingNow ? 'Бота удалили из чата или заблокировали: добавьте его обратно или разблокируйте' : failingNow ? sum.last_error : null,
+      lastErrorCode: botGone && !failingNow ? (row?.chat_type === 'private' ? 'bot_blocked' : 'bot_kicked') : failingNow ? sum.last_error_code : null,
+      lastErrorAt: failingNow ? lastFailed!.toISOString() : null,
+      ...links,
+      webhook: !!publicUrl,
+      updatedAt: row ? new Date(row.updated_at).toISOString() : null,
+    }
+  }
+
+  /** Sends a test message to the bound chat and tells what happened. Not logged as an order. */
+  async sendTest(shopId: number): Promise<{ sent: boolean; error: string | null; mock: boolean }> {
+    const { sql, client, cipher, log, timeoutMs } = this.deps
+    const shop = await getShopOr404(sql, shopId)
+    const row = await findIntegration(sql, shopId)
+    if (!row) throw new Conflict('Telegram is not connected for this shop: connect a bot first', 'not_connected')
+    if (!row.chat_id) throw new Conflict('No chat is bound yet: open the connect link or enter a chat id', 'chat_not_bound')
+    const token = safeDecrypt(cipher, row.bot_token)
+    if (!token) throw new Conflict('The stored token cannot be decrypted (ENCRYPTION_KEY changed?): save the token again', 'token_unreadable')
+    try {
+      await client.sendMessage(token, { chatId: row.chat_id, text: testMessageText(shop.name) }, AbortSignal.timeout(timeoutMs))
+      log.info('test_message_sent', { shopId, mock: client.mode === 'mock' })
+      return { sent: true, error: null, mock: client.mode === 'mock' }
+    } catch (err) {
+      if (!(err instanceof TelegramError)) throw err
+      log.warn('test_message_failed', { shopId, error: err.message })
+      return { sent: false, error: err.message, mock: client.mode === 'mock' }
+    }
+  }
+
+  /** The integration, for the demo-only simulated /start: refused unless TELEGRAM_MODE=mock. */
+  async requireMockIntegration(shopId: number): Promise<IntegrationRow> {
+    await getShopOr404(this.deps.sql, shopId)
+    if (this.deps.client.mode !== 'mock') throw new Conflict('Simulated /start exists only in TELEGRAM_MODE=mock', 'not_mock_mode')
+    const row = await findIntegration(this.deps.sql, shopId)
+    if (!row) throw new Conflict('Connect a bot token first', 'not_connected')
+    if (!row.start_code) throw new Conflict('No connect code is waiting: request a new link first', 'no_start_code')
+    return row
+  }
+}
+
+export function safeDecrypt(cipher: TokenCipher, stored: string): string | null {
+  try {
+    return cipher.decrypt(stored)
+  } catch {
+    return null
+  }
+}

@@ -1,0 +1,122 @@
+import type { Sql } from '../platform/db/client'
+import type { Logger } from '../platform/log'
+import type { Delivery } from './sender'
+import { claimDueDeliveries, releaseLease } from './outbox'
+
+/**
+ * The loop every replica runs: claims due deliveries (retries, status edits, first attempts whose
+ * request died) with SKIP LOCKED leases, paced per chat, and keeps up to `concurrency` attempts in
+ * flight. It sleeps until a NOTIFY on `telegram_outbox` (work committed by any process), a finished
+ * attempt, or the interval.
+ */
+export class Dispatcher {
+  private running = false
+  private loop: Promise<void> | null = null
+  private wakeUp: (() => void) | null = null
+  private wakePending = false
+  private listener: { unlisten(): Promise<void> } | null = null
+  private readonly inFlight = new Set<Promise<unknown>>()
+
+  constructor(private readonly deps: { sql: Sql; delivery: Delivery; log: Logger }) {}
+
+  /** Starts the dispatcher loop (every replica runs one) and listens for work committed anywhere. */
+  start(): void {
+    if (this.running) return
+    this.running = true
+    this.loop = this.run()
+  }
+
+  /** Lets the loop look for work now instead of at the next interval (never lost while it is busy). */
+  wake(): void {
+    this.wakePending = true
+    this.wakeUp?.()
+  }
+
+  /** Stops claiming, waits for attempts in flight, then returns. */
+  async stop(): Promise<void> {
+    if (!this.running) return
+    this.running = false
+    this.wake()
+    await this.loop
+    await Promise.allSettled([...this.inFlight])
+    const l = this.listener
+    this.listener = null
+    await l?.unlisten().catch(() => {})
+  }
+
+  /** Claims what is due (up to `limit`, one per shop, paced per chat). */
+  private claim(limit: number) {
+    const { sql, delivery } = this.deps
+    return claimDueDeliveries(sql, delivery.owner, limit, delivery.config.leaseSec, delivery.config)
+  }
+
+  /** Runs one leased delivery in the background; a free slot wakes the loop. */
+  private launch(id: string): void {
+    const { sql, log } = this.deps
+    const p = this.deps.delivery.attempt(id)
+      .catch(async (err) => {
+        log.error('delivery_attempt_error', { deliveryId: id, error: err })
+        await releaseLease(sql, id, this.deps.delivery.owner).catch(() => {})
+      })
+      .finally(() => {
+        this.inFlight.delete(p)
+        this.wake()
+      })
+    this.inFlight.add(p)
+  }
+
+  /** One pass for tests and tools: claim what is due now and attempt it all. */
+  async runOnce(): Promise<number> {
+    const { delivery, sql } = this.deps
+    const claimed = await this.claim(delivery.config.concurrency)
+    await Promise.all(claimed.map((c) => delivery.attempt(c.id).catch(() => releaseLease(sql, c.id, delivery.owner))))
+    return claimed.length
+  }
+
+  private async listen(): Promise<void> {
+    if (this.listener) return
+    // onlisten runs on every (re)connect: whatever was committed while we were away is looked at.
+    this.listener = await this.deps.sql.listen('telegram_outbox', () => this.wake(), () => this.wake())
+  }
+
+  /**
+   * Keeps up to `concurrency` attempts in flight: claims as slots free up, sleeps when nothing is due
+   * until a NOTIFY, a finished attempt or the interval wakes it.
+   */
+  private async run(): Promise<void> {
+    const { log } = this.deps
+    const config = this.deps.delivery.config
+    // Shops claimed now may be written to again after the pacing interval: look again at the earliest
+    // such moment rather than at the (longer) idle interval, so a backlog drains at Telegram's pace.
+    let reopen: number[] = []
+    while (this.running) {
+      this.wakePending = false
+      if (!this.listener) await this.listen().catch((err) => log.warn('dispatcher_listen_failed', { error: err }))
+      // Claim in batches: after a finished attempt, wait until a quarter of the slots are free (or
+      // all attempts are done) rather than paying a claim query per message.
+      const free = config.concurrency - this.inFlight.size
+      if (free >= Math.max(1, Math.floor(config.concurrency / 4)) || this.inFlight.size === 0) {
+        try {
+          const claimed = await this.claim(free)
+          for (const c of claimed) this.launch(c.id)
+          if (claimed.length && config.chatIntervalMs > 0) reopen.push(Date.now() + Math.min(config.chatIntervalMs, config.groupIntervalMs) + 5)
+        } catch (err) {
+          log.warn('dispatcher_error', { error: err })
+        }
+      }
+      if (!this.running) break
+      if (this.wakePending) continue
+      await new Promise<void>((resolve) => {
+        const now = Date.now()
+        reopen = reopen.filter((t) => t > now)
+        const untilReopen = reopen.length ? Math.min(...reopen) - now : Infinity
+        const t = setTimeout(resolve, Math.min(untilReopen, config.intervalMs))
+        this.wakeUp = () => {
+          clearTimeout(t)
+          resolve()
+        }
+      })
+      this.wakeUp = null
+    }
+  }
+}

@@ -1,0 +1,5 @@
+/** The notifications feature's surface: other features import only from here. */
+export * from './dispatcher'
+export * from './message'
+export * from './outbox'
+export * from './sender'

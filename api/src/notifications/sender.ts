@@ -1,0 +1,223 @@
+import { hostname } from 'node:os'
+import { randomBytes } from 'node:crypto'
+import { isDatabaseUnavailable, type Sql } from '../platform/db/client'
+import type { Logger } from '../platform/log'
+import { errorCodeOf, TelegramError, type ErrorCode, type Keyboard, type TelegramClient } from '../bot-api'
+import { renderOrderMessage } from './message'
+import { finishFailed, finishSent, finishSkipped, loadDelivery, migrateChat, postpone, type DeliveryRow, type Pacing } from './outbox'
+import type { TokenCipher } from '../platform/crypto'
+
+export type DeliveryConfig = {
+  timeoutMs: number
+  baseDelayMs: number
+  maxDelayMs: number
+  maxAttempts: number
+  /** A delivery older than this is given up whatever its attempt count. */
+  maxAgeMs: number
+  leaseSec: number
+  /** Longest sleep of an idle dispatcher; work committed anywhere wakes it sooner (LISTEN/NOTIFY). */
+  intervalMs: number
+  /** Attempts in flight at once per process (each to a different shop). */
+  concurrency: number
+} & Pacing
+
+export const defaultDeliveryConfig: DeliveryConfig = {
+  timeoutMs: 4000,
+  baseDelayMs: 2000,
+  maxDelayMs: 600_000,
+  maxAttempts: 12,
+  maxAgeMs: 24 * 3600_000,
+  leaseSec: 30,
+  intervalMs: 500,
+  concurrency: 32,
+  chatIntervalMs: 1000,
+  groupIntervalMs: 3000,
+}
+
+/** How long a status edit waits for the notification it edits before looking again. */
+const STATUS_EDIT_WAIT_MS = 2000
+
+export type AttemptOutcome = { status: 'sent' | 'failed'; error?: string; errorCode?: ErrorCode; retryAt?: Date | null }
+
+export type KeyboardFor = (d: DeliveryRow) => Keyboard | undefined
+
+/**
+ * One attempt of a notification (or of the edit of its message) and what follows from its outcome:
+ * transient failures back off exponentially with jitter (429: exactly `retry_after`), a migrated
+ * group is followed and resent at once, terminal failures stop. The request makes the first attempt;
+ * the `Dispatcher` makes the others.
+ *
+ * Duplicate window: the Bot API has no idempotency key. If the process dies while a send is in
+ * flight or before its SENT commits, the lease expires and the message is sent again. Every attempt
+ * is bounded by `timeoutMs`, far below the lease, so a live worker never loses its lease mid-send,
+ * and a SENT that cannot be written right now is retried while the lease lasts (`recordSent`).
+ */
+export class Delivery {
+  readonly owner = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`
+  private readonly background = new Set<Promise<unknown>>()
+
+  constructor(
+    private readonly deps: {
+      sql: Sql
+      client: TelegramClient
+      cipher: TokenCipher
+      log: Logger
+      config: DeliveryConfig
+      keyboard?: KeyboardFor
+      random?: () => number
+    },
+  ) {}
+
+  get config() {
+    return this.deps.config
+  }
+
+  /** The pacing interval of a chat: groups and channels (negative ids) are allowed fewer messages. */
+  paceFor(chatId: string): number {
+    const { chatIntervalMs, groupIntervalMs } = this.deps.config
+    return chatId.startsWith('-') ? groupIntervalMs : chatIntervalMs
+  }
+
+  /** Backoff before attempt n+1 after n failures: exponential, capped, with ±50% jitter. */
+  backoffMs(attempts: number): number {
+    const { baseDelayMs, maxDelayMs } = this.deps.config
+    const raw = Math.min(maxDelayMs, baseDelayMs * 2 ** Math.max(0, attempts - 1))
+    return Math.round(raw * (0.5 + (this.deps.random ?? Math.random)()))
+  }
+
+  /** One attempt of a delivery whose lease the caller holds. Never throws for a Telegram failure. */
+  async attempt(delivery: string | DeliveryRow, signal?: AbortSignal, opts: { paced?: boolean } = {}): Promise<AttemptOutcome> {
+    // The dispatcher's sends move the chat's pacing slot; the request's own first attempt does not
+    // (it is not held back by pacing either, and one write less per order keeps intake fast).
+    const paced = opts.paced ?? true
+    const { sql, client, cipher, log } = this.deps
+    const started = Date.now()
+    // The request making the first attempt already has the row from its insert.
+    const d = typeof delivery === 'string' ? await loadDelivery(sql, delivery) : delivery
+    if (!d || d.state !== 'pending') return { status: d?.state === 'done' ? 'sent' : 'failed', error: 'not pending' }
+    const text = renderOrderMessage(
+      {
+        number: d.number,
+        total: d.total,
+        customerName: d.customer_name,
+        customerPhone: d.customer_phone,
+        recipientName: d.recipient_name,
+        recipientPhone: d.recipient_phone,
+        deliveryDate: d.delivery_date,
+        deliveryTime: d.delivery_time,
+        address: d.address,
+        comment: d.comment,
+        status: d.status,
+        acceptedBy: d.accepted_by,
+        acceptedAt: d.accepted_at,
+      },
+      d.shop_name,
+    )
+    const fields = { shopId: d.shop_id, orderId: d.order_id, deliveryId: d.id, kind: d.kind, attempt: d.attempts + 1 }
+    const fail = async (errorCode: ErrorCode, error: string, retryAt: Date | null): Promise<AttemptOutcome> => {
+      const recorded = await finishFailed(sql, { id: d.id, owner: this.owner, kind: d.kind, shopId: d.shop_id, orderId: d.order_id, text, error, errorCode, retryAt, revision: d.revision })
+      log.warn(retryAt ? 'delivery_retry_scheduled' : 'delivery_failed', { ...fields, errorCode, error, retryAt, recorded })
+      return { status: 'failed', error, errorCode, retryAt }
+    }
+    if (!d.bot_token || !d.chat_id || !d.enabled) {
+      if (!d.bot_token) return fail('not_connected', 'Telegram не подключён', null)
+      return d.enabled ? fail('no_chat', 'Чат не подключён', null) : fail('disabled', 'Уведомления выключены', null)
+    }
+    let token: string
+    try {
+      token = cipher.decrypt(d.bot_token)
+    } catch {
+      return fail('token_unreadable', 'Не удалось расшифровать токен бота: проверьте ENCRYPTION_KEY и сохраните токен заново', null)
+    }
+    if (d.kind === 'order_status' && !d.message_id) {
+      // Nothing to edit yet. While the notification itself is still on its way it will carry the
+      // current status anyway, but it may be in flight with the old one: look again shortly.
+      if (d.order_delivery_state === 'pending') {
+        const until = new Date(Date.now() + STATUS_EDIT_WAIT_MS)
+        await postpone(sql, d.id, this.owner, until)
+        return { status: 'failed', error: 'ждём отправки уведомления о заказе', retryAt: until }
+      }
+      if (d.order_delivery_state !== 'done') {
+        await finishSkipped(sql, d.id, this.owner, 'уведомление о заказе не было отправлено: редактировать нечего')
+        return { status: 'sent' }
+      }
+    }
+    const keyboard = this.deps.keyboard?.(d)
+    let chatId = d.chat_id
+    // A migrated group is followed at most twice in one attempt (it migrates once in reality).
+    for (let hop = 0; hop < 3; hop++) {
+      try {
+        if (d.kind === 'order_status' && d.message_id && d.message_chat_id) {
+          await client.editMessageText(token, { chatId: d.message_chat_id, messageId: Number(d.message_id), text, keyboard }, signal)
+          await this.recordSent(started, { id: d.id, kind: d.kind, shopId: d.shop_id, orderId: d.order_id, text, messageId: Number(d.message_id), chatId: d.message_chat_id, mock: client.mode === 'mock', revision: d.revision, paceMs: paced ? this.paceFor(chatId) : 0 })
+        } else {
+          const sent = await client.sendMessage(token, { chatId, text, keyboard }, signal)
+          await this.recordSent(started, { id: d.id, kind: d.kind, shopId: d.shop_id, orderId: d.order_id, text, messageId: sent.messageId, chatId: sent.chatId, mock: client.mode === 'mock', revision: d.revision, paceMs: paced ? this.paceFor(chatId) : 0 })
+        }
+        log.info('delivery_sent', { ...fields, mock: client.mode === 'mock' })
+        return { status: 'sent' }
+      } catch (err) {
+        if (!(err instanceof TelegramError)) throw err
+        const f = err.failure
+        if (f.kind === 'migrated') {
+          await migrateChat(sql, Number(d.shop_id), chatId, f.newChatId)
+          log.info('chat_migrated', { ...fields, newChatId: f.newChatId })
+          chatId = f.newChatId
+          continue
+        }
+        if (f.kind === 'terminal' && f.code === 'not_modified') {
+          await this.recordSent(started, { id: d.id, kind: d.kind, shopId: d.shop_id, orderId: d.order_id, text, messageId: Number(d.message_id), chatId: d.message_chat_id ?? chatId, mock: false, revision: d.revision, paceMs: paced ? this.paceFor(chatId) : 0 })
+          return { status: 'sent' }
+        }
+        if (f.kind === 'terminal' && f.code === 'message_gone' && d.kind === 'order_status') {
+          // The message was deleted: fall back to one new message with the current status.
+          d.message_id = null
+          continue
+        }
+        if (f.kind === 'terminal') return fail(errorCodeOf(f), f.reason, null)
+        const attempts = d.attempts + 1
+        const tooOld = Date.now() - new Date(d.created_at).getTime() > this.deps.config.maxAgeMs
+        if (attempts >= this.deps.config.maxAttempts || tooOld) return fail('attempts_exhausted', `${f.reason}; попытки исчерпаны (${attempts})`, null)
+        const delay = f.retryAfterSec !== undefined ? f.retryAfterSec * 1000 : this.backoffMs(attempts)
+        return fail(errorCodeOf(f), f.reason, new Date(Date.now() + delay))
+      }
+    }
+    return fail('chat_not_found', 'Чат переносится слишком много раз', null)
+  }
+
+  /**
+   * Telegram has the message: record it. If the database is away right now, answer "sent" anyway and
+   * keep trying in the background while our lease lasts — giving up early would let the lease
+   * expire and the message be sent a second time.
+   */
+  private async recordSent(started: number, p: Parameters<typeof finishSent>[1]): Promise<void> {
+    const { sql, log, config } = this.deps
+    try {
+      return await finishSent(sql, p)
+    } catch (err) {
+      if (!isDatabaseUnavailable(err)) throw err
+      log.warn('record_sent_retrying', { deliveryId: p.id, shopId: p.shopId, orderId: p.orderId, error: err })
+    }
+    const deadline = started + config.leaseSec * 1000 - 5000
+    const retry = (async () => {
+      for (let delay = 100; Date.now() + delay < deadline; delay = Math.min(delay * 2, 2000)) {
+        await Bun.sleep(delay)
+        try {
+          await finishSent(sql, p)
+          log.info('record_sent_recovered', { deliveryId: p.id, shopId: p.shopId, orderId: p.orderId })
+          return
+        } catch (err) {
+          if (!isDatabaseUnavailable(err)) throw err
+        }
+      }
+      log.error('record_sent_gave_up', { deliveryId: p.id, shopId: p.shopId, orderId: p.orderId, hint: 'the lease expires and the message may be sent again' })
+    })().catch((err) => log.error('record_sent_failed', { deliveryId: p.id, error: err }))
+    this.background.add(retry)
+    void retry.finally(() => this.background.delete(retry))
+  }
+
+  /** Waits for SENT records still being retried in the background (graceful stop). */
+  async settle(): Promise<void> {
+    await Promise.allSettled([...this.background])
+  }
+}

@@ -1,0 +1,38 @@
+import { safeEqual } from '../platform/http/auth'
+import type { Keyboard } from '../bot-api'
+import type { DeliveryRow } from '../notifications'
+import type { TokenCipher } from '../platform/crypto'
+
+/**
+ * The inline buttons of an order message and their callback data. Telegram limits callback data to
+ * 64 bytes and anyone in the chat can press a button (a client can even forge the data), so the data
+ * is `a:<orderId>:<mac>`: the MAC binds the action and order to the shop, and the receiving side also
+ * checks that the pressed message is the one we sent for that order.
+ */
+const ACCEPT_RE = /^a:([1-9][0-9]{0,18}):([A-Za-z0-9_-]{12})$/
+
+export function acceptCallbackData(cipher: TokenCipher, shopId: string | number, orderId: string | number): string {
+  return `a:${orderId}:${cipher.sign(`accept:${shopId}:${orderId}`)}`
+}
+
+/** The order an «Принять» press is about, or null when the data is not ours for this shop. */
+export function parseAcceptCallback(cipher: TokenCipher, shopId: string | number, data: string | undefined): number | null {
+  const m = ACCEPT_RE.exec(data ?? '')
+  if (!m) return null
+  if (!safeEqual(cipher.sign(`accept:${shopId}:${m[1]}`), m[2]!)) return null
+  return Number(m[1])
+}
+
+/** The order's page for «Открыть» (only when the service has a public address). */
+export const orderPageUrl = (publicUrl: string, shopId: string | number, orderId: string | number) =>
+  `${publicUrl}/shops/${shopId}/growth/telegram?order=${orderId}#order-${orderId}`
+
+/** «Принять» while the order is new, «Открыть» whenever PUBLIC_URL is set; nothing otherwise. */
+export function orderKeyboard(cipher: TokenCipher, publicUrl: string | undefined) {
+  return (d: Pick<DeliveryRow, 'shop_id' | 'order_id' | 'status'>): Keyboard | undefined => {
+    const row: Keyboard[number] = []
+    if (d.status === 'new') row.push({ text: 'Принять', callbackData: acceptCallbackData(cipher, d.shop_id, d.order_id) })
+    if (publicUrl) row.push({ text: 'Открыть', url: orderPageUrl(publicUrl, d.shop_id, d.order_id) })
+    return row.length ? [row] : undefined
+  }
+}

@@ -1,0 +1,5 @@
+/** The orders feature's surface: other features import only from here. */
+export * from './buttons'
+export * from './repository'
+export * from './routes'
+export * from './service'

@@ -1,0 +1,37 @@
+import { existsSync } from 'node:fs'
+import path from 'node:path'
+import { Elysia } from 'elysia'
+
+export const UI_DIST = path.resolve(import.meta.dir, '../../../../ui/dist')
+
+/**
+ * The built settings page: `index.html` for every `/shops/:shopId/growth/telegram` deep link and the
+ * hashed assets under /assets. No auth here; the page asks for the token and sends it to the API.
+ */
+export const pagePlugin = (distDir = UI_DIST) => {
+  const index = path.join(distDir, 'index.html')
+  const html = () =>
+    existsSync(index)
+      ? new Response(Bun.file(index), { headers: { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-cache' } })
+      : new Response('<!doctype html><meta charset="utf-8"><p>Страница не собрана: запустите <code>bun run build:ui</code>.</p>', {
+          status: 503,
+          headers: { 'content-type': 'text/html; charset=utf-8' },
+        })
+  return new Elysia({ name: 'page' })
+    .get('/', ({ redirect }) => redirect('/shops/1/growth/telegram'), { detail: { hide: true } })
+    .get('/shops/:shopId/growth/telegram', html, { detail: { hide: true } })
+    .get('/shops/:shopId/growth/telegram/', html, { detail: { hide: true } })
+    .get(
+      '/assets/*',
+      ({ params, set }) => {
+        const rel = path.normalize(params['*']).replace(/^(\.\.[/\\])+/, '')
+        const file = path.join(distDir, 'assets', rel)
+        if (!file.startsWith(path.join(distDir, 'assets')) || !existsSync(file)) {
+          set.status = 404
+          return { error: 'not_found', message: 'No such asset' }
+        }
+        return new Response(Bun.file(file), { headers: { 'cache-control': 'public, max-age=31536000, immutable' } })
+      },
+      { detail: { hide: true } },
+    )
+}

@@ -1,0 +1,47 @@
+import type { Logger } from '../platform/log'
+import type { OrderService } from '../orders'
+import { findOrderMessage } from '../orders'
+import type { Sql } from '../platform/db/client'
+import { parseAcceptCallback } from '../orders'
+import { moscowTime } from '../notifications'
+import type { TelegramClient, TgUpdate } from '../bot-api'
+import type { CallbackHandler } from './router'
+import type { IntegrationRow } from '../connect'
+import type { TokenCipher } from '../platform/crypto'
+
+const displayName = (u: NonNullable<TgUpdate['callback_query']>['from']) =>
+  [u.first_name, u.last_name].filter(Boolean).join(' ') || (u.username ? `@${u.username}` : `id ${u.id}`)
+
+/**
+ * A button press in an order message. The press must carry our signed data for this shop's order
+ * and come from the very message we sent for it; then the first press accepts the order and every
+ * press gets a toast (Telegram shows a spinner on the button until it is answered).
+ */
+export function createCallbackHandler(deps: { sql: Sql; client: TelegramClient; cipher: TokenCipher; orders: OrderService; log: Logger; timeoutMs: number }): CallbackHandler {
+  const { sql, client, cipher, orders, log, timeoutMs } = deps
+  const answer = (token: string, id: string, text: string) =>
+    client.answerCallbackQuery(token, id, text, AbortSignal.timeout(timeoutMs)).catch((err) => log.warn('callback_answer_failed', { error: err }))
+
+  return async (integration: IntegrationRow, token: string, update: TgUpdate) => {
+    const q = update.callback_query!
+    const shopId = Number(integration.shop_id)
+    const orderId = parseAcceptCallback(cipher, shopId, q.data)
+    const msg = orderId ? await findOrderMessage(sql, shopId, orderId) : null
+    const fromOurMessage = !!msg && !!q.message && String(q.message.message_id) === String(msg.message_id) && String(q.message.chat?.id) === String(msg.chat_id)
+    if (!orderId || !fromOurMessage) {
+      log.warn('callback_refused', { shopId, reason: orderId ? 'not_our_message' : 'bad_data' })
+      await answer(token, q.id, 'Эта кнопка не относится к заказам этого магазина')
+      return
+    }
+    const name = displayName(q.from)
+    const r = await orders.acceptFromTelegram(shopId, orderId, { name, tgId: q.from.id })
+    if (r.accepted) {
+      await answer(token, q.id, `Вы приняли заказ №${r.order.number}`)
+    } else if (r.order?.status === 'accepted' && r.order.acceptedBy) {
+      const who = r.order.acceptedBy === name ? 'вами' : r.order.acceptedBy
+      await answer(token, q.id, `Заказ уже принят: ${who}${r.order.acceptedAt ? ', ' + moscowTime(r.order.acceptedAt) : ''}`)
+    } else {
+      await answer(token, q.id, r.order ? 'Заказ уже в работе' : 'Заказ не найден')
+    }
+  }
+}

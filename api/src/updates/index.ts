@@ -1,0 +1,5 @@
+/** The updates feature's surface: other features import only from here. */
+export * from './callbacks'
+export * from './poller'
+export * from './router'
+export * from './routes'

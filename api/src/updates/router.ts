@@ -1,0 +1,96 @@
+import type { Sql } from '../platform/db/client'
+import type { Logger } from '../platform/log'
+import type { TelegramClient, TgUpdate } from '../bot-api'
+import { connectedMessageText, helpText, staleCodeText } from '../notifications'
+import { bindChatByStartCode, markUpdateSeen, setChatMemberStatus, type IntegrationRow } from '../connect'
+import { safeDecrypt } from '../connect'
+import type { TokenCipher } from '../platform/crypto'
+
+/** `/start <code>` or `/start@bot <code>`; the code is what t.me/<bot>?start=<code> carries. */
+const START_RE = /^\/start(?:@([A-Za-z0-9_]+))?(?:\s+([A-Za-z0-9_-]{1,64}))?\s*$/
+const HELP_RE = /^\/help(?:@([A-Za-z0-9_]+))?\s*$/
+
+export type CallbackHandler = (integration: IntegrationRow, token: string, update: TgUpdate) => Promise<void>
+
+/**
+ * What the bot does with an update, whether it came by webhook or by getUpdates: bind the chat on
+ * `/start <code>`, answer `/help`, note when it is removed from the chat. Each update is handled once
+ * (by update_id). Replies to the chat are sent after the binding is stored and never block the answer
+ * to Telegram: a webhook must answer fast.
+ */
+export class UpdateRouter {
+  private readonly background = new Set<Promise<unknown>>()
+
+  constructor(private readonly deps: { sql: Sql; client: TelegramClient; cipher: TokenCipher; log: Logger; timeoutMs: number; onCallback: CallbackHandler }) {}
+
+  private reply(token: string, chatId: string, text: string, shopId: string) {
+    const p = this.deps.client
+      .sendMessage(token, { chatId, text }, AbortSignal.timeout(this.deps.timeoutMs))
+      .catch((err) => this.deps.log.warn('bot_reply_failed', { shopId, error: err }))
+    this.background.add(p)
+    p.finally(() => this.background.delete(p))
+  }
+
+  /** Waits for replies still being sent (tests, graceful stop). */
+  async settle(): Promise<void> {
+    await Promise.allSettled([...this.background])
+  }
+
+  /** Demo mode: the update Telegram would send when the owner opens the connect link. */
+  async simulateStart(integration: IntegrationRow, chatType: 'private' | 'group') {
+    const chatId = chatType === 'group' ? -1_000_000_000_000 - Number(integration.shop_id) : 100_000_000 + Number(integration.shop_id)
+    const chat = chatType === 'group' ? { id: chatId, type: 'group', title: 'Демо-группа магазина' } : { id: chatId, type: 'private', first_name: 'Владелец', last_name: '(демо)' }
+    const text = chatType === 'group' ? `/start@${integration.bot_username} ${integration.start_code}` : `/start ${integration.start_code}`
+    return this.handle(integration, { update_id: Date.now() * 1000 + Math.floor(Math.random() * 1000), message: { message_id: 1, chat, text } })
+  }
+
+  async handle(integration: IntegrationRow, update: TgUpdate): Promise<'handled' | 'duplicate' | 'ignored'> {
+    const { sql, cipher, log } = this.deps
+    if (!Number.isSafeInteger(update.update_id)) return 'ignored'
+    if (!(await markUpdateSeen(sql, integration.id, update.update_id))) return 'duplicate'
+    const token = safeDecrypt(cipher, integration.bot_token)
+    if (!token) return 'ignored'
+    const shopId = integration.shop_id
+
+    if (update.my_chat_member?.chat && update.my_chat_member.new_chat_member?.status) {
+      const status = update.my_chat_member.new_chat_member.status
+      const changed = await setChatMemberStatus(sql, integration.id, String(update.my_chat_member.chat.id), status)
+      if (changed) log.info('bot_membership_changed', { shopId, status })
+      return 'handled'
+    }
+
+    if (update.callback_query) {
+      await this.deps.onCallback(integration, token, update)
+      return 'handled'
+    }
+
+    const msg = update.message
+    const text = msg?.text?.trim()
+    if (!msg || !text || !msg.chat) return 'ignored'
+    const chatId = String(msg.chat.id)
+
+    const help = HELP_RE.exec(text)
+    if (help && (!help[1] || help[1].toLowerCase() === integration.bot_username.toLowerCase())) {
+      this.reply(token, chatId, helpText, shopId)
+      return 'handled'
+    }
+    const start = START_RE.exec(text)
+    if (!start) return 'ignored'
+    if (start[1] && start[1].toLowerCase() !== integration.bot_username.toLowerCase()) return 'ignored'
+    const code = start[2]
+    if (!code) {
+      this.reply(token, chatId, helpText, shopId)
+      return 'handled'
+    }
+    const title = msg.chat.title ?? ([msg.chat.first_name, msg.chat.last_name].filter(Boolean).join(' ') || msg.chat.username || null)
+    const bound = await bindChatByStartCode(sql, integration.id, code, { id: chatId, title, type: msg.chat.type })
+    if (!bound) {
+      log.info('start_code_rejected', { shopId })
+      this.reply(token, chatId, staleCodeText, shopId)
+      return 'handled'
+    }
+    log.info('chat_bound', { shopId, chatType: msg.chat.type })
+    this.reply(token, chatId, connectedMessageText(bound.shop_name), shopId)
+    return 'handled'
+  }
+}

@@ -1,0 +1,65 @@
+import { AccessService } from './access'
+import { GrammyClient, MockClient, type TelegramClient } from './bot-api'
+import type { Config } from './config'
+import { TelegramService } from './connect'
+import { Delivery, Dispatcher, defaultDeliveryConfig, type DeliveryConfig } from './notifications'
+import { OrderService, orderKeyboard } from './orders'
+import type { TokenCipher } from './platform/crypto'
+import type { Sql } from './platform/db/client'
+import type { Logger } from './platform/log'
+import { createCallbackHandler, Poller, UpdateRouter } from './updates'
+
+export type Services = ReturnType<typeof createServices>
+
+export function createTelegramClient(config: Pick<Config, 'TELEGRAM_MODE' | 'TELEGRAM_API_ROOT' | 'TELEGRAM_TIMEOUT_MS'>): TelegramClient {
+  return config.TELEGRAM_MODE === 'real' ? new GrammyClient({ apiRoot: config.TELEGRAM_API_ROOT, timeoutMs: config.TELEGRAM_TIMEOUT_MS }) : new MockClient()
+}
+
+/** Builds the object graph once; main.ts, the tests and the bench build the same graph. */
+export function createServices(p: { config: Config; sql: Sql; client: TelegramClient; cipher: TokenCipher; log: Logger; delivery?: Partial<DeliveryConfig> }) {
+  const { config, sql, client, cipher, log } = p
+  const deliveryConfig: DeliveryConfig = {
+    ...defaultDeliveryConfig,
+    timeoutMs: config.TELEGRAM_TIMEOUT_MS,
+    baseDelayMs: config.RETRY_BASE_DELAY_MS,
+    maxDelayMs: config.RETRY_MAX_DELAY_MS,
+    maxAttempts: config.RETRY_MAX_ATTEMPTS,
+    intervalMs: config.DISPATCH_INTERVAL_MS,
+    chatIntervalMs: config.TELEGRAM_CHAT_INTERVAL_MS,
+    groupIntervalMs: config.TELEGRAM_GROUP_INTERVAL_MS,
+    ...p.delivery,
+  }
+  const delivery = new Delivery({ sql, client, cipher, log, config: deliveryConfig, keyboard: orderKeyboard(cipher, config.PUBLIC_URL) })
+  const dispatcher = new Dispatcher({ sql, delivery, log })
+  const telegram = new TelegramService({ sql, client, cipher, log, publicUrl: config.PUBLIC_URL, timeoutMs: config.TELEGRAM_TIMEOUT_MS })
+  const access = new AccessService({ sql, log, platformSecret: config.PLATFORM_SECRET, publicUrl: config.PUBLIC_URL })
+  const orders = new OrderService({ sql, delivery, dispatcher, log })
+  // Imports run one way (updates → orders → notifications): the router is built last and given the
+  // button handler, so nothing is assigned after construction.
+  const onCallback = createCallbackHandler({ sql, client, cipher, orders, log, timeoutMs: config.TELEGRAM_TIMEOUT_MS })
+  const updates = new UpdateRouter({ sql, client, cipher, log, timeoutMs: config.TELEGRAM_TIMEOUT_MS, onCallback })
+  const poller = new Poller({ sql, client, cipher, router: updates, log, intervalMs: config.POLL_INTERVAL_MS })
+  return {
+    config,
+    sql,
+    client,
+    log,
+    delivery,
+    dispatcher,
+    telegram,
+    updates,
+    poller,
+    orders,
+    access,
+    /** Background work: the dispatcher always, the poller only when no webhook can reach us. */
+    start() {
+      dispatcher.start()
+      if (!config.PUBLIC_URL) poller.start()
+    },
+    async stop() {
+      await Promise.all([dispatcher.stop(), poller.stop()])
+      await delivery.settle()
+      await updates.settle()
+    },
+  }
+}

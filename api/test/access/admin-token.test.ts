@@ -1,0 +1,54 @@
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, chmodSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { ConfigError, loadConfig } from '../../src/config'
+import { createSql } from '../../src/platform/db/client'
+import { migrate, seed, SQL_DIR } from '../../src/platform/db/migrate'
+import { buildUi, uiIsStale } from '../../src/platform/ui-build'
+import { createHarness, one, freePort, type Harness } from '../helpers'
+import { withDatabase } from '../preload'
+
+const ROOT = path.resolve(import.meta.dir, '../../..')
+
+describe('ADMIN_TOKEN', () => {
+  let h: Harness
+  beforeAll(async () => {
+    h = await createHarness({ env: { ADMIN_TOKEN: 'secret-admin-token' } })
+  })
+  afterAll(async () => {
+    await h.close()
+  })
+
+  test('with ADMIN_TOKEN every shop API route needs the bearer, compared exactly', async () => {
+    for (const headers of <Record<string, string>[]>[{}, { authorization: 'Bearer wrong-token' }, { authorization: 'secret-admin-token' }, { authorization: 'Bearer secret-admin-token-and-more' }]) {
+      const r = await h.get('/shops/1/telegram/status', headers)
+      expect(r.status).toBe(401)
+      expect(r.json.error).toBe('unauthorized')
+      expect(r.headers.get('www-authenticate')).toBe('Bearer')
+    }
+    const denied = await h.post('/shops/1/orders', { number: 'AUTH-1', total: 1, customerName: 'x' })
+    expect(denied.status).toBe(401)
+    const { count } = one(await h.sql`select count(*)::int as count from orders where number = 'AUTH-1'`)
+    expect(count).toBe(0)
+    const ok = await h.get('/shops/1/telegram/status', { authorization: 'Bearer secret-admin-token' })
+    expect(ok.status).toBe(200)
+  })
+
+  test('the page, /health and /swagger need no token', async () => {
+    expect((await h.get('/health')).status).toBe(200)
+    expect((await h.get('/swagger')).status).toBe(200)
+    const page = await h.get('/shops/1/growth/telegram')
+    expect(page.status).not.toBe(401)
+  })
+
+  test('without ADMIN_TOKEN the API is open (and the server listens on loopback)', async () => {
+    const open = await createHarness()
+    try {
+      expect((await open.get('/shops/1/telegram/status')).status).toBe(200)
+      expect(open.config.host).toBe('127.0.0.1')
+    } finally {
+      await open.close()
+    }
+  })
+})

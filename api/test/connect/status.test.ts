@@ -1,0 +1,76 @@
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { B, makeToken } from '../fake-telegram'
+import { createHarness, eventually, expectNoSecrets, type Harness } from '../helpers'
+
+/**
+ * Connect, status, test message and onboarding by /start. `hw` listens on a real port with
+ * PUBLIC_URL set (webhooks are delivered to it by the fake Bot API); `hp` has no PUBLIC_URL and
+ * captures the chat by polling getUpdates.
+ */
+let hw: Harness
+let hp: Harness
+const tokens: string[] = []
+const newToken = () => {
+  const t = makeToken()
+  tokens.push(t)
+  return t
+}
+const integration = (h: Harness, shopId: number) => h.sql`select * from telegram_integrations where shop_id = ${shopId}`.then((r) => r[0])
+const startCode = (link: string) => new URL(link).searchParams.get('start') ?? new URL(link).searchParams.get('startgroup')
+let updateId = 5000
+const startUpdate = (text: string, chat: Record<string, unknown>) => ({
+  update_id: ++updateId,
+  message: { message_id: updateId, date: Math.floor(Date.now() / 1000), chat, from: { id: 31337, is_bot: false, first_name: 'Ольга' }, text },
+})
+
+beforeAll(async () => {
+  hw = await createHarness({ listen: true })
+  hp = await createHarness({ fake: hw.fake })
+})
+afterAll(async () => {
+  expectNoSecrets([...hw.responses, ...hw.logs, ...hp.responses, ...hp.logs], tokens)
+  await hp.close()
+  await hw.close()
+})
+
+describe('status', () => {
+  test('a shop with no integration: not connected, disabled, zero counts', async () => {
+    const shopId = await hw.shop()
+    const r = await hw.get(`/shops/${shopId}/telegram/status`)
+    expect(r.status).toBe(200)
+    expect(r.json).toMatchObject({ state: 'not_connected', enabled: false, chatId: null, botUsername: null, lastSentAt: null, sentCount: 0, failedCount: 0, connectLink: null })
+  })
+
+  test('counts cover the last 7 days only; the chat id is masked', async () => {
+    const shopId = await hw.shop()
+    const token = newToken()
+    await hw.connect(shopId, token, '987654321')
+    for (let i = 0; i < 3; i++) await hw.post(`/shops/${shopId}/orders`, { number: `W-${i}`, total: 100, customerName: 'Вера' })
+    hw.fake.behaveMethod(token, 'sendMessage', B.blocked)
+    await hw.post(`/shops/${shopId}/orders`, { number: 'W-f', total: 100, customerName: 'Вера' })
+    hw.fake.behaveMethod(token, 'sendMessage', B.ok)
+    // Two rows from 8 days ago (one SENT, one FAILED) must not count.
+    await hw.sql`
+      with o as (insert into orders (shop_id, number, total, customer_name) values (${shopId}, 'OLD-1', 1, 'x'), (${shopId}, 'OLD-2', 1, 'x') returning id, number)
+      insert into telegram_send_log (shop_id, order_id, message, status, sent_at, updated_at)
+      select ${shopId}, id, 'old', case when number = 'OLD-1' then 'SENT' else 'FAILED' end, now() - interval '8 days', now() - interval '8 days' from o`
+    const r = await hw.get(`/shops/${shopId}/telegram/status`)
+    expect(r.json.sentCount).toBe(3)
+    expect(r.json.failedCount).toBe(1)
+    expect(r.json.chatId).toBe('98…4321')
+    expect(r.text.includes('987654321')).toBe(false)
+    expect(r.json.state).toBe('failing')
+    expect(r.json.lastError).toContain('Разблокировать')
+    expect(Date.now() - Date.parse(r.json.lastSentAt)).toBeLessThan(60_000)
+    // A later success clears the failing state; the count of the week keeps the failure.
+    await hw.post(`/shops/${shopId}/orders`, { number: 'W-ok', total: 100, customerName: 'Вера' })
+    const after = await hw.get(`/shops/${shopId}/telegram/status`)
+    expect(after.json).toMatchObject({ state: 'active', sentCount: 4, failedCount: 1, lastError: null, lastErrorCode: null })
+  })
+
+  test('a disabled integration is paused', async () => {
+    const shopId = await hw.shop()
+    await hw.connect(shopId, newToken(), '1', false)
+    expect((await hw.get(`/shops/${shopId}/telegram/status`)).json.state).toBe('paused')
+  })
+})

@@ -1,0 +1,89 @@
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { B, makeToken } from '../fake-telegram'
+import { createHarness, one, eventually, expectNoSecrets, type Harness } from '../helpers'
+
+/**
+ * Order intake and its one Telegram message, through the HTTP API, with the real grammY client
+ * talking to the fake Bot API. Each test uses its own shop and bot token so behaviours do not mix.
+ */
+let h: Harness
+const tokens: string[] = []
+const order = (number: string, extra: Record<string, unknown> = {}) => ({ number, total: 2490, customerName: 'Анна', ...extra })
+
+async function connectedShop(chatId = '555000111') {
+  const shopId = await h.shop()
+  const token = makeToken()
+  tokens.push(token)
+  await h.connect(shopId, token, chatId)
+  return { shopId, token }
+}
+const logRows = (orderId: number) => h.sql<{ status: string; error: string | null; attempts: number; sent_at: Date | null; message: string }[]>`
+  select status, error, attempts, sent_at, message from telegram_send_log where order_id = ${orderId}`
+
+beforeAll(async () => {
+  h = await createHarness()
+})
+afterAll(async () => {
+  // Whatever happened above, no token may have reached a response or a log line.
+  expectNoSecrets([...h.responses, ...h.logs], tokens)
+  await h.close()
+})
+
+describe('the dispatcher', () => {
+  /** Due, unleased deliveries written straight into the outbox, as a crashed request would leave them. */
+  async function backlog(x: Harness, shopId: number, n: number, prefix: string) {
+    await x.sql`
+      with o as (
+        insert into orders (shop_id, number, total, customer_name)
+        select ${shopId}, ${prefix} || n, 100, 'Клиент' from generate_series(1, ${n}) n
+        returning id, shop_id)
+      insert into telegram_outbox (shop_id, order_id, kind) select shop_id, id, 'order' from o`
+  }
+
+  test('paces each chat (one message per interval) while different shops go in parallel', async () => {
+    const x = await createHarness({ fake: h.fake, env: { TELEGRAM_CHAT_INTERVAL_MS: '300', TELEGRAM_GROUP_INTERVAL_MS: '600' } })
+    try {
+      const a = await x.shop()
+      const g = await x.shop()
+      const ta = makeToken()
+      const tg = makeToken()
+      tokens.push(ta, tg)
+      await x.connect(a, ta, '4100')
+      await x.connect(g, tg, '-4200')
+      await backlog(x, a, 4, 'PA-')
+      await backlog(x, g, 3, 'PG-')
+      const started = Date.now()
+      x.services.dispatcher.start()
+      await eventually(async () => one(await x.sql`select count(*)::int as c from telegram_outbox where shop_id in (${a}, ${g}) and state = 'done'`).c === 7, { message: 'all delivered' })
+      const gaps = (token: string) => {
+        const at = h.fake.sent(token).map((c) => c.at)
+        return at.slice(1).map((t, i) => t - at[i]!)
+      }
+      for (const gap of gaps(ta)) expect(gap).toBeGreaterThanOrEqual(280)
+      for (const gap of gaps(tg)) expect(gap).toBeGreaterThanOrEqual(580)
+      // In parallel, not one after the other: the group's 3 messages take ~1.2 s, not 0.9 s + 1.2 s.
+      expect(Date.now() - started).toBeLessThan(2500)
+    } finally {
+      await x.close()
+    }
+  })
+
+  test('work committed by another process wakes an idle dispatcher at once (LISTEN/NOTIFY), not at its next poll', async () => {
+    const x = await createHarness({ fake: h.fake, env: { DISPATCH_INTERVAL_MS: '60000' } })
+    try {
+      const s = await x.shop()
+      const token = makeToken()
+      tokens.push(token)
+      await x.connect(s, token, '4300')
+      x.services.dispatcher.start()
+      await eventually(async () => (await x.sql`select 1 from pg_stat_activity where datname = current_database() and query ilike 'listen%'`).length > 0, { message: 'dispatcher listening' })
+      await Bun.sleep(50) // let the loop finish its first (empty) pass and go to sleep for 60 s
+      const committed = Date.now()
+      await backlog(x, s, 1, 'NT-')
+      await eventually(() => h.fake.sent(token).length === 1, { timeoutMs: 3000, message: 'woken by NOTIFY' })
+      expect(h.fake.sent(token)[0]!.at - committed).toBeLessThan(1000)
+    } finally {
+      await x.close()
+    }
+  })
+})

@@ -1,0 +1,37 @@
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, chmodSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { ConfigError, loadConfig } from '../../src/config'
+import { createSql } from '../../src/platform/db/client'
+import { migrate, seed, SQL_DIR } from '../../src/platform/db/migrate'
+import { buildUi, uiIsStale } from '../../src/platform/ui-build'
+import { createHarness, one, freePort, type Harness } from '../helpers'
+import { withDatabase } from '../preload'
+
+const ROOT = path.resolve(import.meta.dir, '../../..')
+
+describe('deployment files', () => {
+  test('docker-compose.yml runs the app on postgres:17 with a volume and a healthcheck it waits for', () => {
+    const compose = Bun.YAML.parse(readFileSync(path.join(ROOT, 'docker-compose.yml'), 'utf8')) as any
+    expect(Object.keys(compose.services).sort()).toEqual(['app', 'db'])
+    const { db, app } = compose.services
+    expect(db.image).toBe('postgres:17')
+    expect(db.healthcheck.test.join(' ')).toContain('pg_isready')
+    expect(db.volumes[0]).toStartWith('pgdata:/var/lib/postgresql/data')
+    expect(Object.keys(compose.volumes)).toContain('pgdata')
+    expect(app.depends_on.db.condition).toBe('service_healthy')
+    expect(app.environment.DATABASE_URL).toContain('@db:5432/')
+    expect(app.ports).toContain('3000:3000')
+  })
+
+  test('the Dockerfile builds on Bun, installs production dependencies only and runs as a non-root user', () => {
+    const text = readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8')
+    expect(text).toMatch(/^FROM oven\/bun:1/m)
+    expect(text).toContain('--production')
+    expect(text).toMatch(/^USER (?!root)\w+/m)
+    expect(text).toMatch(/^EXPOSE 3000$/m)
+    expect(text).toMatch(/^CMD \["bun", "api\/src\/main\.ts"\]$/m)
+    expect(text).toContain('HEALTHCHECK')
+  })
+})
