@@ -8,8 +8,10 @@ import { mockStartRoutes, webhookRoutes } from './updates'
 import type { Services } from './wiring'
 import { accessControl } from './platform/http/auth'
 import { rateLimit } from './platform/http/rate-limit'
+import { securityHeaders } from './platform/http/security'
 import { errorBody, errorHandler, HttpError } from './platform/http/errors'
 import { pagePlugin } from './platform/http/page'
+import { SCALAR_ASSET } from './platform/ui-build'
 
 /** No request of this API nests JSON deeper than a few levels. */
 const MAX_JSON_DEPTH = 32
@@ -22,6 +24,24 @@ export function nestedDeeperThan(value: unknown, limit: number): boolean {
   return false
 }
 
+/** Reads a streamed body; null (and stops reading) as soon as it passes `limit` bytes. */
+async function readLimited(body: ReadableStream<Uint8Array>, limit: number): Promise<string | null> {
+  const reader = body.getReader()
+  const chunks: Uint8Array[] = []
+  let size = 0
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done) break
+    size += value.byteLength
+    if (size > limit) {
+      await reader.cancel().catch(() => undefined)
+      return null
+    }
+    chunks.push(value)
+  }
+  return Buffer.concat(chunks).toString('utf8')
+}
+
 /** Bodies above this are refused with 413 before they are read. */
 export const BODY_LIMIT_BYTES = 64 * 1024
 
@@ -29,8 +49,11 @@ export const BODY_LIMIT_BYTES = 64 * 1024
 export function createApp(s: Services, opts: { uiDist?: string } = {}) {
   const { sql, log } = s
   const started = new WeakMap<Request, number>()
-  return new Elysia({ serve: { maxRequestBodySize: 1024 * 1024 } })
+  const oversized = new WeakSet<Request>()
+  // Bun's own cap is the backstop (it answers a bare 413); our parser below stops at the limit first.
+  return new Elysia({ serve: { maxRequestBodySize: BODY_LIMIT_BYTES * 4 } })
     .use(errorHandler(log))
+    .use(securityHeaders({ frameAncestors: s.config.FRAME_ANCESTORS }))
     .onRequest(({ request }) => void started.set(request, performance.now()))
     .onAfterResponse({ as: 'global' }, ({ request, set }) => {
       const ms = performance.now() - (started.get(request) ?? performance.now())
@@ -44,7 +67,24 @@ export function createApp(s: Services, opts: { uiDist?: string } = {}) {
         return errorBody('payload_too_large', `The request body is over ${BODY_LIMIT_BYTES} bytes`)
       }
     })
-    .onTransform({ as: 'global' }, ({ body }) => {
+    // JSON bodies are counted as they are read, so the limit holds for chunked bodies (no content-length) too.
+    .onParse({ as: 'global' }, async ({ request }, contentType) => {
+      if (!request.body || !/json/i.test(contentType)) return
+      const text = await readLimited(request.body, BODY_LIMIT_BYTES)
+      if (text === null) {
+        // Elysia wraps errors thrown while parsing into a generic parse error; say 413 in onTransform.
+        oversized.add(request)
+        return {}
+      }
+      if (text === '') return undefined
+      try {
+        return JSON.parse(text)
+      } catch {
+        throw new HttpError(400, 'malformed_body', 'The request body is not valid JSON')
+      }
+    })
+    .onTransform({ as: 'global' }, ({ body, request }) => {
+      if (oversized.has(request)) throw new HttpError(413, 'payload_too_large', `The request body is over ${BODY_LIMIT_BYTES} bytes`)
       // Refuse absurdly nested bodies before validation: Elysia pretty-prints a refused value into its
       // error message, which costs O(depth²) — 20 000 levels of [] held the event loop for a second.
       if (nestedDeeperThan(body, MAX_JSON_DEPTH)) throw new HttpError(400, 'malformed_body', `The JSON body is nested deeper than ${MAX_JSON_DEPTH} levels`)
@@ -62,6 +102,8 @@ export function createApp(s: Services, opts: { uiDist?: string } = {}) {
     .use(
       openapi({
         path: '/swagger',
+        // self-hosted viewer (copied into ui/dist/assets by the page build): no CDN, no third-party script
+        scalar: { cdn: `/assets/${SCALAR_ASSET}`, withDefaultFonts: false } as never,
         // Request schemas are documented as clients send them (before transforms such as Money → string).
         mapJsonSchema: { zod: (s: z.ZodType) => z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' }) },
         documentation: {

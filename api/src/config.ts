@@ -56,6 +56,16 @@ export const EnvSchema = z.object({
   TELEGRAM_GROUP_INTERVAL_MS: intMs(3000, 0, 600_000),
   /** How often the getUpdates poller asks bots waiting for /start (only without PUBLIC_URL). */
   POLL_INTERVAL_MS: intMs(1500, 10, 60_000),
+  /** `production` refuses to start without ENCRYPTION_KEY (a generated key file is a development convenience). */
+  NODE_ENV: z.preprocess(emptyAsUndefined, z.string().optional()),
+  /** Origins allowed to frame the settings page (the platform's admin), space-separated; CSP frame-ancestors. */
+  FRAME_ANCESTORS: z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .regex(/^(('self'|https?:\/\/[A-Za-z0-9.\-:*]+)\s*)+$/, "must be space-separated origins such as https://admin.posiflora.com (or 'self')")
+      .optional(),
+  ),
   LOG_LEVEL: z.preprocess(emptyAsUndefined, z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info')),
 })
 
@@ -77,6 +87,17 @@ export function decodeKey(raw: string): Buffer | null {
   return null
 }
 
+/** 127.0.0.0/8, ::1 and localhost: addresses only this machine can reach. */
+export function isLoopback(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase()
+  return h === 'localhost' || h === '::1' || /^127(\.\d{1,3}){3}$/.test(h)
+}
+
+/** `postgres://user:secret@host/db` → `postgres://user:***@host/db`, also when the URL does not parse. */
+export function withoutPassword(url: string): string {
+  return url.replace(/^([a-z]+:\/\/[^:/@\s]*):[^@\s]*@/i, '$1:***@')
+}
+
 export class ConfigError extends Error {
   constructor(readonly variable: string, detail: string) {
     super(`Invalid configuration: ${variable} ${detail}`)
@@ -90,13 +111,18 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     const issue = parsed.error.issues[0]!
     const variable = String(issue.path[0] ?? 'environment')
     const got = env[variable]
-    const shown = variable === 'ADMIN_TOKEN' || variable === 'ENCRYPTION_KEY' || variable === 'PLATFORM_SECRET' ? '' : ` (got ${JSON.stringify(got)})`
+    const shown = variable === 'ADMIN_TOKEN' || variable === 'ENCRYPTION_KEY' || variable === 'PLATFORM_SECRET' ? '' : variable === 'DATABASE_URL' ? ` (got ${JSON.stringify(withoutPassword(got ?? ''))})` : ` (got ${JSON.stringify(got)})`
     throw new ConfigError(variable, `${issue.message}${shown}`)
   }
   const e = parsed.data
+  const host = e.HOST ?? (e.ADMIN_TOKEN ? '0.0.0.0' : '127.0.0.1')
+  // Open mode (no ADMIN_TOKEN) is for a laptop: anyone who can reach the port could read every shop.
+  if (!e.ADMIN_TOKEN && !isLoopback(host)) throw new ConfigError('HOST', `${host} is not a loopback address: set ADMIN_TOKEN before listening on the network`)
+  if (e.NODE_ENV === 'production' && !e.ENCRYPTION_KEY)
+    throw new ConfigError('ENCRYPTION_KEY', 'is required when NODE_ENV=production (a generated key file lost with its container makes every stored bot token unreadable)')
   return {
     ...e,
-    host: e.HOST ?? (e.ADMIN_TOKEN ? '0.0.0.0' : '127.0.0.1'),
+    host,
     encryptionKey: e.ENCRYPTION_KEY ? decodeKey(e.ENCRYPTION_KEY) : null,
   }
 }

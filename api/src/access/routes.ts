@@ -19,6 +19,7 @@ export const accessRoutes = (access: AccessService) =>
       },
       {
         params: ShopParams,
+        parse: 'json',
         body: z.object({ name: z.string().trim().max(100).optional() }).optional(),
         response: { 201: ApiKeySchema.extend({ key: z.string() }), 400: ErrorSchema, ...authErrors, 404: ErrorSchema, 422: ErrorSchema },
         detail: {
@@ -65,6 +66,7 @@ export const accessRoutes = (access: AccessService) =>
         return s
       },
       {
+        parse: 'json',
         body: z.object({ launch: z.string().min(1).max(4096) }),
         response: { 201: SessionSchema, 400: ErrorSchema, 401: ErrorSchema, 404: ErrorSchema, 422: ErrorSchema },
         detail: {

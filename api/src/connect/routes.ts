@@ -12,6 +12,7 @@ export const connectRoutes = (telegram: TelegramService) =>
   new Elysia({ name: 'telegram', detail: { tags: ['Telegram'] } })
     .post('/shops/:shopId/telegram/connect', ({ params, body, request }) => telegram.connect(params.shopId, body, actorOf(principalOf(request))), {
       params: ShopParams,
+      parse: 'json',
       body: ConnectBody,
       response: { 200: IntegrationSchema, ...errors, 503: ErrorSchema },
       detail: {

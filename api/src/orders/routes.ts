@@ -16,6 +16,7 @@ export const orderRoutes = (orders: OrderService) =>
       },
       {
         params: z.object({ shopId: Id }),
+        parse: 'json',
         body: CreateOrderBody,
         response: { 200: CreateOrderResponse, 201: CreateOrderResponse, 400: ErrorSchema, 404: ErrorSchema, 409: ErrorSchema, 422: ErrorSchema },
         detail: {
@@ -33,6 +34,7 @@ export const orderRoutes = (orders: OrderService) =>
     })
     .patch('/shops/:shopId/orders/:orderId', ({ params, body, request }) => orders.changeStatus(params.shopId, params.orderId, body.status, body.by, actorOf(principalOf(request))), {
       params: z.object({ shopId: Id, orderId: Id }),
+      parse: 'json',
       body: PatchOrderBody,
       response: { 200: PatchOrderResponse, 400: ErrorSchema, 404: ErrorSchema, 409: ErrorSchema, 422: ErrorSchema },
       detail: {

@@ -5,11 +5,23 @@
 type Level = 'debug' | 'info' | 'warn' | 'error'
 const order: Record<Level | 'silent', number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 }
 
-const TOKEN_RE = /\d{5,}:[A-Za-z0-9_-]{30,}/g
+/**
+ * Every secret shape this service accepts or issues: bot tokens as connect accepts them (a 3–20 digit id,
+ * a 30+ character secret), our API keys and owner sessions (`pfk_…`, `pfs_…`), and JWTs (launch tokens).
+ */
+const SECRET_RES: [RegExp, string][] = [
+  [/\d{3,20}:[A-Za-z0-9_-]{30,}/g, '<redacted-token>'],
+  [/\bpf[ks]_[A-Za-z0-9_-]{8,}/g, '<redacted-credential>'],
+  [/\beyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/g, '<redacted-jwt>'],
+  // a password inside a connection string
+  [/(postgres(?:ql)?:\/\/[^:/@\s]*):[^@\s]*@/gi, '$1:***@'],
+]
 
-/** Replaces anything shaped like a bot token, wherever it stands in a string. */
+/** Replaces anything shaped like a secret, wherever it stands in a string. */
 export function redact(text: string): string {
-  return text.replace(TOKEN_RE, '<redacted-token>')
+  let out = text
+  for (const [re, by] of SECRET_RES) out = out.replace(re, by)
+  return out
 }
 
 export type Logger = {

@@ -25,6 +25,7 @@ export const mockStartRoutes = (telegram: TelegramService, router: UpdateRouter)
       },
       {
         params: ShopParams,
+        parse: 'json',
         body: z.object({ chatType: z.enum(['private', 'group']).optional() }).optional(),
         response: { 200: z.object({ result: z.string(), status: StatusSchema }), ...errors },
         detail: {
@@ -58,6 +59,7 @@ export const webhookRoutes = (router: UpdateRouter, sql: Sql, log: Logger) =>
     },
     {
       params: z.object({ webhookId: z.string().max(100) }),
+      parse: 'json',
       body: z.unknown(),
       detail: { summary: 'Telegram webhook (secret-token checked)', description: 'Called by Telegram, not by integrators.' },
     },

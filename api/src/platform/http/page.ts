@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs'
 import path from 'node:path'
 import { Elysia } from 'elysia'
+import { SCALAR_ASSET } from '../ui-build'
 
 export const UI_DIST = path.resolve(import.meta.dir, '../../../../ui/dist')
 
@@ -30,7 +31,9 @@ export const pagePlugin = (distDir = UI_DIST) => {
           set.status = 404
           return { error: 'not_found', message: 'No such asset' }
         }
-        return new Response(Bun.file(file), { headers: { 'cache-control': 'public, max-age=31536000, immutable' } })
+        // hashed names never change; the docs viewer keeps its name across versions
+        const cache = rel === SCALAR_ASSET ? 'no-cache' : 'public, max-age=31536000, immutable'
+        return new Response(Bun.file(file), { headers: { 'cache-control': cache } })
       },
       { detail: { hide: true } },
     )
