@@ -1,5 +1,5 @@
 /**
- * The settings page in a real browser (Debian's Chromium through playwright-core) against the whole
+ * The settings page in a real browser (Chromium through playwright-core, see ../browser.ts) against the whole
  * service on a real port, with the real grammY client talking to the fake Bot API. Each test drives
  * the page like the owner would and checks the outcome in the DOM, the database and the fake.
  * The tests share one page and run in order: connect → capture → test message → failure → retry.
@@ -7,26 +7,18 @@
 import { existsSync, mkdirSync } from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
+import type { Browser, BrowserContext, Page } from 'playwright-core'
+import { launchChromium } from '../browser'
 import { buildUi, UI_ROOT, uiIsStale } from '../../src/platform/ui-build'
 import { MockClient } from '../../src/bot-api/mock-client'
 import { B, makeToken } from '../fake-telegram'
 import { createHarness, eventually, type Harness } from '../helpers'
 
-const CHROMIUM = '/usr/bin/chromium'
 const SCREENSHOTS = path.join(UI_ROOT, 'screenshots')
 /** Longer than one poll of the page (3 s) plus a request, so "updates by itself" is really tested. */
 const LIVE_MS = 8000
 
-async function launch(): Promise<Browser> {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's Chromium (apt-get install -y chromium); .ci/run does it`)
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    // chromium.launch gives every run a fresh throwaway profile directory.
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  })
-}
+const launch = launchChromium
 
 /** A page that fails the test on any uncaught error in the browser. */
 async function openPage(ctx: BrowserContext, errors: string[]): Promise<Page> {
@@ -268,34 +260,92 @@ describe('settings page in Chromium', () => {
     expect(pageErrors).toEqual([])
   })
 
-  test('with ADMIN_TOKEN the page asks for it, asks again when it is wrong, then keeps it', async () => {
+  test('an owner opens the platform launch link: the page works, a reload keeps working, nothing secret in localStorage', async () => {
+    const secured = await createHarness({ listen: true, env: { ADMIN_TOKEN: 'correct-horse-battery', PLATFORM_SECRET: 'platform-secret-'.repeat(3) } })
+    const c = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'ru-RU' })
+    try {
+      const link = await secured.post('/shops/1/owner-link', {}, { authorization: 'Bearer correct-horse-battery' })
+      expect(link.status).toBe(201)
+      const p = await openPage(c, pageErrors)
+      await p.goto(link.json.url)
+      await p.getByTestId('state-badge').filter({ hasText: 'Не подключено' }).waitFor({ timeout: LIVE_MS })
+      expect(await p.getByTestId('token-dialog').count()).toBe(0)
+      expect(new URL(p.url()).hash).toBe('') // the single-use token leaves the address bar
+      const stored = await p.evaluate(() => JSON.stringify({ ...localStorage }))
+      expect(stored).toBe('{}')
+      await p.reload()
+      await p.getByTestId('state-badge').filter({ hasText: 'Не подключено' }).waitFor({ timeout: LIVE_MS })
+      expect(await p.getByTestId('token-dialog').count()).toBe(0)
+
+      // The session ends (12 h passed, or revoked): the owner is told what to do.
+      await secured.sql`update owner_sessions set expires_at = now() - interval '1 second'`
+      await p.reload()
+      const dialog = p.getByTestId('token-dialog')
+      await dialog.filter({ hasText: 'Откройте страницу из Posiflora ещё раз' }).waitFor({ timeout: LIVE_MS })
+      expect(await dialog.getAttribute('data-reason')).toBe('expired')
+      await shot(p, 'desktop-session-expired.png', false)
+
+      // The same launch link a second time (single use): said plainly, nothing opened.
+      const again = await openPage(c, pageErrors)
+      await again.goto(link.json.url)
+      await again.getByTestId('token-dialog').filter({ hasText: 'Ссылка больше не действует' }).waitFor({ timeout: LIVE_MS })
+    } finally {
+      await c.close()
+      await secured.close()
+    }
+    expect(pageErrors).toEqual([])
+  })
+
+  test('an operator can type ADMIN_TOKEN: a wrong one is said, the right one works and is kept in memory only', async () => {
     const secured = await createHarness({ listen: true, env: { ADMIN_TOKEN: 'correct-horse-battery' } })
     const c = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'ru-RU' })
     try {
       const p = await openPage(c, pageErrors)
       await p.goto(`${secured.base}/shops/1/growth/telegram`)
       const dialog = p.getByTestId('token-dialog')
-      await dialog.waitFor({ timeout: LIVE_MS })
-      await expect(p.getByTestId('token-dialog-input').evaluate((el) => el === document.activeElement)).resolves.toBe(true)
+      await dialog.filter({ hasText: 'Откройте эту страницу из Posiflora' }).waitFor({ timeout: LIVE_MS })
       await shot(p, 'desktop-token-dialog.png', false)
-
+      await p.getByTestId('token-dialog-operator').click()
+      await expect(p.getByTestId('token-dialog-input').evaluate((el) => el === document.activeElement)).resolves.toBe(true)
       await p.getByTestId('token-dialog-input').fill('wrong-token')
       await p.getByTestId('token-dialog-submit').click()
-      await dialog.filter({ hasText: 'Токен не подошёл' }).waitFor({ timeout: LIVE_MS })
-
+      await dialog.filter({ hasText: 'Ключ не подошёл' }).waitFor({ timeout: LIVE_MS })
       await p.getByTestId('token-dialog-input').fill('correct-horse-battery')
       await p.keyboard.press('Enter')
       await p.getByTestId('state-badge').filter({ hasText: 'Не подключено' }).waitFor({ timeout: LIVE_MS })
       expect(await dialog.count()).toBe(0)
-
-      // Kept in the browser: a reload does not ask again.
+      expect(await p.evaluate(() => JSON.stringify({ ...localStorage, ...sessionStorage }))).toBe('{}')
+      // In memory only: a reload asks again.
       await p.reload()
-      await p.getByTestId('state-badge').filter({ hasText: 'Не подключено' }).waitFor({ timeout: LIVE_MS })
-      expect(await dialog.count()).toBe(0)
+      await dialog.waitFor({ timeout: LIVE_MS })
     } finally {
       await c.close()
       await secured.close()
     }
     expect(pageErrors).toEqual([])
+  })
+
+  test('the Content-Security-Policy blocks an injected inline script', async () => {
+    const c = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'ru-RU' })
+    try {
+      const p = await openPage(c, pageErrors)
+      await p.goto(`${h.base}/shops/1/growth/telegram`)
+      await p.getByTestId('state-badge').waitFor({ timeout: LIVE_MS })
+      const outcome = await p.evaluate(
+        () =>
+          new Promise<{ ran: boolean; violated: string | null }>((resolve) => {
+            let violated: string | null = null
+            document.addEventListener('securitypolicyviolation', (e) => (violated = e.violatedDirective))
+            const el = document.createElement('script')
+            el.textContent = 'window.__injected = true'
+            document.body.appendChild(el)
+            setTimeout(() => resolve({ ran: (window as unknown as { __injected?: boolean }).__injected === true, violated }), 200)
+          }),
+      )
+      expect(outcome.ran).toBe(false)
+      expect(outcome.violated).toMatch(/^script-src/)
+    } finally {
+      await c.close()
+    }
   })
 })
