@@ -4,6 +4,7 @@
  * and CPU time. Nothing here is imported by the service or by `bun test`.
  */
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { removeDataDir } from '../api/src/platform/db/embedded'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import type { Subprocess } from 'bun'
@@ -33,7 +34,7 @@ export function cleanupAll(): Promise<void> {
 export function tempDir(prefix: string): string {
   const dir = mkdtempSync(path.join(tmpdir(), prefix))
   chmodSync(dir, 0o755)
-  onCleanup(() => rmSync(dir, { recursive: true, force: true }))
+  onCleanup(() => removeDataDir(dir))
   return dir
 }
 

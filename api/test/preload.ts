@@ -2,7 +2,7 @@ import { mkdtempSync, chmodSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll } from 'bun:test'
-import { startEmbeddedPostgres } from '../src/platform/db/embedded'
+import { removeDataDir, startEmbeddedPostgres } from '../src/platform/db/embedded'
 import { createSql } from '../src/platform/db/client'
 import { migrate } from '../src/platform/db/migrate'
 
@@ -42,6 +42,6 @@ export function withDatabase(url: string, db: string): string {
 afterAll(async () => {
   if (stop) {
     await stop()
-    if (dir) rmSync(dir, { recursive: true, force: true })
+    if (dir) removeDataDir(dir)
   }
 })

@@ -1,4 +1,5 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync } from 'node:fs'
+import { removeDataDir } from '../../api/src/platform/db/embedded'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import type { Subprocess } from 'bun'
@@ -126,7 +127,7 @@ export class ServiceProc {
 
   async dispose(): Promise<void> {
     await this.stop(5000).catch(() => {})
-    rmSync(this.dataDir, { recursive: true, force: true })
+    removeDataDir(this.dataDir)
     live.delete(this)
   }
 }

@@ -8,13 +8,14 @@ import { migrate, seed, SQL_DIR } from '../../src/platform/db/migrate'
 import { buildUi, uiIsStale } from '../../src/platform/ui-build'
 import { createHarness, one, freePort, type Harness } from '../helpers'
 import { withDatabase } from '../preload'
+import { removeDataDir } from '../../src/platform/db/embedded'
 
 const ROOT = path.resolve(import.meta.dir, '../../..')
 
 describe('the real process', () => {
   const dirs: string[] = []
   afterAll(() => {
-    for (const d of dirs) rmSync(d, { recursive: true, force: true })
+    for (const d of dirs) removeDataDir(d)
   })
 
   function start(dataDir: string, port: number) {

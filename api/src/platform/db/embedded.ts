@@ -51,13 +51,14 @@ function canReach(dir: string, owner: Owner): boolean {
 /**
  * The server binaries as the postgres user can run them. As root in a checkout under a private
  * directory (`mktemp -d` is 0700) that user cannot reach `node_modules`, so the binaries are copied
- * once to /var/tmp (60 MB, keyed by their location and build) and run from there.
+ * once to /var/tmp (60 MB) and run from there. The copy is keyed by the build's content, not the
+ * checkout's location, so every clone on the machine shares one copy instead of leaving its own.
  */
 function reachableBinaries(bins: Binaries, owner: Owner): Binaries {
   const binDir = path.dirname(bins.initdb)
   if (canReach(binDir, owner) && canReach(bins.initdb, owner)) return bins
   const native = path.dirname(binDir)
-  const key = createHash('sha1').update(`${native}:${statSync(bins.initdb).mtimeMs}`).digest('hex').slice(0, 12)
+  const key = createHash('sha1').update(readFileSync(bins.initdb)).update(String(statSync(bins.postgres).size)).digest('hex').slice(0, 12)
   const copy = path.join('/var/tmp', `posiflora-pg-bin-${key}`)
   if (!existsSync(path.join(copy, 'bin', 'initdb'))) {
     const tmp = `${copy}.${process.pid}.tmp`
@@ -187,6 +188,21 @@ export async function startEmbeddedPostgres(opts: { dataDir: string; log?: (even
       log('embedded_db_stopped', { pid })
     },
   }
+}
+
+/**
+ * Removes a throwaway data dir together with its cluster, also when the cluster was relocated to
+ * /var/tmp (then `<dataDir>/pg` is only a link to it). A real `./data` is never passed here.
+ */
+export function removeDataDir(dataDir: string): void {
+  const link = path.join(dataDir, 'pg')
+  try {
+    if (lstatSync(link).isSymbolicLink()) {
+      const target = readlinkSync(link)
+      if (target.startsWith('/var/tmp/posiflora-pg-')) rmSync(target, { recursive: true, force: true })
+    }
+  } catch {}
+  rmSync(dataDir, { recursive: true, force: true })
 }
 
 /** Synchronous last-resort stop for exit paths where nothing async can run (used by bench/). */
