@@ -10,6 +10,7 @@ import { accessControl } from './platform/http/auth'
 import { rateLimit } from './platform/http/rate-limit'
 import { securityHeaders } from './platform/http/security'
 import { errorBody, errorHandler, HttpError } from './platform/http/errors'
+import { completeDocument } from './platform/http/openapi-doc'
 import { pagePlugin } from './platform/http/page'
 import { SCALAR_ASSET } from './platform/ui-build'
 
@@ -89,6 +90,11 @@ export function createApp(s: Services, opts: { uiDist?: string } = {}) {
       // error message, which costs O(depth²) — 20 000 levels of [] held the event loop for a second.
       if (nestedDeeperThan(body, MAX_JSON_DEPTH)) throw new HttpError(400, 'malformed_body', `The JSON body is nested deeper than ${MAX_JSON_DEPTH} levels`)
     })
+    // The generated document plus what plugins answer before a route runs (see openapi-doc.ts).
+    .onAfterHandle({ as: 'global' }, ({ request, response }) => {
+      if (new URL(request.url).pathname !== '/swagger/json' || !response || typeof response !== 'object' || response instanceof Response) return
+      return completeDocument(response as Record<string, unknown>, s.config.PUBLIC_URL ?? new URL(request.url).origin)
+    })
     .use(accessControl({ adminToken: s.config.ADMIN_TOKEN, resolve: s.access.resolve }))
     .use(
       rateLimit({
@@ -111,7 +117,7 @@ export function createApp(s: Services, opts: { uiDist?: string } = {}) {
             title: 'Posiflora: order notifications in Telegram',
             version: '0.1.0',
             description:
-              'Order intake with exactly one Telegram message per order, bot connection and status. Every /shops/{shopId}/… route takes `Authorization: Bearer <ADMIN_TOKEN>` when ADMIN_TOKEN is set. Errors: `{error, message, details?}`.',
+              'Order intake with exactly one Telegram message per order, bot connection and status. Routes under /shops/{shopId}/ take `Authorization: Bearer <credential>`: the operator’s ADMIN_TOKEN (every shop), a shop API key `pfk_…` (its own orders and status) or an owner session `pfs_…` (its own shop). Errors: `{error, message, details?}`, in English; `error` is the machine code.',
           },
           components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
           security: [{ bearer: [] }],

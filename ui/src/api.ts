@@ -225,3 +225,39 @@ export function shopApi(shopId: string) {
 }
 
 export type ShopApi = ReturnType<typeof shopApi>
+
+/**
+ * The API speaks English to integrators; the page speaks Russian to the owner, chosen by the error's
+ * machine code (and field), never by parsing the English text.
+ */
+const FIELD_TEXT: Record<string, string> = {
+  botToken: 'Токен должен выглядеть как 123456789:AA… (его выдаёт @BotFather)',
+  chatId: 'Номер чата — целое число (у групп отрицательное) или @username канала',
+}
+const CODE_TEXT: Record<string, string> = {
+  network: 'Нет связи с сервером: проверьте интернет и обновите страницу',
+  token_rejected: 'Telegram не принял токен: проверьте его в @BotFather (возможно, токен отозван или скопирован не полностью)',
+  telegram_rejected: 'Telegram отклонил запрос',
+  telegram_unavailable: 'Telegram сейчас недоступен: токен не проверен и не сохранён, попробуйте ещё раз',
+  token_required: 'Укажите токен бота от @BotFather',
+  not_connected: 'Сначала подключите бота',
+  no_chat: 'Сначала подключите чат',
+  rate_limited: 'Слишком часто: подождите несколько секунд и попробуйте снова',
+  invalid_transition: 'Заказ уже в другом статусе',
+  already_sent: 'Уведомление уже отправлено',
+  forbidden: 'Нет доступа к этому магазину',
+  database_unavailable: 'Сервис временно недоступен, попробуйте через минуту',
+}
+
+/** The owner-facing text of a field's error: ours for malformed input, Telegram's own reason otherwise. */
+export function fieldMessage(e: ApiError, field: string): string | null {
+  const api = e.field(field)
+  if (!api) return null
+  return e.code === 'validation_failed' || e.code === 'token_required' ? (FIELD_TEXT[field] ?? api) : api
+}
+
+/** The owner-facing text of any failure. */
+export function userMessage(err: unknown): string {
+  if (!(err instanceof ApiError)) return String(err)
+  return CODE_TEXT[err.code] ?? (err.status >= 500 ? 'Что-то пошло не так на нашей стороне, попробуйте ещё раз' : `Не получилось (${err.code})`)
+}

@@ -9,13 +9,13 @@ export const ConnectBody = z.object({
   botToken: z
     .string()
     .trim()
-    .regex(BOT_TOKEN_RE, 'должен выглядеть как 123456789:AA… (токен от @BotFather)')
+    .regex(BOT_TOKEN_RE, 'must look like 123456789:AA… (the token from @BotFather)')
     .optional()
     .describe('Required on the first connect; omit to keep the stored token'),
   chatId: z
-    .union([z.string().trim(), z.number().int().refine((n) => Number.isSafeInteger(n), 'is too large for a JSON number: send it as a string')])
+    .union([z.string().trim().regex(CHAT_ID_RE, 'must be an integer (negative for groups) or a @channelusername'), z.number().int().refine((n) => Number.isSafeInteger(n), 'is too large for a JSON number: send it as a string')])
     .transform((v) => String(v))
-    .refine((v) => CHAT_ID_RE.test(v), 'должен быть числом (у групп — отрицательным) или @username канала')
+    .refine((v) => CHAT_ID_RE.test(v), 'must be an integer (negative for groups) or a @channelusername')
     .optional()
     .nullable()
     .describe('Optional: captured by /start during onboarding. Integer-like (negative for groups) or @channelusername'),

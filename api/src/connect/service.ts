@@ -60,10 +60,10 @@ export class TelegramService {
   /** Maps a Telegram failure during connect to the API's answer; nothing is stored in either case. */
   private connectError(err: TelegramError): HttpError {
     const f = err.failure
-    if (f.kind === 'transient') return new UpstreamUnavailable(`Telegram сейчас недоступен, токен не проверен и не сохранён: ${f.reason}`)
+    if (f.kind === 'transient') return new UpstreamUnavailable(`Telegram cannot be reached; the token was neither checked nor stored: ${f.reason}`)
     if (f.kind === 'terminal' && f.code === 'unauthorized')
-      return new Invalid('Telegram не принял токен: проверьте его в @BotFather (возможно, токен отозван или скопирован не полностью)', [{ path: 'botToken', message: f.reason }], 'token_rejected')
-    return new Invalid(`Telegram отклонил запрос: ${f.reason}`, [{ path: 'botToken', message: f.reason }], 'telegram_rejected')
+      return new Invalid('Telegram refused the token: check it in @BotFather (it may have been revoked or copied incompletely)', [{ path: 'botToken', message: f.reason }], 'token_rejected')
+    return new Invalid(`Telegram refused the request: ${f.reason}`, [{ path: 'botToken', message: f.reason }], 'telegram_rejected')
   }
 
   /**
@@ -76,7 +76,7 @@ export class TelegramService {
     const chatId = input.chatId === null ? undefined : input.chatId
     if (!input.botToken) {
       const row = await updateIntegrationSettings(sql, shopId, { chatId, enabled: input.enabled })
-      if (!row) throw new Invalid('botToken is required on the first connect', [{ path: 'botToken', message: 'Укажите токен бота от @BotFather' }], 'token_required')
+      if (!row) throw new Invalid('botToken is required on the first connect', [{ path: 'botToken', message: 'required on the first connect (the token from @BotFather)' }], 'token_required')
       log.info('telegram_settings_updated', { shopId, enabled: row.enabled, chatSet: chatId !== undefined })
       if (actor) await insertAudit(sql, { shopId, actor, action: 'integration_updated', details: { enabled: row.enabled, chatChanged: chatId !== undefined } })
       return this.present(row)

@@ -7,7 +7,8 @@ const optionalText = (max: number) =>
 
 /** A money amount: non-negative, at most 2 decimals, below 10 000 000 000. Kept as an exact decimal string. */
 export const Money = z
-  .union([z.number(), z.string().trim()])
+  // the input branches say in the API document what the server accepts; the transform decides
+  .union([z.number().min(0).lt(10_000_000_000), z.string().trim().regex(/^\d{1,10}(\.\d{1,2})?$/)])
   .transform((v, ctx) => {
     const s = typeof v === 'number' ? (Number.isFinite(v) ? String(v) : 'NaN') : v
     if (!/^\d{1,10}(\.\d{1,2})?$/.test(s) || /e/i.test(s)) {

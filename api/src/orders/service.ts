@@ -2,7 +2,6 @@ import { insertAudit } from '../platform/audit'
 import type { Sql } from '../platform/db/client'
 import type { Actor } from '../platform/http/auth'
 import { Conflict, NotFound } from '../platform/http/errors'
-import { STATUS_LABELS } from '../notifications'
 import type { Logger } from '../platform/log'
 import { getShopOr404 } from '../platform/shops'
 import type { Delivery } from '../notifications'
@@ -91,7 +90,7 @@ export class OrderService {
       if (from === to) return { order: toOrder(r.order), changed: false, telegramEdit: 'none' }
       const allowed = NEXT_STATUSES[from] ?? []
       throw new Conflict(
-        `Заказ в статусе «${STATUS_LABELS[from] ?? from}» нельзя перевести в «${STATUS_LABELS[to] ?? to}»` + (allowed.length ? ` (можно: ${allowed.join(', ')})` : ' (статус окончательный)'),
+        `An order in status ${from} cannot move to ${to}` + (allowed.length ? ` (allowed: ${allowed.join(', ')})` : ' (the status is final)'),
         'invalid_transition',
         { from, to, allowed },
       )

@@ -1,5 +1,5 @@
 import { createSignal, Show } from 'solid-js'
-import { ApiError, type ShopApi, type Status } from '../api'
+import { ApiError, fieldMessage, userMessage, type ShopApi, type Status } from '../api'
 import { Qr } from './Qr'
 
 /**
@@ -23,7 +23,7 @@ export function ConnectCard(props: { api: ShopApi; status: Status; onChange: (s?
         props.onChange(r.status)
       }
     } catch (err) {
-      setError(err instanceof ApiError ? err.message : String(err))
+      setError(userMessage(err))
     } finally {
       setBusy(null)
     }

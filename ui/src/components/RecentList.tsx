@@ -1,5 +1,5 @@
 import { createSignal, For, Show } from 'solid-js'
-import { ApiError, type Order } from '../api'
+import { ApiError, userMessage, type Order } from '../api'
 import { clockTime, exactTime, explainError, formatMoney, notificationWords, orderStatusWord, relativeTime } from '../format'
 
 /** The last orders with their Telegram notification; failed ones get «Повторить». Live via polling. */
@@ -36,7 +36,7 @@ function Row(props: { order: Order; now: number; onRetry: (orderId: number) => P
     try {
       await props.onRetry(props.order.id)
     } catch (err) {
-      setError(err instanceof ApiError ? err.message : String(err))
+      setError(userMessage(err))
     } finally {
       setRetrying(false)
     }

@@ -1,5 +1,5 @@
 import { createEffect, createSignal } from 'solid-js'
-import { ApiError, type ShopApi, type Status } from '../api'
+import { ApiError, fieldMessage, userMessage, type ShopApi, type Status } from '../api'
 import { clockTime } from '../format'
 import { ChatIdHint } from './ChatIdHint'
 
@@ -44,14 +44,14 @@ export function SettingsForm(props: { api: ShopApi; status: Status; onSaved: () 
       props.onSaved()
     } catch (err) {
       const e = err instanceof ApiError ? err : new ApiError(0, 'unknown', String(err))
-      const fields = { botToken: e.field('botToken') ?? undefined, chatId: e.field('chatId') ?? undefined }
+      const fields = { botToken: fieldMessage(e, 'botToken') ?? undefined, chatId: fieldMessage(e, 'chatId') ?? undefined }
       setErrors(fields)
       const message =
         e.code === 'token_rejected'
           ? 'Telegram не принял токен'
           : fields.botToken || fields.chatId
             ? 'проверьте поля, отмеченные красным'
-            : e.message
+            : userMessage(e)
       setSave({ kind: 'error', message })
     }
   }

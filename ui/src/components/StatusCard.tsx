@@ -1,5 +1,5 @@
 import { createSignal, Show } from 'solid-js'
-import { ApiError, type ShopApi, type Status, type TestResult } from '../api'
+import { ApiError, userMessage, type ShopApi, type Status, type TestResult } from '../api'
 import { exactTime, explainError, relativeTime, STATE_WORDS } from '../format'
 
 function stateText(s: Status): string {
@@ -33,7 +33,7 @@ export function StatusCard(props: { api: ShopApi; status: Status; now: number; o
       if (r.sent) setResult({ ok: true, text: r.mock ? 'Демо-режим: сообщение записано, в Telegram не отправлялось.' : 'Тестовое сообщение отправлено — проверьте Telegram.' })
       else setResult({ ok: false, text: `Не отправлено: ${explainError(r.error ?? '').title}.`, advice: explainError(r.error ?? '').action })
     } catch (err) {
-      setResult({ ok: false, text: `Не отправлено: ${err instanceof ApiError ? err.message : String(err)}` })
+      setResult({ ok: false, text: `Не отправлено: ${userMessage(err)}` })
     } finally {
       setTesting(false)
       props.onTested()
