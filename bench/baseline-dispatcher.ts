@@ -14,7 +14,7 @@ const root = process.env.TELEGRAM_API_ROOT!
 let running = true
 process.on('SIGTERM', () => (running = false))
 
-type Row = { id: string; bot_token: string; chat_id: string; number: string; total: string }
+type Row = { id: string; shop_id: string; bot_token: string; chat_id: string; number: string; total: string }
 while (running) {
   const rows = await sql<Row[]>`
     with c as (
@@ -22,7 +22,7 @@ while (running) {
       where id in (select id from telegram_outbox where state = 'pending' and next_attempt_at <= now()
                    and (locked_until is null or locked_until < now()) order by next_attempt_at limit 64 for update skip locked)
       returning id, shop_id, order_id)
-    select c.id, i.bot_token, i.chat_id, o.number, o.total::text as total
+    select c.id, c.shop_id, i.bot_token, i.chat_id, o.number, o.total::text as total
     from c join orders o on o.id = c.order_id join telegram_integrations i on i.shop_id = c.shop_id`
   if (rows.length === 0) {
     await Bun.sleep(20)
@@ -31,7 +31,7 @@ while (running) {
   let next = 0
   const worker = async () => {
     for (let r = rows[next++]; r; r = rows[next++]) {
-      const res = await fetch(`${root}/bot${cipher.decrypt(r.bot_token)}/sendMessage`, {
+      const res = await fetch(`${root}/bot${cipher.decrypt(r.bot_token, r.shop_id)}/sendMessage`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ chat_id: r.chat_id, text: `Заказ ${r.number} на ${r.total} ₽` }),

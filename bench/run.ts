@@ -353,7 +353,7 @@ async function fanOutAll() {
   const shops = ids.map((id, k) => ({ id, chat: String(1_000_000 + k), token: makeToken('fan') }))
   const integ = shops.map((s) => ({
     shop_id: s.id,
-    bot_token: cipher.encrypt(s.token),
+    bot_token: cipher.encrypt(s.token, s.id),
     bot_token_masked: 'x',
     bot_id: Number(s.token.split(':')[0]),
     bot_username: `bench${s.id}_bot`,

@@ -50,7 +50,7 @@ export async function stageTimings(p: { sql: Sql; fakeUrl: string; shops: number
   out.validateZodUs = cpu((i) => CreateOrderBody.parse(body(i)))
   out.renderMessageUs = cpu((i) => renderOrderMessage({ ...parsed[i]!, total: parsed[i]!.total, status: 'new', acceptedBy: null, acceptedAt: null } as never, 'Магазин'))
   const sampleToken = makeToken('cipher')
-  out.encryptDecryptTokenUs = cpu(() => p.cipher.decrypt(p.cipher.encrypt(sampleToken)))
+  out.encryptDecryptTokenUs = cpu(() => p.cipher.decrypt(p.cipher.encrypt(sampleToken, 1), 1))
 
   // I/O steps at the intake concurrency
   out.baselineInsert = await timed(n, concurrency, (i) => sql`

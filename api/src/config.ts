@@ -41,6 +41,14 @@ export const EnvSchema = z.object({
   RATE_LIMIT_WRITES_PER_MINUTE: intMs(120, 0, 1_000_000),
   RATE_LIMIT_WRITES_BURST: intMs(30, 1, 1_000_000),
   TEST_MESSAGE_INTERVAL_MS: intMs(3000, 0, 3_600_000),
+  /** Older ENCRYPTION_KEY values (comma-separated), still read until `bun run keys:reencrypt` moves every token. */
+  ENCRYPTION_KEYS_PREVIOUS: z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .refine((v) => v.split(',').every((k) => decodeKey(k) !== null), 'must be comma-separated 32-byte keys (64 hex characters or base64)')
+      .optional(),
+  ),
   DATA_DIR: z.preprocess(emptyAsUndefined, z.string().default('./data')),
   /** Deadline of one Bot API call; the first attempt inside an order request uses it too. */
   TELEGRAM_TIMEOUT_MS: intMs(4000, 100, 60_000),
@@ -74,6 +82,7 @@ export type Env = z.infer<typeof EnvSchema>
 export type Config = Env & {
   host: string
   encryptionKey: Buffer | null
+  previousEncryptionKeys: Buffer[]
 }
 
 /** A 32-byte key from 64 hex chars or base64 (standard or url-safe); null when it is neither. */
@@ -111,7 +120,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     const issue = parsed.error.issues[0]!
     const variable = String(issue.path[0] ?? 'environment')
     const got = env[variable]
-    const shown = variable === 'ADMIN_TOKEN' || variable === 'ENCRYPTION_KEY' || variable === 'PLATFORM_SECRET' ? '' : variable === 'DATABASE_URL' ? ` (got ${JSON.stringify(withoutPassword(got ?? ''))})` : ` (got ${JSON.stringify(got)})`
+    const shown = variable === 'ADMIN_TOKEN' || variable === 'ENCRYPTION_KEY' || variable === 'ENCRYPTION_KEYS_PREVIOUS' || variable === 'PLATFORM_SECRET' ? '' : variable === 'DATABASE_URL' ? ` (got ${JSON.stringify(withoutPassword(got ?? ''))})` : ` (got ${JSON.stringify(got)})`
     throw new ConfigError(variable, `${issue.message}${shown}`)
   }
   const e = parsed.data
@@ -124,5 +133,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     ...e,
     host,
     encryptionKey: e.ENCRYPTION_KEY ? decodeKey(e.ENCRYPTION_KEY) : null,
+    previousEncryptionKeys: e.ENCRYPTION_KEYS_PREVIOUS ? e.ENCRYPTION_KEYS_PREVIOUS.split(',').map((k) => decodeKey(k)!) : [],
   }
 }

@@ -7,7 +7,7 @@ import { migrate, seed } from './platform/db/migrate'
 import { createApp } from './app'
 import { createLogger } from './platform/log'
 import { createServices, createTelegramClient } from './wiring'
-import { createTokenCipher, resolveEncryptionKey } from './platform/crypto'
+import { createTokenCipher, legacyButtonKey, loadButtonKey, resolveEncryptionKey } from './platform/crypto'
 import { buildUi, uiIsStale } from './platform/ui-build'
 
 /** Start-up only: config → database → migrations → app.listen → graceful stop. */
@@ -74,7 +74,8 @@ if (uiIsStale()) {
   }
 }
 
-const cipher = createTokenCipher(resolveEncryptionKey(config.encryptionKey, config.DATA_DIR, log))
+const encryptionKey = resolveEncryptionKey(config.encryptionKey, config.DATA_DIR, log)
+const cipher = createTokenCipher([encryptionKey, ...config.previousEncryptionKeys], await loadButtonKey(sql, legacyButtonKey(encryptionKey)))
 const client = createTelegramClient(config)
 const services = createServices({ config, sql, client, cipher, log })
 const app = createApp(services).listen({ port: config.PORT, hostname: config.host })

@@ -9,7 +9,7 @@ import { createServices, type Services } from '../src/wiring'
 import { GrammyClient } from '../src/bot-api/grammy-client'
 import type { TelegramClient } from '../src/bot-api/client'
 import type { DeliveryConfig } from '../src/notifications/sender'
-import { createTokenCipher } from '../src/platform/crypto'
+import { createTokenCipher, legacyButtonKey } from '../src/platform/crypto'
 import { FakeTelegram } from './fake-telegram'
 import { withDatabase } from './preload'
 
@@ -72,6 +72,8 @@ export async function createHarness(
     fake?: FakeTelegram
     /** Reuse another harness' database and key: a restart of the service on the same data. */
     restartOf?: { db: TestDatabase; cipherKey: Buffer }
+    /** Encryption keys, newest first (default: the restarted harness' key, or a fresh one). */
+    cipherKeys?: Buffer[]
   } = {},
 ) {
   const db = opts.restartOf?.db ?? (await createTestDatabase())
@@ -100,7 +102,7 @@ export async function createHarness(
   const log = createLogger('debug', (l) => logs.push(l))
   const client = opts.client ?? new GrammyClient({ apiRoot: fake.url, timeoutMs: config.TELEGRAM_TIMEOUT_MS })
   const cipherKey = opts.restartOf?.cipherKey ?? randomBytes(32)
-  const cipher = createTokenCipher(cipherKey)
+  const cipher = opts.cipherKeys ? createTokenCipher(opts.cipherKeys, legacyButtonKey(cipherKey)) : createTokenCipher(cipherKey)
   const services: Services = createServices({ config, sql: db.sql, client, cipher, log, delivery: opts.delivery })
   const app = createApp(services)
   if (opts.listen) app.listen({ port, hostname: '127.0.0.1' })

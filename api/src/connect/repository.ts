@@ -213,3 +213,16 @@ export async function releasePoll(sql: Sql, integrationId: string, nextOffset: n
         poll_error = ${error}
     where id = ${integrationId}`
 }
+
+/** Tokens not yet under the key `keyId` (a batch), for re-encryption after a key rotation. */
+export function tokensNotUnderKey(sql: Sql, keyId: string, afterId: string, limit: number): Promise<{ id: string; shop_id: string; bot_token: string }[]> {
+  return sql<{ id: string; shop_id: string; bot_token: string }[]>`
+    select id, shop_id, bot_token from telegram_integrations
+    where id > ${afterId} and bot_token not like ${`v2:${keyId}:%`} order by id limit ${limit}`
+}
+
+/** Replaces a stored token only if it is still the one read (a concurrent connect wins). */
+export async function replaceEncryptedToken(sql: Sql, id: string, from: string, to: string): Promise<boolean> {
+  const rows = await sql`update telegram_integrations set bot_token = ${to} where id = ${id} and bot_token = ${from}`
+  return rows.count === 1
+}

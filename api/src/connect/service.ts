@@ -103,7 +103,7 @@ export class TelegramService {
     }
     const row = await upsertIntegrationWithToken(sql, {
       shopId,
-      tokenEncrypted: cipher.encrypt(token),
+      tokenEncrypted: cipher.encrypt(token, shopId),
       tokenMasked: maskToken(token),
       botId: me.id,
       botUsername: me.username,
@@ -118,7 +118,7 @@ export class TelegramService {
     log.info('telegram_connected', { shopId, bot: me.username, webhook: !!webhookUrl })
     if (actor) await insertAudit(sql, { shopId, actor, action: 'bot_connected', details: { bot: me.username, enabled: row.enabled } })
     if (previous && webhookUrl) {
-      const oldToken = safeDecrypt(cipher, previous.bot_token)
+      const oldToken = safeDecrypt(cipher, previous.bot_token, shopId)
       if (oldToken && oldToken !== token) {
         await client.deleteWebhook(oldToken).catch((err) => log.warn('old_webhook_not_removed', { shopId, error: err }))
       }
@@ -175,7 +175,7 @@ export class TelegramService {
     const row = await findIntegration(sql, shopId)
     if (!row) throw new Conflict('Telegram is not connected for this shop: connect a bot first', 'not_connected')
     if (!row.chat_id) throw new Conflict('No chat is bound yet: open the connect link or enter a chat id', 'chat_not_bound')
-    const token = safeDecrypt(cipher, row.bot_token)
+    const token = safeDecrypt(cipher, row.bot_token, shopId)
     if (!token) throw new Conflict('The stored token cannot be decrypted (ENCRYPTION_KEY changed?): save the token again', 'token_unreadable')
     try {
       await client.sendMessage(token, { chatId: row.chat_id, text: testMessageText(shop.name) }, AbortSignal.timeout(timeoutMs))
@@ -199,9 +199,9 @@ export class TelegramService {
   }
 }
 
-export function safeDecrypt(cipher: TokenCipher, stored: string): string | null {
+export function safeDecrypt(cipher: TokenCipher, stored: string, shopId: number | string): string | null {
   try {
-    return cipher.decrypt(stored)
+    return cipher.decrypt(stored, shopId)
   } catch {
     return null
   }

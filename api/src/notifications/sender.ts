@@ -125,7 +125,7 @@ export class Delivery {
     }
     let token: string
     try {
-      token = cipher.decrypt(d.bot_token)
+      token = cipher.decrypt(d.bot_token, d.shop_id)
     } catch {
       return fail('token_unreadable', 'Не удалось расшифровать токен бота: проверьте ENCRYPTION_KEY и сохраните токен заново', null)
     }

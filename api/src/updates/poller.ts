@@ -24,7 +24,7 @@ export class Poller {
     const rows = await claimPollableIntegrations(sql, 50, 30)
     await Promise.all(
       rows.map(async (row) => {
-        const token = safeDecrypt(cipher, row.bot_token)
+        const token = safeDecrypt(cipher, row.bot_token, row.shop_id)
         if (!token) return releasePoll(sql, row.id, null, 'token unreadable')
         try {
           const updates = await client.getUpdates(token, { offset: Number(row.poll_offset), timeoutSec: 0 })

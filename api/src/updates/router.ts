@@ -48,7 +48,7 @@ export class UpdateRouter {
     const { sql, cipher, log } = this.deps
     if (!Number.isSafeInteger(update.update_id)) return 'ignored'
     if (!(await markUpdateSeen(sql, integration.id, update.update_id))) return 'duplicate'
-    const token = safeDecrypt(cipher, integration.bot_token)
+    const token = safeDecrypt(cipher, integration.bot_token, integration.shop_id)
     if (!token) return 'ignored'
     const shopId = integration.shop_id
 

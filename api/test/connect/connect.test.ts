@@ -86,7 +86,7 @@ describe('connect', () => {
     const token = newToken()
     await hw.connect(shopId, token, '12345')
     const row = await integration(hw, shopId)
-    expect(row!.bot_token).toStartWith('v1:')
+    expect(row!.bot_token).toStartWith('v2:')
     expect(row!.bot_token.includes(token.split(':')[1]!)).toBe(false)
     const dump = await hw.sql`select t::text as t from telegram_integrations t where shop_id = ${shopId}`
     expect(dump[0]!.t.includes(token.split(':')[1]!)).toBe(false)

@@ -19,7 +19,7 @@ describe('database down', () => {
     const { createApp } = await import('../../src/app')
     const { createServices } = await import('../../src/wiring')
     const dead = createSql(`postgres://u:p@127.0.0.1:${freePort()}/x`, { max: 1 })
-    const app = createApp(createServices({ config: h.config, sql: dead, client: services.client, cipher: { encrypt: (s) => s, decrypt: (s) => s, sign: (s) => s }, log: services.log }))
+    const app = createApp(createServices({ config: h.config, sql: dead, client: services.client, cipher: { currentKeyId: 'none', encrypt: (s) => s, decrypt: (s) => s, sign: (s) => s }, log: services.log }))
     try {
       const started = Date.now()
       const health = await app.handle(new Request('http://localhost/health'))
