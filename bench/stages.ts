@@ -61,7 +61,7 @@ export async function stageTimings(p: { sql: Sql; fakeUrl: string; shops: number
   const ids: string[] = []
   out.insertOrderOnceTx = await timed(n, concurrency, async (i) => {
     const r = await insertOrderOnce(sql, shop(i), parsed[i]!, 'bench-stage', 30)
-    if (r?.created && r.delivery) ids.push(r.delivery.id)
+    if (r?.created) ids.push(...r.notificationIds)
   })
   const rowsById = new Map<string, Awaited<ReturnType<typeof loadDelivery>>>()
   out.loadDelivery = await timed(ids.length, concurrency, async (i) => rowsById.set(ids[i]!, await loadDelivery(sql, ids[i]!)))
@@ -70,7 +70,7 @@ export async function stageTimings(p: { sql: Sql; fakeUrl: string; shops: number
   out.sendMessageGrammyToFake = await timed(ids.length, concurrency, (i) => client.sendMessage(tokens[i % tokens.length]!, { chatId: '42', text: `Заказ ${i}` }))
   out.finishSentTx = await timed(ids.length, concurrency, (i) => {
     const d = rowsById.get(ids[i]!)!
-    return finishSent(sql, { id: d.id, kind: 'order', shopId: d.shop_id, orderId: d.order_id, text: 'Заказ', messageId: i, chatId: '42', mock: false })
+    return finishSent(sql, { id: d.id, kind: 'order', shopId: d.shop_id, orderId: d.order_id, chatRef: d.chat_ref, text: 'Заказ', messageId: i, chatId: '42', mock: false })
   })
   out.withOutbox = ids.length
 

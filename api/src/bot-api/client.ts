@@ -9,7 +9,15 @@ export type BotInfo = { id: number; username: string; firstName: string }
 export type InlineButton = { text: string; callbackData: string } | { text: string; url: string }
 export type Keyboard = InlineButton[][]
 
-export type OutgoingMessage = { chatId: string; text: string; keyboard?: Keyboard }
+export type OutgoingMessage = {
+  chatId: string
+  text: string
+  keyboard?: Keyboard
+  /** A forum topic (`message_thread_id`). */
+  threadId?: number | null
+  /** Send silently (`disable_notification`), e.g. inside a recipient's quiet hours. */
+  silent?: boolean
+}
 export type SentMessage = { messageId: number; chatId: string }
 
 /** The subset of a Telegram Update this service reacts to, in Telegram's own field names. */

@@ -99,7 +99,19 @@ export class GrammyClient implements TelegramClient {
   async sendMessage(token: string, msg: OutgoingMessage, signal?: AbortSignal): Promise<SentMessage> {
     const sent = await this.call(
       token,
-      (api, s) => api.sendMessage(msg.chatId, msg.text, { parse_mode: PARSE_MODE, link_preview_options: { is_disabled: true }, reply_markup: toMarkup(msg.keyboard) }, s),
+      (api, s) =>
+        api.sendMessage(
+          msg.chatId,
+          msg.text,
+          {
+            parse_mode: PARSE_MODE,
+            link_preview_options: { is_disabled: true },
+            reply_markup: toMarkup(msg.keyboard),
+            ...(msg.threadId ? { message_thread_id: msg.threadId } : {}),
+            ...(msg.silent ? { disable_notification: true } : {}),
+          },
+          s,
+        ),
       signal,
     )
     return { messageId: sent.message_id, chatId: String(sent.chat.id) }

@@ -61,7 +61,9 @@ function build(o: OrderForMessage, shopName: string, cut: number): string {
   const f = (v: string | null | undefined, max: number) => {
     if (!v) return null
     const limit = Math.max(8, Math.floor(max * cut))
-    return escapeHtml(v.length > limit ? v.slice(0, limit - 1) + '…' : v)
+    // cut by code points, never inside a surrogate pair (an emoji)
+    const chars = Array.from(v)
+    return escapeHtml(chars.length > limit ? chars.slice(0, limit - 1).join('') + '…' : v)
   }
   const lines = [`🌸 <b>Новый заказ №${f(o.number, 64)}</b>`, `Магазин: ${f(shopName, 200)}`, `Сумма: <b>${formatRub(o.total)}</b>`, `Клиент: ${f(o.customerName, 200)}`]
   const phone = f(o.customerPhone, 40)
@@ -87,7 +89,14 @@ export function renderOrderMessage(order: OrderForMessage, shopName: string): st
     const text = build(order, shopName, cut)
     if (text.length <= TELEGRAM_TEXT_LIMIT) return text
   }
-  return build(order, shopName, 0.05).slice(0, TELEGRAM_TEXT_LIMIT)
+  return Array.from(build(order, shopName, 0.05)).slice(0, TELEGRAM_TEXT_LIMIT - 1).join('')
+}
+
+/** For a recipient that did not get the order but follows its status (or cancellation): one short line. */
+export function renderStatusLine(o: { number: string; status: string; acceptedBy?: string | null }, shopName: string): string {
+  const icon = o.status === 'cancelled' ? '❌' : o.status === 'done' ? '✅' : '🔄'
+  const who = o.status === 'accepted' && o.acceptedBy ? ` (${escapeHtml(o.acceptedBy)})` : ''
+  return `${icon} ${escapeHtml(shopName)}: заказ №${escapeHtml(o.number)} — <b>${STATUS_LABELS[o.status] ?? escapeHtml(o.status)}</b>${who}`
 }
 
 export const testMessageText = (shopName: string) =>

@@ -35,25 +35,32 @@ export type DeliveryRow = {
   enabled: boolean | null
   message_id: string | null
   message_chat_id: string | null
-  /** For a status edit: the state of the order's own notification (null when there is none). */
+  /** For a status edit: the state of this recipient's new-order notification (null when it had none). */
   order_delivery_state: 'pending' | 'done' | 'dead' | null
+  /** The recipient (telegram_chats.id) and what its chat wants. */
+  chat_ref: string | null
+  thread_id: string | null
+  quiet_from: string | null
+  quiet_to: string | null
+  time_zone: string
 }
 
-/** Everything one attempt needs, in one read. */
+/** Everything one attempt needs, in one read: the order, the bot, the recipient and its own message. */
 export async function loadDelivery(sql: Sql, id: string): Promise<DeliveryRow | null> {
   const [row] = await sql<DeliveryRow[]>`
-    select d.id, d.shop_id, d.order_id, d.kind, d.state, d.attempts, d.revision, d.created_at,
-           s.name as shop_name,
+    select d.id, d.shop_id, d.order_id, d.kind, d.state, d.attempts, d.revision, d.created_at, d.chat_ref,
+           s.name as shop_name, s.time_zone,
            o.number, o.total::text as total, o.customer_name, o.customer_phone, o.recipient_name, o.recipient_phone,
            o.delivery_date::text as delivery_date, o.delivery_time, o.address, o.comment, o.status, o.accepted_by, o.accepted_at,
-           i.bot_token, i.chat_id, i.enabled,
-           l.message_id, l.chat_id as message_chat_id,
-           (select od.state from telegram_outbox od where od.order_id = d.order_id and od.kind = 'order') as order_delivery_state
+           i.bot_token, c.chat_id, (i.enabled and c.enabled) as enabled, c.thread_id, c.quiet_from::text, c.quiet_to::text,
+           m.message_id, m.chat_id as message_chat_id,
+           (select od.state from telegram_outbox od where od.order_id = d.order_id and od.kind = 'order' and od.chat_ref = d.chat_ref) as order_delivery_state
     from telegram_outbox d
     join orders o on o.id = d.order_id
     join shops s on s.id = d.shop_id
     left join telegram_integrations i on i.shop_id = d.shop_id
-    left join telegram_send_log l on l.shop_id = d.shop_id and l.order_id = d.order_id
+    left join telegram_chats c on c.id = d.chat_ref
+    left join telegram_messages m on m.order_id = d.order_id and m.chat_ref = d.chat_ref
     where d.id = ${id}`
   return row ?? null
 }
@@ -62,49 +69,49 @@ export async function loadDelivery(sql: Sql, id: string): Promise<DeliveryRow | 
 export type Pacing = { chatIntervalMs: number; groupIntervalMs: number }
 
 /**
- * Due deliveries, leased to `owner`, at most one per shop, from shops whose chat may be written to
- * now; the shop's next slot moves on by the pacing interval in the same statement. Integration rows
- * are taken with SKIP LOCKED, so replicas claim disjoint shops and never pace one chat twice.
- * Expired leases of crashed workers count as due.
+ * Due notifications, leased to `owner`, at most one per recipient chat, from chats that may be written
+ * to now; the chat's next slot moves on by its pacing interval (`PACE_SQL`) in the same statement.
+ * A new-order message goes before status edits of the same chat, so it never waits behind them.
+ * Recipient rows are taken with SKIP LOCKED, so replicas claim disjoint chats and never pace one chat
+ * twice. Expired leases of crashed workers count as due.
  */
 export async function claimDueDeliveries(sql: Sql, owner: string, limit: number, leaseSec: number, pacing: Pacing): Promise<{ id: string; shop_id: string }[]> {
   return sql<{ id: string; shop_id: string }[]>`
     with candidates as (
-      -- Due rows, oldest first, of shops whose chat may be written to now. Locked SKIP LOCKED for the
+      -- Due rows, oldest first, of chats that may be written to now. Locked SKIP LOCKED for the
       -- statement, so a replica claiming at the same moment looks further down the queue.
-      select d.shop_id from telegram_outbox d
-      join telegram_integrations i on i.shop_id = d.shop_id
+      select d.chat_ref from telegram_outbox d
+      join telegram_chats c on c.id = d.chat_ref
       where d.state = 'pending' and d.next_attempt_at <= now()
         and (d.locked_until is null or d.locked_until < now())
-        and (i.next_send_at is null or i.next_send_at <= now())
+        and (c.next_send_at is null or c.next_send_at <= now())
       order by d.next_attempt_at
-      -- Rows, not shops: a shop with a backlog fills several, so look well past \`limit\`.
+      -- Rows, not chats: a chat with a backlog fills several, so look well past \`limit\`.
       limit ${limit * 16}
       for update of d skip locked
     ),
-    shops as (
-      select i.id, i.shop_id,
-             case when i.chat_id like '-%' then ${pacing.groupIntervalMs}::int else ${pacing.chatIntervalMs}::int end as pace_ms
-      from telegram_integrations i
-      where i.shop_id in (select shop_id from candidates)
-        and (i.next_send_at is null or i.next_send_at <= now())
+    chats as (
+      select c.id, ${paceSql(sql, pacing)} as pace_ms
+      from telegram_chats c
+      where c.id in (select chat_ref from candidates)
+        and (c.next_send_at is null or c.next_send_at <= now())
       limit ${limit}
-      for update of i skip locked
+      for update of c skip locked
     ),
     picked as (
-      select p.id, s.id as integration_id, s.pace_ms
-      from shops s
+      select p.id, ch.id as chat_ref, ch.pace_ms
+      from chats ch
       cross join lateral (
         select d.id from telegram_outbox d
-        where d.shop_id = s.shop_id and d.state = 'pending' and d.next_attempt_at <= now()
+        where d.chat_ref = ch.id and d.state = 'pending' and d.next_attempt_at <= now()
           and (d.locked_until is null or d.locked_until < now())
-        order by d.next_attempt_at, d.id
+        order by (d.kind <> 'order'), d.next_attempt_at, d.id
         limit 1
         for update skip locked) p
     ),
     paced as (
-      update telegram_integrations i set next_send_at = now() + make_interval(secs => p.pace_ms / 1000.0)
-      from picked p where i.id = p.integration_id and p.pace_ms > 0
+      update telegram_chats c set next_send_at = now() + make_interval(secs => p.pace_ms / 1000.0)
+      from picked p where c.id = p.chat_ref and p.pace_ms > 0
     )
     update telegram_outbox d set locked_by = ${owner}, locked_until = now() + make_interval(secs => ${leaseSec})
     from picked p where d.id = p.id
@@ -112,52 +119,84 @@ export async function claimDueDeliveries(sql: Sql, owner: string, limit: number,
 }
 
 /**
- * Telegram accepted the message: the delivery is done and the order's log row says SENT, in one
- * statement. A status edit re-queued while this one was in flight (its revision moved on) stays
- * pending, so the newer status is sent next instead of being lost.
+ * The request's own first attempt takes the chat's slot only if it is free now (one UPDATE, so it
+ * cannot race the dispatcher); when the chat is busy the row is left to the dispatcher instead of
+ * provoking a 429. True when the slot was taken.
+ */
+export async function takeChatSlot(sql: Sql, chatRef: string, pacing: Pacing): Promise<boolean> {
+  const rows = await sql`
+    update telegram_chats c set next_send_at = now() + make_interval(secs => (${paceSql(sql, pacing)}) / 1000.0)
+    where c.id = ${chatRef} and (c.next_send_at is null or c.next_send_at <= now())
+    returning c.id`
+  return rows.length === 1
+}
+
+/** The chat-vs-group pacing rule, written once: groups and channels have negative ids (or @names). */
+export function paceMs(chatId: string, pacing: Pacing): number {
+  return chatId.startsWith('-') || chatId.startsWith('@') ? pacing.groupIntervalMs : pacing.chatIntervalMs
+}
+/** The same rule as SQL (over `c.chat_id` of `telegram_chats c`), for statements that pace chats. */
+const paceSql = (sql: Sql, pacing: Pacing) =>
+  sql`(case when c.chat_id like '-%' or c.chat_id like '@%' then ${pacing.groupIntervalMs}::int else ${pacing.chatIntervalMs}::int end)`
+
+/**
+ * Telegram accepted the message: the notification is done, the recipient's own message is recorded,
+ * the recipient's state is cleared, and — for a new-order message — the order's log row says SENT once
+ * every recipient has it; one statement. A status edit re-queued while this one was in flight (its
+ * revision moved on) stays pending, so the newer status is sent next instead of being lost.
+ * `paceMs` moves the chat's next slot from Telegram's acceptance (claims count from the claim).
  */
 export async function finishSent(
   sql: Sql,
-  p: { id: string; kind: string; shopId: string; orderId: string; text: string; messageId: number; chatId: string; mock: boolean; revision?: number; paceMs?: number },
+  p: { id: string; kind: string; shopId: string; orderId: string; chatRef: string | null; text: string; messageId: number; chatId: string; mock: boolean; revision?: number; paceMs?: number; isStatusLine?: boolean },
 ): Promise<void> {
-  // The chat's next slot counts from when Telegram took this message (claims count from the claim):
-  // consecutive messages to one chat stay at least the pacing interval apart.
-  const pace = p.paceMs
-    ? sql`, p as (
-        update telegram_integrations set next_send_at = greatest(next_send_at, now() + make_interval(secs => ${p.paceMs / 1000}))
-        where shop_id = ${p.shopId})`
-    : sql``
-  const outbox = sql`
-    update telegram_outbox
-    set state = case when revision = ${p.revision ?? 0} then 'done' else 'pending' end,
-        next_attempt_at = now(), attempts = attempts + 1, locked_by = null, locked_until = null, last_error = null, last_error_code = null, updated_at = now()
-    where id = ${p.id}
-    returning attempts`
-  if (p.kind !== 'order') {
-    // The message text (and, after a deleted message was replaced, its id) follows the edit.
-    await sql`
-      with d as (${outbox})${pace}
-      update telegram_send_log set message = ${p.text}, message_id = ${p.messageId}, chat_id = ${p.chatId}
-      where shop_id = ${p.shopId} and order_id = ${p.orderId}`
-    return
-  }
+  const pace = p.paceMs ? sql`, next_send_at = greatest(next_send_at, now() + make_interval(secs => ${p.paceMs / 1000}))` : sql``
   await sql`
-    with d as (${outbox})${pace}
+    with d as (
+      update telegram_outbox
+      set state = case when revision = ${p.revision ?? 0} then 'done' else 'pending' end,
+          next_attempt_at = now(), attempts = attempts + 1, locked_by = null, locked_until = null, last_error = null, last_error_code = null, updated_at = now()
+      where id = ${p.id}
+      returning attempts),
+    c as (
+      update telegram_chats set last_sent_at = now(), last_error = null, last_error_code = null, last_error_at = null, updated_at = now()${pace}
+      where id = ${p.chatRef}),
+    m as (
+      insert into telegram_messages (order_id, chat_ref, message_id, chat_id)
+      select ${p.orderId}, ${p.chatRef}, ${p.messageId}, ${p.chatId}
+      where ${p.chatRef}::bigint is not null and not ${p.isStatusLine ?? false}
+      on conflict (order_id, chat_ref) do update set message_id = excluded.message_id, chat_id = excluded.chat_id),
+    l as (
+      update telegram_send_log set message = ${p.text}, message_id = ${p.messageId}
+      where shop_id = ${p.shopId} and order_id = ${p.orderId} and ${p.kind} <> 'order' and not ${p.isStatusLine ?? false}
+        and chat_id = ${p.chatId})
     insert into telegram_send_log (shop_id, order_id, message, status, error, attempts, sent_at, message_id, chat_id, mock)
-    select ${p.shopId}, ${p.orderId}, ${p.text}, 'SENT', null, coalesce((select attempts from d), 1), now(), ${p.messageId}, ${p.chatId}, ${p.mock}
+    select ${p.shopId}, ${p.orderId}, ${p.text},
+           case when not exists (select 1 from telegram_outbox x where x.order_id = ${p.orderId} and x.kind = 'order' and x.state <> 'done' and x.id <> ${p.id})
+                then 'SENT' else 'FAILED' end,
+           null, coalesce((select attempts from d), 1), now(), ${p.messageId}, ${p.chatId}, ${p.mock}
+    where ${p.kind} = 'order'
     on conflict (shop_id, order_id) do update set
-      status = 'SENT', error = null, error_code = null, message = excluded.message, attempts = excluded.attempts,
-      sent_at = now(), message_id = excluded.message_id, chat_id = excluded.chat_id, mock = excluded.mock, updated_at = now()`
+      status = case when excluded.status = 'SENT' then 'SENT' else telegram_send_log.status end,
+      error = case when excluded.status = 'SENT' then null else telegram_send_log.error end,
+      error_code = case when excluded.status = 'SENT' then null else telegram_send_log.error_code end,
+      sent_at = case when excluded.status = 'SENT' then now() else telegram_send_log.sent_at end,
+      attempts = greatest(telegram_send_log.attempts, excluded.attempts),
+      -- the log row shows the first recipient's message (the chat older clients know)
+      message = case when telegram_send_log.message_id is null or telegram_send_log.chat_id = excluded.chat_id then excluded.message else telegram_send_log.message end,
+      message_id = coalesce(telegram_send_log.message_id, excluded.message_id),
+      chat_id = coalesce(telegram_send_log.chat_id, excluded.chat_id),
+      mock = excluded.mock, updated_at = now()`
 }
 
 /**
- * The attempt failed. `retryAt` null means give up (terminal error or out of attempts): the delivery
- * is dead and stays FAILED until the owner presses "retry". Only the lease holder may record this,
- * and a FAILED never overwrites a SENT. One statement.
+ * The attempt failed. `retryAt` null means give up (terminal error or out of attempts): the
+ * notification is dead and stays FAILED until the owner presses "retry". Only the lease holder may
+ * record this, and a FAILED never overwrites a SENT. The recipient shows the reason. One statement.
  */
 export async function finishFailed(
   sql: Sql,
-  p: { id: string; owner: string; kind: string; shopId: string; orderId: string; text: string; error: string; errorCode: string; retryAt: Date | null; revision?: number },
+  p: { id: string; owner: string; kind: string; shopId: string; orderId: string; chatRef: string | null; text: string; error: string; errorCode: string; retryAt: Date | null; revision?: number },
 ): Promise<boolean> {
   const rev = p.revision ?? 0
   const [r] = await sql<{ recorded: boolean }[]>`
@@ -168,11 +207,14 @@ export async function finishFailed(
           attempts = attempts + 1, locked_by = null, locked_until = null, last_error = ${p.error}, last_error_code = ${p.errorCode}, updated_at = now()
       where id = ${p.id} and locked_by = ${p.owner} and state = 'pending'
       returning attempts),
+    c as (
+      update telegram_chats set last_error = ${p.error}, last_error_code = ${p.errorCode}, last_error_at = now(), updated_at = now()
+      where id = ${p.chatRef} and exists (select 1 from d)),
     l as (
       insert into telegram_send_log (shop_id, order_id, message, status, error, error_code, attempts)
       select ${p.shopId}, ${p.orderId}, ${p.text}, 'FAILED', ${p.error}, ${p.errorCode}, d.attempts from d where ${p.kind} = 'order'
       on conflict (shop_id, order_id) do update set
-        status = 'FAILED', error = excluded.error, error_code = excluded.error_code, message = excluded.message, attempts = excluded.attempts, updated_at = now()
+        status = 'FAILED', error = excluded.error, error_code = excluded.error_code, attempts = greatest(telegram_send_log.attempts, excluded.attempts), updated_at = now()
       where telegram_send_log.status <> 'SENT')
     select exists (select 1 from d) as recorded`
   return !!r?.recorded
@@ -183,14 +225,14 @@ export async function releaseLease(sql: Sql, id: string, owner: string): Promise
   await sql`update telegram_outbox set locked_by = null, locked_until = null where id = ${id} and locked_by = ${owner}`
 }
 
-export type RequeueResult = { state: 'queued'; id: string } | { state: 'already_sent' } | { state: 'in_progress' } | { state: 'none' }
+export type RequeueResult = { state: 'queued'; ids: string[] } | { state: 'already_sent' } | { state: 'in_progress' } | { state: 'none' }
 
 /**
- * The owner's "retry": a dead (or waiting) delivery becomes due now and is leased to the caller,
- * who attempts it at once. A sent one is not sent again.
+ * The owner's "retry": every dead (or waiting) new-order notification of the order becomes due now and
+ * is leased to the caller, who attempts them at once. A recipient that has it is not sent it again.
  */
 export async function requeueDelivery(sql: Sql, shopId: number, orderId: number, owner: string, leaseSec: number): Promise<RequeueResult> {
-  const [row] = await sql<{ id: string }[]>`
+  const rows = await sql<{ id: string }[]>`
     update telegram_outbox
     set state = 'pending', next_attempt_at = now(), locked_by = ${owner},
         locked_until = now() + make_interval(secs => ${leaseSec}), updated_at = now(),
@@ -198,11 +240,11 @@ export async function requeueDelivery(sql: Sql, shopId: number, orderId: number,
     where shop_id = ${shopId} and order_id = ${orderId} and kind = 'order'
       and state in ('dead', 'pending') and (locked_until is null or locked_until < now())
     returning id`
-  if (row) return { state: 'queued', id: row.id }
-  const [existing] = await sql<{ state: string }[]>`
+  if (rows.length) return { state: 'queued', ids: rows.map((r) => r.id) }
+  const existing = await sql<{ state: string }[]>`
     select state from telegram_outbox where shop_id = ${shopId} and order_id = ${orderId} and kind = 'order'`
-  if (!existing) return { state: 'none' }
-  return existing.state === 'done' ? { state: 'already_sent' } : { state: 'in_progress' }
+  if (!existing.length) return { state: 'none' }
+  return existing.every((e) => e.state === 'done') ? { state: 'already_sent' } : { state: 'in_progress' }
 }
 
 /** Nothing to do for this delivery (e.g. a status edit of an order whose notification never went out). */
@@ -220,23 +262,33 @@ export async function postpone(sql: Sql, id: string, owner: string, until: Date)
 }
 
 /**
- * In the transaction that changed an order's status: queue an edit of its Telegram message, if the
- * order had a notification. One row per order; a later change bumps its revision and makes it due.
+ * In the transaction that changed an order's status: queue, per recipient, the edit of its own message
+ * (every recipient that got or is getting the order), or a short status line for a recipient that did
+ * not get the order but asked for status changes (`order_status`) or cancellations (`order_cancelled`).
+ * One row per (order, recipient); a later change bumps its revision and makes it due, so edits of one
+ * message coalesce to the newest status.
  */
-export async function queueStatusEdit(tx: Sql, shopId: number, orderId: number): Promise<boolean> {
+export async function queueStatusEdit(tx: Sql, shopId: number, orderId: number, status: string): Promise<boolean> {
+  const event = status === 'cancelled' ? 'order_cancelled' : 'order_status'
   const rows = await tx`
-    insert into telegram_outbox (shop_id, order_id, kind)
-    select shop_id, order_id, 'order_status' from telegram_outbox
-    where shop_id = ${shopId} and order_id = ${orderId} and kind = 'order'
-    on conflict (order_id, kind) do update set
+    insert into telegram_outbox (shop_id, order_id, kind, chat_ref)
+    select c.shop_id, ${orderId}, 'order_status', c.id from telegram_chats c
+    where c.shop_id = ${shopId} and c.enabled
+      and (exists (select 1 from telegram_outbox o where o.order_id = ${orderId} and o.kind = 'order' and o.chat_ref = c.id)
+           or ${event} = any(c.events))
+    on conflict (order_id, kind, coalesce(chat_ref, 0)) do update set
       state = 'pending', next_attempt_at = now(), attempts = 0, last_error = null,
       revision = telegram_outbox.revision + 1, updated_at = now()`
   return rows.count > 0
 }
 
-/** The group became a supergroup (`migrate_to_chat_id`): follow it, only if the chat is still the one we knew. */
-export async function migrateChat(sql: Sql, shopId: number, fromChatId: string, toChatId: string): Promise<void> {
+/**
+ * The group became a supergroup (`migrate_to_chat_id`): that recipient follows it (and the integration's
+ * first-chat mirror, if it was that chat); other recipients are untouched.
+ */
+export async function migrateChat(sql: Sql, shopId: number, chatRef: string | null, fromChatId: string, toChatId: string): Promise<void> {
   await sql`
+    with c as (update telegram_chats set chat_id = ${toChatId}, updated_at = now() where id = ${chatRef} and chat_id = ${fromChatId})
     update telegram_integrations set chat_id = ${toChatId}, updated_at = now()
     where shop_id = ${shopId} and chat_id = ${fromChatId}`
 }

@@ -3,8 +3,9 @@ import { randomBytes } from 'node:crypto'
 import { isDatabaseUnavailable, type Sql } from '../platform/db/client'
 import type { Logger } from '../platform/log'
 import { errorCodeOf, TelegramError, type ErrorCode, type Keyboard, type TelegramClient } from '../bot-api'
-import { renderOrderMessage } from './message'
-import { finishFailed, finishSent, finishSkipped, loadDelivery, migrateChat, postpone, type DeliveryRow, type Pacing } from './outbox'
+import { renderOrderMessage, renderStatusLine } from './message'
+import { finishFailed, finishSent, finishSkipped, loadDelivery, migrateChat, paceMs, postpone, releaseLease, takeChatSlot, type DeliveryRow, type Pacing } from './outbox'
+import { inQuietHours } from './quiet-hours'
 import type { TokenCipher } from '../platform/crypto'
 
 export type DeliveryConfig = {
@@ -37,7 +38,7 @@ export const defaultDeliveryConfig: DeliveryConfig = {
 /** How long a status edit waits for the notification it edits before looking again. */
 const STATUS_EDIT_WAIT_MS = 2000
 
-export type AttemptOutcome = { status: 'sent' | 'failed'; error?: string; errorCode?: ErrorCode; retryAt?: Date | null }
+export type AttemptOutcome = { status: 'sent' | 'failed' | 'pending'; error?: string; errorCode?: ErrorCode; retryAt?: Date | null }
 
 export type KeyboardFor = (d: DeliveryRow) => Keyboard | undefined
 
@@ -72,10 +73,9 @@ export class Delivery {
     return this.deps.config
   }
 
-  /** The pacing interval of a chat: groups and channels (negative ids) are allowed fewer messages. */
+  /** The pacing interval of a chat (the rule lives in outbox.ts, next to its SQL twin). */
   paceFor(chatId: string): number {
-    const { chatIntervalMs, groupIntervalMs } = this.deps.config
-    return chatId.startsWith('-') ? groupIntervalMs : chatIntervalMs
+    return paceMs(chatId, this.deps.config)
   }
 
   /** Backoff before attempt n+1 after n failures: exponential, capped, with ±50% jitter. */
@@ -86,15 +86,18 @@ export class Delivery {
   }
 
   /** One attempt of a delivery whose lease the caller holds. Never throws for a Telegram failure. */
-  async attempt(delivery: string | DeliveryRow, signal?: AbortSignal, opts: { paced?: boolean } = {}): Promise<AttemptOutcome> {
-    // The dispatcher's sends move the chat's pacing slot; the request's own first attempt does not
-    // (it is not held back by pacing either, and one write less per order keeps intake fast).
-    const paced = opts.paced ?? true
+  async attempt(delivery: string | DeliveryRow, signal?: AbortSignal, opts: { firstAttempt?: boolean } = {}): Promise<AttemptOutcome> {
+    // The dispatcher's claim has already taken the chat's pacing slot; the request's own first attempt
+    // takes it only if it is free now, and otherwise leaves the row to the dispatcher (no 429).
     const { sql, client, cipher, log } = this.deps
     const started = Date.now()
-    // The request making the first attempt already has the row from its insert.
     const d = typeof delivery === 'string' ? await loadDelivery(sql, delivery) : delivery
     if (!d || d.state !== 'pending') return { status: d?.state === 'done' ? 'sent' : 'failed', error: 'not pending' }
+    if (opts.firstAttempt && d.chat_ref && d.chat_id && !(await takeChatSlot(sql, d.chat_ref, this.deps.config))) {
+      await releaseLease(sql, d.id, this.owner)
+      return { status: 'pending' }
+    }
+    const paced = !opts.firstAttempt
     const text = renderOrderMessage(
       {
         number: d.number,
@@ -115,7 +118,7 @@ export class Delivery {
     )
     const fields = { shopId: d.shop_id, orderId: d.order_id, deliveryId: d.id, kind: d.kind, attempt: d.attempts + 1 }
     const fail = async (errorCode: ErrorCode, error: string, retryAt: Date | null): Promise<AttemptOutcome> => {
-      const recorded = await finishFailed(sql, { id: d.id, owner: this.owner, kind: d.kind, shopId: d.shop_id, orderId: d.order_id, text, error, errorCode, retryAt, revision: d.revision })
+      const recorded = await finishFailed(sql, { id: d.id, owner: this.owner, kind: d.kind, shopId: d.shop_id, orderId: d.order_id, chatRef: d.chat_ref, text, error, errorCode, retryAt, revision: d.revision })
       log.warn(retryAt ? 'delivery_retry_scheduled' : 'delivery_failed', { ...fields, errorCode, error, retryAt, recorded })
       return { status: 'failed', error, errorCode, retryAt }
     }
@@ -137,36 +140,42 @@ export class Delivery {
         await postpone(sql, d.id, this.owner, until)
         return { status: 'failed', error: 'ждём отправки уведомления о заказе', retryAt: until }
       }
-      if (d.order_delivery_state !== 'done') {
+      if (d.order_delivery_state !== 'done' && d.order_delivery_state !== null) {
         await finishSkipped(sql, d.id, this.owner, 'уведомление о заказе не было отправлено: редактировать нечего')
         return { status: 'sent' }
       }
     }
-    const keyboard = this.deps.keyboard?.(d)
+    // A recipient that never got the order (it follows statuses or cancellations only) gets one line.
+    const statusLine = d.kind === 'order_status' && !d.message_id && d.order_delivery_state === null
+    const body = statusLine ? renderStatusLine({ number: d.number, status: d.status, acceptedBy: d.accepted_by }, d.shop_name) : text
+    const keyboard = statusLine ? undefined : this.deps.keyboard?.(d)
+    const silent = inQuietHours(new Date(), d.time_zone, d.quiet_from, d.quiet_to)
+    const threadId = d.thread_id ? Number(d.thread_id) : null
+    const base = { id: d.id, kind: d.kind, shopId: d.shop_id, orderId: d.order_id, chatRef: d.chat_ref, mock: client.mode === 'mock', revision: d.revision }
     let chatId = d.chat_id
     // A migrated group is followed at most twice in one attempt (it migrates once in reality).
     for (let hop = 0; hop < 3; hop++) {
       try {
         if (d.kind === 'order_status' && d.message_id && d.message_chat_id) {
           await client.editMessageText(token, { chatId: d.message_chat_id, messageId: Number(d.message_id), text, keyboard }, signal)
-          await this.recordSent(started, { id: d.id, kind: d.kind, shopId: d.shop_id, orderId: d.order_id, text, messageId: Number(d.message_id), chatId: d.message_chat_id, mock: client.mode === 'mock', revision: d.revision, paceMs: paced ? this.paceFor(chatId) : 0 })
+          await this.recordSent(started, { ...base, text, messageId: Number(d.message_id), chatId: d.message_chat_id, paceMs: paced ? this.paceFor(chatId) : 0 })
         } else {
-          const sent = await client.sendMessage(token, { chatId, text, keyboard }, signal)
-          await this.recordSent(started, { id: d.id, kind: d.kind, shopId: d.shop_id, orderId: d.order_id, text, messageId: sent.messageId, chatId: sent.chatId, mock: client.mode === 'mock', revision: d.revision, paceMs: paced ? this.paceFor(chatId) : 0 })
+          const sent = await client.sendMessage(token, { chatId, text: body, keyboard, threadId, silent }, signal)
+          await this.recordSent(started, { ...base, text: body, messageId: sent.messageId, chatId: sent.chatId, paceMs: paced ? this.paceFor(chatId) : 0, isStatusLine: statusLine })
         }
-        log.info('delivery_sent', { ...fields, mock: client.mode === 'mock' })
+        log.info('delivery_sent', { ...fields, chatRef: d.chat_ref, silent, mock: client.mode === 'mock' })
         return { status: 'sent' }
       } catch (err) {
         if (!(err instanceof TelegramError)) throw err
         const f = err.failure
         if (f.kind === 'migrated') {
-          await migrateChat(sql, Number(d.shop_id), chatId, f.newChatId)
+          await migrateChat(sql, Number(d.shop_id), d.chat_ref, chatId, f.newChatId)
           log.info('chat_migrated', { ...fields, newChatId: f.newChatId })
           chatId = f.newChatId
           continue
         }
         if (f.kind === 'terminal' && f.code === 'not_modified') {
-          await this.recordSent(started, { id: d.id, kind: d.kind, shopId: d.shop_id, orderId: d.order_id, text, messageId: Number(d.message_id), chatId: d.message_chat_id ?? chatId, mock: false, revision: d.revision, paceMs: paced ? this.paceFor(chatId) : 0 })
+          await this.recordSent(started, { ...base, mock: false, text, messageId: Number(d.message_id), chatId: d.message_chat_id ?? chatId, paceMs: paced ? this.paceFor(chatId) : 0 })
           return { status: 'sent' }
         }
         if (f.kind === 'terminal' && f.code === 'message_gone' && d.kind === 'order_status') {

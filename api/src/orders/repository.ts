@@ -1,5 +1,5 @@
 import type { Sql } from '../platform/db/client'
-import { queueStatusEdit, type DeliveryRow } from '../notifications'
+import { queueStatusEdit } from '../notifications'
 import type { CreateOrderInput, Order } from './schema'
 
 export type OrderRow = {
@@ -46,7 +46,7 @@ export const toOrder = (r: OrderRow): Order => ({
 })
 
 export type InsertResult =
-  | { created: true; order: OrderRow; delivery: DeliveryRow | null }
+  | { created: true; order: OrderRow; notificationIds: string[] }
   | { created: false; order: OrderRow; sendStatus: 'SENT' | 'FAILED' | null; outboxState: string | null }
 
 /** PostgreSQL's foreign_key_violation: the shop of the order does not exist. */
@@ -60,9 +60,9 @@ const isUnknownShop = (err: unknown) => (err as { code?: string })?.code === '23
  * statement also returns everything that attempt needs. Null when the shop does not exist.
  */
 export async function insertOrderOnce(sql: Sql, shopId: number, o: CreateOrderInput, owner: string, leaseSec: number): Promise<InsertResult | null> {
-  let created: (OrderRow & DeliveryFields)[]
+  let created: (OrderRow & { notification_ids: string[] | null })[]
   try {
-    created = await sql<(OrderRow & DeliveryFields)[]>`
+    created = await sql<(OrderRow & { notification_ids: string[] | null })[]>`
       with o as (
         insert into orders (shop_id, number, total, customer_name, customer_phone, recipient_name, recipient_phone,
                             delivery_date, delivery_time, address, comment)
@@ -70,74 +70,33 @@ export async function insertOrderOnce(sql: Sql, shopId: number, o: CreateOrderIn
                 ${o.recipientPhone ?? null}, ${o.deliveryDate ?? null}, ${o.deliveryTime ?? null}, ${o.address ?? null}, ${o.comment ?? null})
         on conflict (shop_id, number) do nothing
         returning ${sql.unsafe(ORDER_COLUMNS)}),
-      i as (
-        select bot_token, chat_id, enabled from telegram_integrations
-        where shop_id = ${shopId} and enabled and chat_id is not null),
+      -- one new-order notification per recipient that wants it, leased to this request's first attempt
       d as (
-        insert into telegram_outbox (shop_id, order_id, kind, locked_by, locked_until)
-        select o.shop_id, o.id, 'order', ${owner}, now() + make_interval(secs => ${leaseSec}) from o, i
-        returning id, created_at)
-      select o.*, d.id as delivery_id, d.created_at as delivery_created_at, i.bot_token, i.chat_id as target_chat_id, i.enabled,
-             (select name from shops where id = ${shopId}) as shop_name
-      from o left join d on true left join i on true`
+        insert into telegram_outbox (shop_id, order_id, kind, chat_ref, locked_by, locked_until)
+        select o.shop_id, o.id, 'order', c.id, ${owner}, now() + make_interval(secs => ${leaseSec})
+        from o
+        join telegram_integrations i on i.shop_id = o.shop_id and i.enabled
+        join telegram_chats c on c.shop_id = o.shop_id and c.enabled and 'order_created' = any(c.events)
+        returning id)
+      select o.*, (select array_agg(id order by id) from d) as notification_ids from o`
   } catch (err) {
     if (isUnknownShop(err)) return null
     throw err
   }
   const [row] = created
   if (row) {
-    const { delivery_id, delivery_created_at, bot_token, target_chat_id, enabled, shop_name, ...order } = row
-    const delivery: DeliveryRow | null = delivery_id
-      ? {
-          id: delivery_id,
-          shop_id: order.shop_id,
-          order_id: order.id,
-          kind: 'order',
-          state: 'pending',
-          attempts: 0,
-          revision: 0,
-          created_at: delivery_created_at!,
-          shop_name,
-          number: order.number,
-          total: order.total,
-          customer_name: order.customer_name,
-          customer_phone: order.customer_phone,
-          recipient_name: order.recipient_name,
-          recipient_phone: order.recipient_phone,
-          delivery_date: order.delivery_date,
-          delivery_time: order.delivery_time,
-          address: order.address,
-          comment: order.comment,
-          status: order.status,
-          accepted_by: order.accepted_by,
-          accepted_at: order.accepted_at,
-          bot_token,
-          chat_id: target_chat_id,
-          enabled,
-          message_id: null,
-          message_chat_id: null,
-          order_delivery_state: null,
-        }
-      : null
-    return { created: true, order, delivery }
+    const { notification_ids, ...order } = row
+    return { created: true, order, notificationIds: notification_ids ?? [] }
   }
   const [existing] = await sql<(OrderRow & { send_status: 'SENT' | 'FAILED' | null; outbox_state: string | null })[]>`
     select ${sql.unsafe(ORDER_COLUMNS_OF_O)},
-           l.status as send_status, d.state as outbox_state
+           l.status as send_status,
+           (select case when bool_or(d.state = 'pending') then 'pending' when count(*) > 0 then 'finished' end
+            from telegram_outbox d where d.order_id = o.id and d.kind = 'order') as outbox_state
     from orders o
     left join telegram_send_log l on l.shop_id = o.shop_id and l.order_id = o.id
-    left join telegram_outbox d on d.order_id = o.id and d.kind = 'order'
     where o.shop_id = ${shopId} and o.number = ${o.number}`
   return { created: false, order: existing!, sendStatus: existing!.send_status, outboxState: existing!.outbox_state }
-}
-
-type DeliveryFields = {
-  delivery_id: string | null
-  delivery_created_at: Date | null
-  bot_token: string | null
-  target_chat_id: string | null
-  enabled: boolean | null
-  shop_name: string
 }
 
 export async function findOrder(sql: Sql, shopId: number, orderId: number): Promise<OrderRow | null> {
@@ -204,7 +163,7 @@ export async function changeOrderStatus(
       const [current] = await tx<OrderRow[]>`select ${tx.unsafe(ORDER_COLUMNS)} from orders where shop_id = ${shopId} and id = ${orderId}`
       return { changed: false, order: current ?? null }
     }
-    const editQueued = await queueStatusEdit(tx as unknown as Sql, shopId, orderId)
+    const editQueued = await queueStatusEdit(tx as unknown as Sql, shopId, orderId, to)
     return { changed: true, order: row, editQueued }
   })
 }

@@ -4,9 +4,7 @@ import type { Actor } from '../platform/http/auth'
 import { Conflict, NotFound } from '../platform/http/errors'
 import type { Logger } from '../platform/log'
 import { getShopOr404 } from '../platform/shops'
-import type { Delivery } from '../notifications'
-import type { Dispatcher } from '../notifications'
-import { requeueDelivery, type DeliveryRow } from '../notifications'
+import { requeueDelivery, type AttemptOutcome, type Delivery, type Dispatcher } from '../notifications'
 import { changeOrderStatus, findOrder, insertOrderOnce, listOrders, toOrder, type OrderWithNotificationRow } from './repository'
 import { NEXT_STATUSES, previousStatuses, type CreateOrderInput, type Order, type OrderStatus } from './schema'
 
@@ -41,26 +39,35 @@ export class OrderService {
       return { created: false, order: toOrder(o), telegramStatus, telegram: { error: null, errorCode: null, retrying: false, nextAttemptAt: null, attempts: 0 } }
     }
     const order = toOrder(r.order)
-    log.info('order_created', { shopId, orderId: order.id, number: order.number, notify: r.delivery !== null })
-    if (!r.delivery) return { created: true, order, telegramStatus: 'skipped', telegram: { error: null, errorCode: null, retrying: false, nextAttemptAt: null, attempts: 0 } }
-    const outcome = await this.attemptNow(r.delivery)
+    log.info('order_created', { shopId, orderId: order.id, number: order.number, recipients: r.notificationIds.length })
+    if (!r.notificationIds.length) return { created: true, order, telegramStatus: 'skipped', telegram: { error: null, errorCode: null, retrying: false, nextAttemptAt: null, attempts: 0 } }
+    const outcome = await this.attemptNow(r.notificationIds)
     return { created: true, order, ...outcome }
   }
 
-  /** The first attempt, inside the request, never longer than the delivery timeout. */
-  private async attemptNow(d: string | DeliveryRow): Promise<TelegramOutcome> {
-    const deliveryId = typeof d === 'string' ? d : d.id
-    const { delivery, log } = this.deps
-    try {
-      const o = await delivery.attempt(d, AbortSignal.timeout(delivery.config.timeoutMs), { paced: false })
-      return {
-        telegramStatus: o.status,
-        telegram: { error: o.error ?? null, errorCode: o.errorCode ?? null, retrying: !!o.retryAt, nextAttemptAt: o.retryAt ? o.retryAt.toISOString() : null, attempts: 1 },
-      }
-    } catch (err) {
-      // The lease expires and the dispatcher takes over; the order itself is committed.
-      log.error('first_attempt_error', { deliveryId, error: err })
-      return { telegramStatus: 'failed', telegram: { error: 'Ошибка при отправке; повторим автоматически', errorCode: 'telegram_unavailable', retrying: true, nextAttemptAt: null, attempts: 1 } }
+  /**
+   * The first attempt for every recipient (different chats, so at once), inside the request and never
+   * longer than the delivery timeout. The answer sums them up: `sent` when every recipient has it,
+   * `failed` when one failed, `pending` when a busy chat left one to the dispatcher.
+   */
+  private async attemptNow(ids: string[]): Promise<TelegramOutcome> {
+    const { delivery, dispatcher, log } = this.deps
+    const signal = AbortSignal.timeout(delivery.config.timeoutMs)
+    const outcomes = await Promise.all(
+      ids.map((id) =>
+        delivery.attempt(id, signal, { firstAttempt: true }).catch((error): AttemptOutcome => {
+          // The lease expires and the dispatcher takes over; the order itself is committed.
+          log.error('first_attempt_error', { deliveryId: id, error })
+          return { status: 'failed', error: 'Ошибка при отправке; повторим автоматически', errorCode: 'telegram_unavailable', retryAt: new Date() }
+        }),
+      ),
+    )
+    if (outcomes.some((o) => o.status === 'pending')) dispatcher.wake()
+    const failed = outcomes.find((o) => o.status === 'failed')
+    const o = failed ?? outcomes.find((x) => x.status === 'pending') ?? outcomes[0]!
+    return {
+      telegramStatus: o.status,
+      telegram: { error: o.error ?? null, errorCode: o.errorCode ?? null, retrying: !!o.retryAt, nextAttemptAt: o.retryAt ? o.retryAt.toISOString() : null, attempts: o.status === 'pending' ? 0 : 1 },
     }
   }
 
@@ -122,7 +129,7 @@ export class OrderService {
     if (q.state === 'already_sent') throw new Conflict('This notification was already sent; it is not sent twice', 'already_sent')
     if (q.state === 'in_progress') throw new Conflict('This notification is being sent right now', 'in_progress')
     if (q.state === 'none') throw new Conflict('This order had no notification to resend (Telegram was not connected when it came in)', 'nothing_to_resend')
-    const outcome = await this.attemptNow(q.id)
+    const outcome = await this.attemptNow(q.ids)
     return { order: toOrder(row), ...outcome }
   }
 }
