@@ -1,7 +1,7 @@
 import { AccessService } from './access'
 import { GrammyClient, MockClient, type TelegramClient } from './bot-api'
 import type { Config } from './config'
-import { TelegramService } from './connect'
+import { RecipientService, TelegramService } from './connect'
 import { Delivery, Dispatcher, defaultDeliveryConfig, type DeliveryConfig } from './notifications'
 import { OrderService, orderKeyboard } from './orders'
 import type { TokenCipher } from './platform/crypto'
@@ -32,6 +32,7 @@ export function createServices(p: { config: Config; sql: Sql; client: TelegramCl
   const delivery = new Delivery({ sql, client, cipher, log, config: deliveryConfig, keyboard: orderKeyboard(cipher, config.PUBLIC_URL) })
   const dispatcher = new Dispatcher({ sql, delivery, log })
   const telegram = new TelegramService({ sql, client, cipher, log, publicUrl: config.PUBLIC_URL, timeoutMs: config.TELEGRAM_TIMEOUT_MS })
+  const recipients = new RecipientService({ sql, client, cipher, log, timeoutMs: config.TELEGRAM_TIMEOUT_MS })
   const access = new AccessService({ sql, log, platformSecret: config.PLATFORM_SECRET, publicUrl: config.PUBLIC_URL })
   const orders = new OrderService({ sql, delivery, dispatcher, log })
   // Imports run one way (updates → orders → notifications): the router is built last and given the
@@ -51,6 +52,7 @@ export function createServices(p: { config: Config; sql: Sql; client: TelegramCl
     poller,
     orders,
     access,
+    recipients,
     /** Background work: the dispatcher always, the poller only when no webhook can reach us. */
     start() {
       dispatcher.start()

@@ -61,6 +61,7 @@ export class FakeTelegram {
   private readonly behaviours = new Map<string, Behaviour>()
   private readonly queued = new Map<string, Behaviour[]>()
   private readonly methodBehaviours = new Map<string, Behaviour>()
+  private readonly chatBehaviours = new Map<string, Behaviour>()
   private readonly updates = new Map<string, Record<string, unknown>[]>()
   readonly webhooks = new Map<string, { url: string; secret: string }>()
   private readonly hanging = new Set<() => void>()
@@ -87,6 +88,10 @@ export class FakeTelegram {
   behaveMethod(token: string, method: string, b: Behaviour): void {
     this.methodBehaviours.set(`${token}/${method}`, b)
   }
+  /** Every send/edit of this token to one chat behaves so (e.g. one recipient blocked the bot). */
+  behaveChat(token: string, chatId: string, b: Behaviour): void {
+    this.chatBehaviours.set(`${token}/chat/${chatId}`, b)
+  }
   pushUpdate(token: string, update: Record<string, unknown>): void {
     this.updates.set(token, [...(this.updates.get(token) ?? []), update])
   }
@@ -109,9 +114,11 @@ export class FakeTelegram {
     })
   }
 
-  private behaviourFor(token: string, method: string): Behaviour {
+  private behaviourFor(token: string, method: string, payload: Record<string, unknown>): Behaviour {
     const q = this.queued.get(token)
     if (q && q.length) return q.shift()!
+    const perChat = payload.chat_id !== undefined ? this.chatBehaviours.get(`${token}/chat/${String(payload.chat_id)}`) : undefined
+    if (perChat) return perChat
     return this.methodBehaviours.get(`${token}/${method}`) ?? this.behaviours.get(token) ?? B.ok
   }
 
@@ -136,7 +143,7 @@ export class FakeTelegram {
       )
     }
     // Polling runs in the background: it neither consumes queued behaviours nor takes the token-wide one.
-    const b = method === 'getUpdates' ? this.methodBehaviours.get(`${token}/getUpdates`) ?? B.ok : this.behaviourFor(token, method)
+    const b = method === 'getUpdates' ? this.methodBehaviours.get(`${token}/getUpdates`) ?? B.ok : this.behaviourFor(token, method, payload)
     if (b.kind === 'hang') {
       await new Promise<void>((resolve) => {
         this.hanging.add(resolve)

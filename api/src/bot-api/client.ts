@@ -25,7 +25,7 @@ export type TgChat = { id: number; type: string; title?: string; username?: stri
 export type TgUser = { id: number; is_bot?: boolean; first_name?: string; last_name?: string; username?: string }
 export type TgUpdate = {
   update_id: number
-  message?: { message_id: number; chat: TgChat; from?: TgUser; text?: string; date?: number }
+  message?: { message_id: number; chat: TgChat; from?: TgUser; text?: string; date?: number; message_thread_id?: number; is_topic_message?: boolean }
   my_chat_member?: { chat: TgChat; from?: TgUser; new_chat_member?: { status?: string } }
   callback_query?: { id: string; from: TgUser; data?: string; message?: { message_id: number; chat: TgChat } }
 }

@@ -126,25 +126,45 @@ export async function bindChatByStartCode(
   sql: Sql,
   integrationId: string,
   code: string,
-  chat: { id: string; title: string | null; type: string },
-): Promise<{ shop_id: string; shop_name: string } | null> {
-  const [row] = await sql<{ shop_id: string; shop_name: string }[]>`
-    update telegram_integrations i
-    set chat_id = ${chat.id}, chat_title = ${chat.title}, chat_type = ${chat.type}, chat_member_status = 'member',
-        start_code = null, start_code_expires_at = null, updated_at = now()
-    from shops s
-    where i.id = ${integrationId} and s.id = i.shop_id
-      and i.start_code = ${code} and i.start_code_expires_at > now()
-    returning i.shop_id, s.name as shop_name`
+  chat: { id: string; title: string | null; type: string; threadId?: number | null },
+): Promise<{ shop_id: string; shop_name: string; recipient_id: string } | null> {
+  // Spends the one-time code and adds the chat (or its forum topic) as a recipient with all events.
+  // The first chat also becomes the integration's chat, which older clients read as `chatId`.
+  const [row] = await sql<{ shop_id: string; shop_name: string; recipient_id: string }[]>`
+    with i as (
+      update telegram_integrations i
+      set start_code = null, start_code_expires_at = null, updated_at = now(),
+          chat_id = coalesce(i.chat_id, ${chat.id}),
+          chat_title = case when i.chat_id is null then ${chat.title} else i.chat_title end,
+          chat_type = case when i.chat_id is null then ${chat.type} else i.chat_type end,
+          chat_member_status = case when i.chat_id is null then 'member' else i.chat_member_status end
+      from shops s
+      where i.id = ${integrationId} and s.id = i.shop_id
+        and i.start_code = ${code} and i.start_code_expires_at > now()
+      returning i.shop_id, s.name as shop_name),
+    c as (
+      insert into telegram_chats (shop_id, chat_id, thread_id, title, type, member_status)
+      select shop_id, ${chat.id}, ${chat.threadId ?? null}, ${chat.title}, ${chat.type}, 'member' from i
+      on conflict (shop_id, chat_id, coalesce(thread_id, 0)) do update
+        set title = excluded.title, type = excluded.type, member_status = 'member', enabled = true, updated_at = now()
+      returning id)
+    select i.shop_id, i.shop_name, c.id as recipient_id from i, c`
   return row ?? null
 }
 
-/** Records that the bot was removed from (or re-added to) its bound chat. */
+/** Records that the bot was removed from (or re-added to) a chat: every recipient in that chat shows it. */
 export async function setChatMemberStatus(sql: Sql, integrationId: string, chatId: string, status: string): Promise<boolean> {
-  const rows = await sql`
-    update telegram_integrations set chat_member_status = ${status}, updated_at = now()
-    where id = ${integrationId} and chat_id = ${chatId}`
-  return rows.count > 0
+  const [r] = await sql<{ n: number }[]>`
+    with c as (
+      update telegram_chats c set member_status = ${status}, updated_at = now()
+      from telegram_integrations i where i.id = ${integrationId} and c.shop_id = i.shop_id and c.chat_id = ${chatId}
+      returning c.id),
+    i as (
+      update telegram_integrations set chat_member_status = ${status}, updated_at = now()
+      where id = ${integrationId} and chat_id = ${chatId}
+      returning id)
+    select ((select count(*) from c) + (select count(*) from i))::int as n`
+  return (r?.n ?? 0) > 0
 }
 
 /** True the first time an update is seen: Telegram redelivers on slow or failed answers. */

@@ -1,8 +1,10 @@
 import { Elysia } from 'elysia'
 import { z } from 'zod'
 import { actorOf, principalOf } from '../platform/http/auth'
+import { Invalid } from '../platform/http/errors'
 import { ErrorSchema, Id } from '../platform/http/schemas'
-import { ConnectBody, IntegrationSchema, StatusSchema } from './schema'
+import type { RecipientService } from './recipients'
+import { ConnectBody, IntegrationSchema, RecipientBody, RecipientSchema, StatusSchema } from './schema'
 import type { TelegramService } from './service'
 
 const ShopParams = z.object({ shopId: Id })
@@ -35,4 +37,51 @@ export const connectRoutes = (telegram: TelegramService) =>
       params: ShopParams,
       response: { 200: IntegrationSchema, ...errors },
       detail: { summary: 'Issue a fresh one-time t.me connect link (e.g. to move to another chat)' },
+    })
+
+const RecipientParams = z.object({ shopId: Id, id: Id })
+
+/** Several chats per shop: the owner, the florists' group (or its topic), the courier. */
+export const recipientRoutes = (recipients: RecipientService) =>
+  new Elysia({ name: 'telegram-recipients', detail: { tags: ['Telegram'] } })
+    .get('/shops/:shopId/telegram/chats', async ({ params }) => ({ items: await recipients.list(params.shopId) }), {
+      params: ShopParams,
+      response: { 200: z.object({ items: z.array(RecipientSchema) }), 400: ErrorSchema, 404: ErrorSchema },
+      detail: { summary: 'The chats the shop’s bot writes to, with their events, topic, quiet hours and state' },
+    })
+    .post(
+      '/shops/:shopId/telegram/chats',
+      async ({ params, body, request, set }) => {
+        if (!body.chatId) throw new Invalid('chatId is required', [{ path: 'chatId', message: 'required' }], 'validation_failed')
+        set.status = 201
+        return recipients.add(params.shopId, { ...body, chatId: body.chatId }, actorOf(principalOf(request)))
+      },
+      {
+        params: ShopParams,
+        parse: 'json',
+        body: RecipientBody,
+        response: { 201: RecipientSchema, ...errors },
+        detail: { summary: 'Add a chat by its id (the connect link’s /start adds one by itself)', description: '409 `recipient_exists` for a chat (and topic) already added; 409 `not_connected` without a bot.' },
+      },
+    )
+    .patch('/shops/:shopId/telegram/chats/:id', ({ params, body, request }) => recipients.update(params.shopId, params.id, body, actorOf(principalOf(request))), {
+      params: RecipientParams,
+      parse: 'json',
+      body: RecipientBody,
+      response: { 200: RecipientSchema, ...errors },
+      detail: { summary: 'Change a recipient: events, topic, quiet hours, enabled, chat' },
+    })
+    .delete(
+      '/shops/:shopId/telegram/chats/:id',
+      async ({ params, request, set }) => {
+        await recipients.remove(params.shopId, params.id, actorOf(principalOf(request)))
+        set.status = 204
+        return null
+      },
+      { params: RecipientParams, response: { 204: z.null(), 400: ErrorSchema, 404: ErrorSchema }, detail: { summary: 'Stop writing to this chat' } },
+    )
+    .post('/shops/:shopId/telegram/chats/:id/test', ({ params }) => recipients.sendTest(params.shopId, params.id), {
+      params: RecipientParams,
+      response: { 200: z.object({ sent: z.boolean(), error: z.string().nullable(), errorCode: z.string().nullable(), mock: z.boolean() }), ...errors },
+      detail: { summary: 'Send a test message to one recipient', description: '200 with `sent: false` and the reason when Telegram refused; the recipient shows it.' },
     })

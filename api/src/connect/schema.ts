@@ -59,3 +59,46 @@ export const StatusSchema = z.object({
   updatedAt: z.string().nullable(),
 })
 export type Status = z.infer<typeof StatusSchema>
+
+export const EVENTS = ['order_created', 'order_status', 'order_cancelled', 'delivery_reminder', 'daily_summary'] as const
+const HHMM = z.string().regex(/^([01][0-9]|2[0-3]):[0-5][0-9]$/, 'must be HH:MM (00:00–23:59)')
+const ChatIdInput = z
+  .union([z.string().trim().regex(CHAT_ID_RE, 'must be an integer (negative for groups) or a @channelusername'), z.number().int().refine((n) => Number.isSafeInteger(n), 'is too large for a JSON number: send it as a string')])
+  .transform((v) => String(v))
+  .refine((v) => CHAT_ID_RE.test(v), 'must be an integer (negative for groups) or a @channelusername')
+
+/** What a recipient can be told (POST creates with these, PATCH changes any of them). */
+export const RecipientBody = z.object({
+  chatId: ChatIdInput.optional().describe('Integer-like (negative for groups) or @channelusername'),
+  threadId: z.number().int().min(1).max(2_147_483_647).nullable().optional().describe('Forum topic (message_thread_id); null for the chat itself'),
+  events: z
+    .array(z.enum(EVENTS))
+    .max(5)
+    .transform((e) => [...new Set(e)])
+    .optional()
+    .describe('Which events send a message to this chat; omitted on create → all'),
+  quietHours: z
+    .object({ from: HHMM, to: HHMM })
+    .refine((q) => q.from !== q.to, 'from and to must differ')
+    .nullable()
+    .optional()
+    .describe('In the shop’s time zone; inside it messages go silently (disable_notification), never later'),
+  enabled: z.boolean().optional(),
+})
+export type RecipientInput = z.infer<typeof RecipientBody>
+
+export const RecipientSchema = z.object({
+  id: z.number(),
+  chatId: z.string().describe('Masked'),
+  title: z.string().nullable(),
+  type: z.string().nullable(),
+  threadId: z.number().nullable(),
+  events: z.array(z.enum(EVENTS)),
+  quietHours: z.object({ from: z.string(), to: z.string() }).nullable(),
+  enabled: z.boolean(),
+  state: z.enum(['active', 'paused', 'failing', 'removed']).describe('failing: the last send failed (see lastErrorCode); removed: the bot was removed from the chat'),
+  lastSentAt: z.string().nullable(),
+  lastError: z.string().nullable(),
+  lastErrorCode: z.string().nullable(),
+})
+export type Recipient = z.infer<typeof RecipientSchema>

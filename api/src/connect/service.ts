@@ -5,7 +5,7 @@ import { Conflict, HttpError, Invalid, UpstreamUnavailable } from '../platform/h
 import type { Logger } from '../platform/log'
 import { getShopOr404 } from '../platform/shops'
 import { TelegramError, type TelegramClient } from '../bot-api'
-import { testMessageText } from '../notifications'
+import { chatMovedText, testMessageText } from '../notifications'
 import {
   findIntegration,
   renewStartCode,
@@ -75,10 +75,12 @@ export class TelegramService {
     await getShopOr404(sql, shopId)
     const chatId = input.chatId === null ? undefined : input.chatId
     if (!input.botToken) {
+      const before = chatId !== undefined ? await findIntegration(sql, shopId) : null
       const row = await updateIntegrationSettings(sql, shopId, { chatId, enabled: input.enabled })
       if (!row) throw new Invalid('botToken is required on the first connect', [{ path: 'botToken', message: 'required on the first connect (the token from @BotFather)' }], 'token_required')
       log.info('telegram_settings_updated', { shopId, enabled: row.enabled, chatSet: chatId !== undefined })
       if (actor) await insertAudit(sql, { shopId, actor, action: 'integration_updated', details: { enabled: row.enabled, chatChanged: chatId !== undefined } })
+      if (before?.chat_id && row.chat_id && before.chat_id !== row.chat_id) await this.tellMoved(shopId, row.bot_token, before.chat_id)
       return this.present(row)
     }
     const token = input.botToken
@@ -124,6 +126,18 @@ export class TelegramService {
       }
     }
     return this.present(row)
+  }
+
+  /** The chat that stops getting the shop's notifications is told so (best effort: it may have left). */
+  private async tellMoved(shopId: number, storedToken: string, oldChatId: string): Promise<void> {
+    const { sql, client, cipher, log, timeoutMs } = this.deps
+    const token = safeDecrypt(cipher, storedToken, shopId)
+    if (!token) return
+    const shop = await getShopOr404(sql, shopId)
+    await client
+      .sendMessage(token, { chatId: oldChatId, text: chatMovedText(shop.name) }, AbortSignal.timeout(timeoutMs))
+      .then(() => log.info('previous_chat_told', { shopId }))
+      .catch((error) => log.warn('previous_chat_not_told', { shopId, error }))
   }
 
   /** A fresh t.me link (e.g. to move notifications to another chat). */

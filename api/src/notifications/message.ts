@@ -102,6 +102,9 @@ export function renderStatusLine(o: { number: string; status: string; acceptedBy
 export const testMessageText = (shopName: string) =>
   `✅ <b>Тестовое сообщение</b>\nУведомления о заказах магазина «${escapeHtml(shopName)}» будут приходить в этот чат.`
 
+export const chatMovedText = (shopName: string) =>
+  `ℹ️ Уведомления о заказах магазина «${escapeHtml(shopName)}» теперь приходят в другой чат. Если это ошибка, проверьте настройки в Posiflora.`
+
 export const connectedMessageText = (shopName: string) =>
   `✅ Чат подключён к магазину «${escapeHtml(shopName)}».\nСюда будут приходить уведомления о новых заказах.`
 

@@ -115,6 +115,7 @@ export type OrderWithNotificationRow = OrderRow & {
   send_updated_at: Date | null
   outbox_state: string | null
   next_attempt_at: Date | null
+  recipients: { id: number; title: string | null; chatId: string; threadId: number | null; state: string; error: string | null; errorCode: string | null; sentAt: string | null }[]
 }
 
 /**
@@ -125,11 +126,21 @@ export async function listOrders(sql: Sql, shopId: number, limit: number, before
   return sql<OrderWithNotificationRow[]>`
     select ${sql.unsafe(ORDER_COLUMNS_OF_O)},
            l.status as send_status, l.error as send_error, l.error_code as send_error_code, l.sent_at, l.attempts as send_attempts, l.updated_at as send_updated_at,
-           d.state as outbox_state, d.next_attempt_at,
+           d.outbox_state, d.next_attempt_at, d.recipients,
            (select a.actor_label from audit_log a where a.order_id = o.id and a.action = 'order_status_changed' order by a.id desc limit 1) as status_changed_by
     from orders o
     left join telegram_send_log l on l.shop_id = o.shop_id and l.order_id = o.id
-    left join telegram_outbox d on d.order_id = o.id and d.kind = 'order'
+    -- the new-order notifications of the order, one per recipient, summed up and listed
+    left join lateral (
+      select case when bool_or(x.state = 'pending') then 'pending' when bool_or(x.state = 'dead') then 'dead' when count(*) > 0 then 'done' end as outbox_state,
+             min(x.next_attempt_at) filter (where x.state = 'pending') as next_attempt_at,
+             coalesce(json_agg(json_build_object('id', c.id, 'title', c.title, 'chatId', c.chat_id, 'threadId', c.thread_id, 'state', x.state,
+                                                 'error', x.last_error, 'errorCode', x.last_error_code, 'sentAt', m.sent_at) order by c.id)
+                      filter (where c.id is not null), '[]') as recipients
+      from telegram_outbox x
+      left join telegram_chats c on c.id = x.chat_ref
+      left join telegram_messages m on m.order_id = x.order_id and m.chat_ref = x.chat_ref
+      where x.order_id = o.id and x.kind = 'order') d on true
     where o.shop_id = ${shopId} and (${beforeId}::bigint is null or o.id < ${beforeId})
     order by o.id desc
     limit ${limit}`
@@ -168,9 +179,8 @@ export async function changeOrderStatus(
   })
 }
 
-/** The Telegram message we sent for an order (to check that a button press came from it). */
-export async function findOrderMessage(sql: Sql, shopId: number, orderId: number): Promise<{ message_id: string | null; chat_id: string | null } | null> {
-  const [row] = await sql<{ message_id: string | null; chat_id: string | null }[]>`
-    select message_id, chat_id from telegram_send_log where shop_id = ${shopId} and order_id = ${orderId} and status = 'SENT'`
-  return row ?? null
+/** True when this chat's message is one we sent for the order (to any recipient): a button press on it counts. */
+export async function isOrderMessage(sql: Sql, orderId: number, chatId: string, messageId: number): Promise<boolean> {
+  const [row] = await sql`select 1 from telegram_messages where order_id = ${orderId} and chat_id = ${chatId} and message_id = ${messageId}`
+  return !!row
 }

@@ -81,7 +81,26 @@ export const OrderListQuery = z.object({
 })
 
 export const OrderListResponse = z.object({
-  items: z.array(OrderSchema.extend({ statusChangedBy: z.string().nullable().describe('Who made the latest status change (audit trail)'), notification: NotificationSchema })),
+  items: z.array(
+    OrderSchema.extend({
+      statusChangedBy: z.string().nullable().describe('Who made the latest status change (audit trail)'),
+      notification: NotificationSchema,
+      recipients: z
+        .array(
+          z.object({
+            id: z.number(),
+            title: z.string().nullable(),
+            chatId: z.string().describe('Masked'),
+            threadId: z.number().nullable(),
+            state: z.enum(['sent', 'pending', 'failed']),
+            error: z.string().nullable(),
+            errorCode: z.string().nullable(),
+            sentAt: z.string().nullable(),
+          }),
+        )
+        .describe('The new-order message per recipient chat'),
+    }),
+  ),
   nextCursor: z.string().nullable().describe('Pass as ?cursor= for the next (older) page; null at the end'),
 })
 

@@ -3,6 +3,7 @@ import type { Sql } from '../platform/db/client'
 import type { Actor } from '../platform/http/auth'
 import { Conflict, NotFound } from '../platform/http/errors'
 import type { Logger } from '../platform/log'
+import { maskChatId } from '../platform/crypto'
 import { getShopOr404 } from '../platform/shops'
 import { requeueDelivery, type AttemptOutcome, type Delivery, type Dispatcher } from '../notifications'
 import { changeOrderStatus, findOrder, insertOrderOnce, listOrders, toOrder, type OrderWithNotificationRow } from './repository'
@@ -78,7 +79,22 @@ export class OrderService {
     const rows = await listOrders(sql, shopId, limit + 1, cursor)
     const page = rows.slice(0, limit)
     return {
-      items: page.map((r) => ({ ...toOrder(r), statusChangedBy: r.status_changed_by, notification: notificationOf(r) })),
+      items: page.map((r) => ({
+        ...toOrder(r),
+        statusChangedBy: r.status_changed_by,
+        notification: notificationOf(r),
+        // per recipient: who has it, who is still waiting, who failed and why
+        recipients: r.recipients.map((x) => ({
+          id: Number(x.id),
+          title: x.title,
+          chatId: maskChatId(x.chatId)!,
+          threadId: x.threadId === null ? null : Number(x.threadId),
+          state: (x.state === 'done' ? 'sent' : x.state === 'dead' ? 'failed' : 'pending') as 'sent' | 'failed' | 'pending',
+          error: x.state === 'done' ? null : x.error,
+          errorCode: x.state === 'done' ? null : x.errorCode,
+          sentAt: x.sentAt ? new Date(x.sentAt).toISOString() : null,
+        })),
+      })),
       nextCursor: rows.length > limit ? String(page[page.length - 1]!.id) : null,
     }
   }

@@ -1,6 +1,6 @@
 import type { Logger } from '../platform/log'
 import type { OrderService } from '../orders'
-import { findOrderMessage } from '../orders'
+import { isOrderMessage } from '../orders'
 import type { Sql } from '../platform/db/client'
 import { parseAcceptCallback } from '../orders'
 import { moscowTime } from '../notifications'
@@ -26,8 +26,8 @@ export function createCallbackHandler(deps: { sql: Sql; client: TelegramClient; 
     const q = update.callback_query!
     const shopId = Number(integration.shop_id)
     const orderId = parseAcceptCallback(cipher, shopId, q.data)
-    const msg = orderId ? await findOrderMessage(sql, shopId, orderId) : null
-    const fromOurMessage = !!msg && !!q.message && String(q.message.message_id) === String(msg.message_id) && String(q.message.chat?.id) === String(msg.chat_id)
+    // «Принять» may be pressed on the order's message in any recipient chat; the first press wins for all.
+    const fromOurMessage = !!orderId && !!q.message && (await isOrderMessage(sql, orderId, String(q.message.chat?.id), Number(q.message.message_id)))
     if (!orderId || !fromOurMessage) {
       log.warn('callback_refused', { shopId, reason: orderId ? 'not_our_message' : 'bad_data' })
       await answer(token, q.id, 'Эта кнопка не относится к заказам этого магазина')

@@ -23,9 +23,9 @@ export class UpdateRouter {
 
   constructor(private readonly deps: { sql: Sql; client: TelegramClient; cipher: TokenCipher; log: Logger; timeoutMs: number; onCallback: CallbackHandler }) {}
 
-  private reply(token: string, chatId: string, text: string, shopId: string) {
+  private reply(token: string, chatId: string, text: string, shopId: string, threadId: number | null = null) {
     const p = this.deps.client
-      .sendMessage(token, { chatId, text }, AbortSignal.timeout(this.deps.timeoutMs))
+      .sendMessage(token, { chatId, text, threadId }, AbortSignal.timeout(this.deps.timeoutMs))
       .catch((err) => this.deps.log.warn('bot_reply_failed', { shopId, error: err }))
     this.background.add(p)
     p.finally(() => this.background.delete(p))
@@ -83,14 +83,16 @@ export class UpdateRouter {
       return 'handled'
     }
     const title = msg.chat.title ?? ([msg.chat.first_name, msg.chat.last_name].filter(Boolean).join(' ') || msg.chat.username || null)
-    const bound = await bindChatByStartCode(sql, integration.id, code, { id: chatId, title, type: msg.chat.type })
+    // Sent inside a topic of a forum supergroup: that topic becomes the recipient.
+    const threadId = msg.is_topic_message && msg.message_thread_id ? msg.message_thread_id : null
+    const bound = await bindChatByStartCode(sql, integration.id, code, { id: chatId, title, type: msg.chat.type, threadId })
     if (!bound) {
       log.info('start_code_rejected', { shopId })
       this.reply(token, chatId, staleCodeText, shopId)
       return 'handled'
     }
-    log.info('chat_bound', { shopId, chatType: msg.chat.type })
-    this.reply(token, chatId, connectedMessageText(bound.shop_name), shopId)
+    log.info('chat_bound', { shopId, chatType: msg.chat.type, topic: !!threadId, recipientId: bound.recipient_id })
+    this.reply(token, chatId, connectedMessageText(bound.shop_name), shopId, threadId)
     return 'handled'
   }
 }

@@ -18,7 +18,7 @@ type Cred = 'none' | 'operator' | 'ownKey' | 'otherKey' | 'ownSession' | 'otherS
 const CREDS: Cred[] = ['none', 'operator', 'ownKey', 'otherKey', 'ownSession', 'otherSession', 'expiredSession', 'revokedKey']
 
 type Sample = { method: string; route: string; path: (ids: Ids) => string; body?: (ids: Ids) => unknown }
-type Ids = { shop: number; orderId: number; keyId: number; webhookId: string }
+type Ids = { shop: number; orderId: number; keyId: number; webhookId: string; recipientId: number }
 
 /** One request per route, with a body the route accepts, so an allowed request reaches its handler. */
 const SAMPLES: Sample[] = [
@@ -45,6 +45,11 @@ const SAMPLES: Sample[] = [
   { method: 'GET', route: '/shops/:shopId/telegram/status', path: (i) => `/shops/${i.shop}/telegram/status` },
   { method: 'POST', route: '/shops/:shopId/telegram/test', path: (i) => `/shops/${i.shop}/telegram/test` },
   { method: 'POST', route: '/shops/:shopId/telegram/link', path: (i) => `/shops/${i.shop}/telegram/link` },
+  { method: 'GET', route: '/shops/:shopId/telegram/chats', path: (i) => `/shops/${i.shop}/telegram/chats` },
+  { method: 'POST', route: '/shops/:shopId/telegram/chats', path: (i) => `/shops/${i.shop}/telegram/chats`, body: () => ({ chatId: String(2_000_000 + Math.floor(Math.random() * 1e6)) }) },
+  { method: 'PATCH', route: '/shops/:shopId/telegram/chats/:id', path: (i) => `/shops/${i.shop}/telegram/chats/${i.recipientId}`, body: () => ({ events: ['order_created'] }) },
+  { method: 'DELETE', route: '/shops/:shopId/telegram/chats/:id', path: (i) => `/shops/${i.shop}/telegram/chats/${i.recipientId}` },
+  { method: 'POST', route: '/shops/:shopId/telegram/chats/:id/test', path: (i) => `/shops/${i.shop}/telegram/chats/${i.recipientId}/test` },
   { method: 'POST', route: '/shops/:shopId/telegram/mock/start', path: (i) => `/shops/${i.shop}/telegram/mock/start`, body: () => ({}) },
 ]
 
@@ -135,7 +140,9 @@ describe('tenancy matrix', () => {
           insert into orders (shop_id, number, total, customer_name) values (${OWN}, ${`X-${crypto.randomUUID()}`}, 10, 'Олег') returning id`
         const [key] = await h.sql<{ id: string }[]>`
           insert into shop_api_keys (shop_id, prefix, key_hash) values (${OWN}, 'pfk_victim', ${crypto.randomUUID()}) returning id`
-        const ids: Ids = { shop: OWN, orderId: Number(order!.id), keyId: Number(key!.id), webhookId }
+        const [recipient] = await h.sql<{ id: string }[]>`
+          insert into telegram_chats (shop_id, chat_id) values (${OWN}, ${String(3_000_000 + Math.floor(Math.random() * 1e6))}) returning id`
+        const ids: Ids = { shop: OWN, orderId: Number(order!.id), keyId: Number(key!.id), webhookId, recipientId: Number(recipient!.id) }
         const path = sample.path(ids)
         const want = expected(sample.method, sample.route, cred, path)
         const before = want === 'allowed' ? null : await fingerprint()
