@@ -65,6 +65,11 @@ export type Order = {
 
 export type TestResult = { sent: boolean; error: string | null; mock: boolean }
 
+/** A chat the shop's bot writes to; the shape is the API's own (connect/schema.ts). */
+export type Recipient = import('../../api/src/connect/schema').Recipient
+export type RecipientEvent = Recipient['events'][number]
+export type RecipientChange = { events?: RecipientEvent[]; quietHours?: { from: string; to: string } | null; enabled?: boolean; threadId?: number | null }
+
 export type FieldIssue = { path: string; message: string }
 
 /** An answer in the API's error shape `{error, message, details?}`, or a network failure (status 0). */
@@ -220,6 +225,10 @@ export function shopApi(shopId: string) {
     newLink: () => request<Integration>('POST', `${base}/telegram/link`, {}),
     mockStart: (chatType: 'private' | 'group' = 'private') => request<{ result: string; status: Status }>('POST', `${base}/telegram/mock/start`, { chatType }),
     orders: (limit = 20) => request<{ items: Order[]; nextCursor: string | null }>('GET', `${base}/orders?limit=${limit}`),
+    chats: () => request<{ items: Recipient[] }>('GET', `${base}/telegram/chats`),
+    changeChat: (id: number, change: RecipientChange) => request<Recipient>('PATCH', `${base}/telegram/chats/${id}`, change),
+    removeChat: (id: number) => request<null>('DELETE', `${base}/telegram/chats/${id}`),
+    testChat: (id: number) => request<TestResult & { errorCode: string | null }>('POST', `${base}/telegram/chats/${id}/test`, {}),
     resend: (orderId: number) => request<{ telegramStatus: string; telegram: { error: string | null } }>('POST', `${base}/orders/${orderId}/telegram/resend`, {}),
   }
 }

@@ -29,6 +29,8 @@ const SAMPLES: Sample[] = [
   { method: 'GET', route: '/shops/:shopId/growth/telegram', path: (i) => `/shops/${i.shop}/growth/telegram` },
   { method: 'GET', route: '/shops/:shopId/growth/telegram/', path: (i) => `/shops/${i.shop}/growth/telegram/` },
   { method: 'GET', route: '/assets/*', path: () => '/assets/none.js' },
+  { method: 'GET', route: '/favicon.svg', path: () => '/favicon.svg' },
+  { method: 'GET', route: '/favicon.ico', path: () => '/favicon.ico' },
   { method: 'POST', route: '/telegram/webhook/:webhookId', path: (i) => `/telegram/webhook/${i.webhookId}`, body: () => ({ update_id: 1 }) },
   { method: 'POST', route: '/session', path: () => '/session', body: () => ({ launch: 'not-a-jwt' }) },
   { method: 'DELETE', route: '/session', path: () => '/session' },

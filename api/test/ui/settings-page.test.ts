@@ -227,9 +227,10 @@ describe('settings page in Chromium', () => {
       expect(save.x).toBeGreaterThanOrEqual(0)
       expect(save.x + save.width).toBeLessThanOrEqual(375)
       await shot(p, 'phone.png')
-      // The connect section at phone width, with a fresh link and its QR.
+      // The connect section at phone width: a fresh link opens Telegram; no QR (nobody scans their own screen).
       await p.getByTestId('new-link').click()
-      await p.getByTestId('qr').waitFor({ timeout: LIVE_MS })
+      await p.getByTestId('connect-link').waitFor({ timeout: LIVE_MS })
+      expect(await p.getByTestId('qr').isVisible()).toBe(false)
       expect(await p.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(375)
       await shot(p, 'phone-connect.png')
     } finally {

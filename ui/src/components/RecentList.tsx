@@ -88,6 +88,11 @@ function Row(props: { order: Order; now: number; onRetry: (orderId: number) => P
           </button>
         </Show>
       </div>
+      <Show when={n().status === 'skipped'}>
+        <p class="recent-reason small muted" data-testid="skipped-reason">
+          Telegram ещё не был подключён, когда пришёл заказ: уведомления приходят о заказах после подключения.
+        </p>
+      </Show>
       <Show when={reason() || error() || (n().retrying && n().nextAttemptAt)}>
         <p class="recent-reason small">
           <Show when={reason()}>

@@ -1,4 +1,4 @@
-import { createEffect, createSignal } from 'solid-js'
+import { createEffect, createSignal, Show } from 'solid-js'
 import { ApiError, fieldMessage, userMessage, type ShopApi, type Status } from '../api'
 import { clockTime } from '../format'
 import { ChatIdHint } from './ChatIdHint'
@@ -12,7 +12,9 @@ type SaveState = { kind: 'idle' } | { kind: 'dirty' } | { kind: 'saving' } | { k
 export function SettingsForm(props: { api: ShopApi; status: Status; onSaved: () => void }) {
   const [token, setToken] = createSignal('')
   const [chatId, setChatId] = createSignal('')
-  const [enabled, setEnabled] = createSignal(props.status.enabled || !props.status.botUsername)
+  // Before the first connect the API says enabled: false (nothing is connected); the switch is hidden
+  // then and the first save turns notifications on, so it never shows "on" against the API's "off".
+  const [enabled, setEnabled] = createSignal(props.status.enabled)
   const [errors, setErrors] = createSignal<{ botToken?: string; chatId?: string }>({})
   const [save, setSave] = createSignal<SaveState>({ kind: 'idle' })
 
@@ -32,7 +34,7 @@ export function SettingsForm(props: { api: ShopApi; status: Status; onSaved: () 
     if (save().kind === 'saving') return
     setSave({ kind: 'saving' })
     setErrors({})
-    const body: { botToken?: string; chatId?: string; enabled: boolean } = { enabled: enabled() }
+    const body: { botToken?: string; chatId?: string; enabled: boolean } = { enabled: props.status.botUsername ? enabled() : true }
     if (token().trim()) body.botToken = token().trim()
     if (chatId().trim()) body.chatId = chatId().trim()
     try {
@@ -148,6 +150,7 @@ export function SettingsForm(props: { api: ShopApi; status: Status; onSaved: () 
           <ChatIdHint open={!props.status.chatId && !props.status.botToken} />
         </div>
 
+        <Show when={props.status.botUsername} fallback={<p class="help" data-testid="enabled-note">Уведомления включатся, как только вы сохраните токен.</p>}>
         <label class="switch">
           <input
             type="checkbox"
@@ -165,6 +168,7 @@ export function SettingsForm(props: { api: ShopApi; status: Status; onSaved: () 
           </span>
           <span class="switch-label">Присылать уведомления о новых заказах</span>
         </label>
+        </Show>
 
         <div class="actions">
           <button type="submit" class="btn primary" data-testid="save-button" disabled={save().kind === 'saving'}>

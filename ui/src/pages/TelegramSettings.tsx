@@ -1,8 +1,9 @@
 import { createSignal, onCleanup, onMount, Show } from 'solid-js'
 import { createStore, reconcile } from 'solid-js/store'
-import { ApiError, setTokenPrompt, shopApi, type AuthReason, type Order, type Status } from '../api'
+import { ApiError, setTokenPrompt, shopApi, type AuthReason, type Order, type Recipient, type Status } from '../api'
 import { ConnectCard } from '../components/ConnectCard'
 import { RecentList } from '../components/RecentList'
+import { RecipientsCard } from '../components/RecipientsCard'
 import { SettingsForm } from '../components/SettingsForm'
 import { StatusCard } from '../components/StatusCard'
 import { TokenDialog } from '../components/TokenDialog'
@@ -19,6 +20,7 @@ export function TelegramSettings(props: { shopId: string; launchError?: ApiError
   const [status, setStatus] = createSignal<Status | null>(null)
   const [orders, setOrders] = createStore<{ items: Order[]; loaded: boolean }>({ items: [], loaded: false })
   const [loadError, setLoadError] = createSignal<ApiError | null>(null)
+  const [recipients, setRecipients] = createSignal<Recipient[]>([])
   const [offline, setOffline] = createSignal(false)
   const [banner, setBanner] = createSignal<string | null>(null)
   const [now, setNow] = createSignal(Date.now())
@@ -45,6 +47,7 @@ export function TelegramSettings(props: { shopId: string; launchError?: ApiError
   }
 
   const refreshStatus = async () => applyStatus(await api.status())
+  const refreshRecipients = async () => setRecipients((await api.chats()).items)
   const refreshOrders = async () => {
     const r = await api.orders(20)
     setOrders('items', reconcile(r.items, { key: 'id' }))
@@ -55,7 +58,7 @@ export function TelegramSettings(props: { shopId: string; launchError?: ApiError
   let stopped = false
   const tick = async () => {
     try {
-      await Promise.all([refreshStatus(), refreshOrders()])
+      await Promise.all([refreshStatus(), refreshOrders(), refreshRecipients()])
       setOffline(false)
       setLoadError(null)
     } catch (err) {
@@ -76,6 +79,7 @@ export function TelegramSettings(props: { shopId: string; launchError?: ApiError
   const refreshSoon = () => {
     void refreshStatus().catch(() => {})
     void refreshOrders().catch(() => {})
+    void refreshRecipients().catch(() => {})
   }
 
   const retry = async (orderId: number) => {
@@ -129,6 +133,9 @@ export function TelegramSettings(props: { shopId: string; launchError?: ApiError
               <StatusCard api={api} status={s()} now={now()} onTested={refreshSoon} />
               <Show when={s().botUsername}>
                 <ConnectCard api={api} status={s()} onChange={(next) => (next ? applyStatus(next) : refreshSoon())} />
+              </Show>
+              <Show when={s().botUsername}>
+                <RecipientsCard api={api} recipients={recipients()} onChange={refreshSoon} />
               </Show>
               <SettingsForm api={api} status={s()} onSaved={refreshSoon} />
               <RecentList orders={orders.items} loaded={orders.loaded} now={now()} onRetry={retry} />

@@ -3,6 +3,11 @@ import path from 'node:path'
 import { Elysia } from 'elysia'
 import { SCALAR_ASSET } from '../ui-build'
 
+/** A five-petal flower in the page's accent colour (browsers ask for /favicon.ico on their own). */
+const FAVICON_SVG = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><g fill="#e11d74">${[0, 72, 144, 216, 288]
+  .map((a) => `<ellipse cx="16" cy="8.5" rx="5" ry="7.5" transform="rotate(${a} 16 16)"/>`)
+  .join('')}</g><circle cx="16" cy="16" r="4.5" fill="#facc15"/></svg>`
+
 export const UI_DIST = path.resolve(import.meta.dir, '../../../../ui/dist')
 
 /**
@@ -18,7 +23,11 @@ export const pagePlugin = (distDir = UI_DIST) => {
           status: 503,
           headers: { 'content-type': 'text/html; charset=utf-8' },
         })
+  const favicon = () =>
+    new Response(FAVICON_SVG, { headers: { 'content-type': 'image/svg+xml', 'cache-control': 'public, max-age=86400' } })
   return new Elysia({ name: 'page' })
+    .get('/favicon.svg', favicon, { detail: { hide: true } })
+    .get('/favicon.ico', favicon, { detail: { hide: true } })
     .get('/', ({ redirect }) => redirect('/shops/1/growth/telegram'), { detail: { hide: true } })
     .get('/shops/:shopId/growth/telegram', html, { detail: { hide: true } })
     .get('/shops/:shopId/growth/telegram/', html, { detail: { hide: true } })
