@@ -197,10 +197,18 @@ export async function sendLogSummary(sql: Sql, shopId: number): Promise<StatusRo
       f.error as last_error,
       f.error_code as last_error_code
     from (
-      select count(*) filter (where status = 'SENT') as sent_count,
-             count(*) filter (where status = 'FAILED') as failed_count
-      from telegram_send_log
-      where shop_id = ${shopId} and updated_at >= now() - interval '7 days'
+      -- whole hours from the per-hour counters (at most 168 rows, whatever the shop's volume) …
+      select coalesce(sum(c.sent), 0) + b.sent as sent_count, coalesce(sum(c.failed), 0) + b.failed as failed_count
+      from (
+        -- … plus the window's first, partial hour counted from the index (at most an hour of rows)
+        select count(*) filter (where status = 'SENT') as sent, count(*) filter (where status = 'FAILED') as failed
+        from telegram_send_log
+        where shop_id = ${shopId} and updated_at >= now() - interval '7 days'
+          and updated_at < date_trunc('hour', now() - interval '7 days') + interval '1 hour'
+      ) b
+      left join telegram_send_counts c
+        on c.shop_id = ${shopId} and c.hour >= date_trunc('hour', now() - interval '7 days') + interval '1 hour'
+      group by b.sent, b.failed
     ) w
     left join lateral (
       select updated_at, error, error_code from telegram_send_log
