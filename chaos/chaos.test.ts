@@ -54,6 +54,10 @@ function env(db: string, extra: Record<string, string> = {}): Record<string, str
     LOG_LEVEL: 'info',
     ENCRYPTION_KEY: KEY,
     ADMIN_TOKEN: ADMIN,
+    // per-shop rate limits are off where a scenario measures throughput (the fuzz turns them on)
+    RATE_LIMIT_ORDERS_PER_MINUTE: '0',
+    RATE_LIMIT_WRITES_PER_MINUTE: '0',
+    TEST_MESSAGE_INTERVAL_MS: '0',
     ...extra,
   }
 }
@@ -64,19 +68,28 @@ async function newDb(name: string) {
   return pg.sql(name, 4)
 }
 
-type Shop = { id: number; token: string; index: number }
+type Shop = { id: number; token: string; index: number; chats: string[] }
 
 /** Shops are inserted with SQL (no API creates them); each connects its own bot through the API. */
 async function makeShops(sql: postgres.Sql, base: string, n: number, label: string): Promise<Shop[]> {
   const rows = await sql<{ id: string }[]>`insert into shops (name) select ${`Chaos ${label} `} || g from generate_series(1, ${n}::int) g returning id`
-  const shops = rows.map((r, index) => ({ id: Number(r.id), token: makeToken(label), index }))
+  // two recipients per shop: the owner and the courier
+  const shops = rows.map((r, index) => ({ id: Number(r.id), token: makeToken(label), index, chats: [String(5_000_000 + Number(r.id)), String(6_000_000 + Number(r.id))] }))
   for (const s of shops) addToken(s.token)
   await pool(shops, 10, async (s) => {
     const body = JSON.stringify({ botToken: s.token, chatId: String(5_000_000 + s.id), enabled: true })
     const r = await call(base, 'POST', `/shops/${s.id}/telegram/connect`, { body, headers: jsonHeaders(ADMIN) })
     if (r.status !== 200) throw new Error(`connect shop ${s.id}: ${r.status} ${r.text}`)
+    const second = await call(base, 'POST', `/shops/${s.id}/telegram/chats`, { body: JSON.stringify({ chatId: s.chats[1] }), headers: jsonHeaders(ADMIN) })
+    if (second.status !== 201) throw new Error(`second recipient of shop ${s.id}: ${second.status} ${second.text}`)
   })
   return shops
+}
+
+/** What every posted order must reach: one message per recipient chat of its shop, keyed `number@chat`. */
+function expectedMessages(posted: { shopId: number; body: OrderBody }[], shops: Shop[]): string[] {
+  const chats = new Map(shops.map((s) => [s.id, s.chats]))
+  return posted.flatMap((p) => (chats.get(p.shopId) ?? []).map((c) => `${p.body.number}@${c}`))
 }
 
 function ordersFor(shops: Shop[], perShop: number, prefix: string): { shopId: number; body: OrderBody }[] {
@@ -207,7 +220,7 @@ test('1. crash safety: SIGKILL twice under load, the fake answering a random mix
     const facts = await dbFacts(sql, PREFIX)
     const orders = checkOrders(posted, outcomes, facts.orders)
     const d = analyseDeliveries(
-      posted.map((p) => p.body.number),
+      expectedMessages(posted, shops),
       bot.acceptsByNumber(PREFIX + '-'),
       incidents,
     )
@@ -238,7 +251,7 @@ test('1. crash safety: SIGKILL twice under load, the fake answering a random mix
       'request latency': `p50 ${r0(pct(lat, 50))} ms · p99 ${r0(pct(lat, 99))} ms · max ${r0(Math.max(...lat))} ms`,
       'orders in db': `${facts.orders.length} (missing ${orders.missing}, twice ${orders.twice}, wrong content ${orders.wrongContent}, 2xx lost ${orders.ackedLost})`,
       'Bot API answers': served(),
-      'messages accepted': `${bot.acceptsByNumber(PREFIX + '-').size} orders, missing ${d.missing.length}, duplicates ${describeDuplicates(d.duplicates)}`,
+      'messages accepted': `${bot.acceptsByNumber(PREFIX + '-').size} order×recipient, missing ${d.missing.length}, duplicates ${describeDuplicates(d.duplicates)}`,
       'duplicate windows': `${d.duplicates.length - commitLost.length} sends in flight at a kill (answered by the Bot API after the process died) · ${commitLost.length} answered before a kill whose commit was lost, at most ${maxCommitGap} ms before it · bound ${IN_FLIGHT_MAX}/kill (requests + dispatcher in flight)`,
       outbox: `pending ${facts.pending} · done ${facts.done} · dead ${facts.dead} (drained ${drainMs} ms after the last answer)`,
     })
@@ -293,7 +306,7 @@ test('2. two replicas on one database: exactly one message per order', async () 
     const facts = await dbFacts(sql, PREFIX)
     const orders = checkOrders(posted, flat, facts.orders)
     const d = analyseDeliveries(
-      posted.map((p) => p.body.number),
+      expectedMessages(posted, shops),
       bot.acceptsByNumber(PREFIX + '-'),
       [],
     )
@@ -407,7 +420,7 @@ test('3. database restart mid-run: clean 503s, recovery by itself, nothing accep
     const facts = await dbFacts(sql, PREFIX)
     const orders = checkOrders(posted, outcomes, facts.orders)
     const d = analyseDeliveries(
-      posted.map((p) => p.body.number),
+      expectedMessages(posted, shops),
       bot.acceptsByNumber(PREFIX + '-'),
       [{ label: 'database restart', at: stopAt, until: upAt + 1000, kind: 'database' }],
     )
@@ -455,13 +468,13 @@ test('3. database restart mid-run: clean 503s, recovery by itself, nothing accep
 })
 
 // ───────────────────────────────────────────────────────────────────────────── 4. fuzzing
-test('4. fuzzing every route: only 2xx/4xx, and a 4xx stores nothing', async () => {
+test('4. fuzzing every route with credentials of two shops: only 2xx/4xx, a 4xx stores nothing, no cross-shop effect', async () => {
   const CASES = Math.round(10_000 * SCALE)
   const WORKERS = 4
   const sql = await newDb('chaos_fuzz')
   // The fake Bot API shares the 2 cores with fast-check and four workers: a generous Telegram deadline
   // keeps a slow fake answer (a legitimate 503 telegram_unavailable) from passing for a client-caused 5xx.
-  const svc = new ServiceProc('fuzz', env('chaos_fuzz', { TELEGRAM_TIMEOUT_MS: '10000' }))
+  const svc = new ServiceProc('fuzz', env('chaos_fuzz', { TELEGRAM_TIMEOUT_MS: '10000', RATE_LIMIT_ORDERS_PER_MINUTE: '600', RATE_LIMIT_WRITES_PER_MINUTE: '120', TEST_MESSAGE_INTERVAL_MS: '3000' }))
   try {
     await svc.start()
     bot.policy = () => B.ok
@@ -472,8 +485,18 @@ test('4. fuzzing every route: only 2xx/4xx, and a 4xx stores nothing', async () 
       const s = shops[w]!
       const r = await call(svc.url, 'POST', `/shops/${s.id}/orders`, { body: JSON.stringify({ number: 'F-1', total: 100, customerName: 'Анна' }), headers: jsonHeaders(ADMIN) })
       const [hook] = await sql<{ webhook_id: string }[]>`select webhook_id from telegram_integrations where shop_id = ${s.id}`
-      targets.push({ shopOk: s.id, shopBare: Number(bare[w]!.id), missingShop: 999_999, orderId: (r.json as { order: { id: number } }).order.id, webhookId: hook!.webhook_id, adminToken: ADMIN, foreign: [] })
+      targets.push({ shopOk: s.id, shopBare: Number(bare[w]!.id), missingShop: 999_999, orderId: (r.json as { order: { id: number } }).order.id, webhookId: hook!.webhook_id, adminToken: ADMIN, foreign: [], keys: { own: '', other: '' } })
     }
+    // Credentials of two shops: each worker also sends its own shop's POS key and another shop's key.
+    const keyOf = async (shopId: number) => {
+      const k = await call(svc.url, 'POST', `/shops/${shopId}/api-keys`, { body: '{"name":"fuzz"}', headers: jsonHeaders(ADMIN) })
+      if (k.status !== 201) throw new Error(`api key for shop ${shopId}: ${k.status} ${k.text}`)
+      const key = (k.json as { key: string }).key
+      secrets.add(key) // a key must never show up in a log line or another response either
+      return key
+    }
+    const keys = await Promise.all(targets.map((t) => keyOf(t.shopOk)))
+    targets.forEach((t, w) => (t.keys = { own: keys[w]!, other: keys[(w + 1) % WORKERS]! }))
     const allShops = (await sql<{ id: string }[]>`select id from shops`).map((r) => r.id)
     for (const t of targets) t.foreign = allShops.filter((id) => id !== String(t.shopOk) && id !== String(t.shopBare))
     const snapshot = async (t: FuzzTarget) => {
@@ -515,6 +538,9 @@ test('4. fuzzing every route: only 2xx/4xx, and a 4xx stores nothing', async () 
             if (c.method !== 'HEAD' && !(j && typeof j.error === 'string' && typeof j.message === 'string')) violations.push({ kind: '4xx without {error,message}', c, status: r.status, body: r.text.slice(0, 300) })
             if (after !== before) violations.push({ kind: '4xx changed stored data', c, status: r.status, body: r.text.slice(0, 300) })
           } else if (r.status >= 300) violations.push({ kind: '3xx', c, status: r.status, body: r.text.slice(0, 300) })
+          else if (c.headers.authorization === `Bearer ${t.keys.other}` && /^\/shops\//.test(c.path) && !/\/growth\/telegram/.test(c.path))
+            violations.push({ kind: 'another shop’s key reached this shop', c, status: r.status, body: r.text.slice(0, 300) })
+          if (c.headers.authorization === `Bearer ${t.keys.other}` && after !== before) violations.push({ kind: 'another shop’s key changed this shop', c, status: r.status, body: r.text.slice(0, 300) })
           before = after
         }
       }),
@@ -615,7 +641,7 @@ test('5. secrets: no bot token in any response, log line or error text; tokens e
     dbText += (e?.t ?? '') + '\n'
     const stored = await s<{ bot_token: string }[]>`select bot_token from telegram_integrations`
     tokensAtRest += stored.length
-    notEncrypted += stored.filter((r) => !/^v1:[A-Za-z0-9_-]+:[A-Za-z0-9_-]+:[A-Za-z0-9_-]+$/.test(r.bot_token) || [...secrets].some((x) => r.bot_token.includes(x))).length
+    notEncrypted += stored.filter((r) => !/^v2:[A-Za-z0-9_-]+:[A-Za-z0-9_-]+:[A-Za-z0-9_-]+:[A-Za-z0-9_-]+$/.test(r.bot_token) || [...secrets].some((x) => r.bot_token.includes(x))).length
   }
   const leaks: string[] = []
   for (const secret of secrets) {

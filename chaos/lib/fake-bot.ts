@@ -7,7 +7,7 @@ import { B, type Behaviour } from '../../api/test/fake-telegram'
  * whether or not the caller was still there to read the answer (`clientGone`), exactly as Telegram
  * would have delivered it.
  */
-export type Accept = { token: string; number: string | null; at: number; clientGone: boolean; messageId: number }
+export type Accept = { token: string; number: string | null; chat: string; at: number; clientGone: boolean; messageId: number }
 export type Policy = (token: string, method: string) => Behaviour
 
 /** Order numbers of the suite look like `CR-17-0042` (scenario, shop, sequence). */
@@ -28,12 +28,13 @@ export class ChaosBot {
     return `http://127.0.0.1:${this.server.port}`
   }
 
-  /** Accepted messages per order number (only messages that carry one of the suite's numbers). */
+  /** Accepted messages per order number and recipient chat, keyed `number@chat` (only messages that carry one of the suite's numbers). */
   acceptsByNumber(prefix: string): Map<string, Accept[]> {
     const m = new Map<string, Accept[]>()
     for (const a of this.accepts) {
       if (!a.number || !a.number.startsWith(prefix)) continue
-      m.set(a.number, [...(m.get(a.number) ?? []), a])
+      const key = `${a.number}@${a.chat}`
+      m.set(key, [...(m.get(key) ?? []), a])
     }
     return m
   }
@@ -72,7 +73,7 @@ export class ChaosBot {
     if (b.kind === 'error') return Response.json({ ok: false, error_code: b.status, description: b.description, parameters: b.parameters }, { status: b.status })
     const messageText = String(payload.text ?? '')
     const id = this.messageId++
-    this.accepts.push({ token, number: NUMBER_RE.exec(messageText)?.[1] ?? null, at: Date.now(), clientGone: req.signal.aborted, messageId: id })
+    this.accepts.push({ token, number: NUMBER_RE.exec(messageText)?.[1] ?? null, chat: String(payload.chat_id), at: Date.now(), clientGone: req.signal.aborted, messageId: id })
     const chatId = payload.chat_id
     const numeric = typeof chatId === 'string' && /^-?\d+$/.test(chatId) ? Number(chatId) : chatId
     return Response.json({ ok: true, result: { message_id: id, date: Math.floor(Date.now() / 1000), chat: { id: numeric, type: 'private' }, text: messageText } })

@@ -14,6 +14,8 @@ export type FuzzTarget = {
   orderId: number
   webhookId: string
   adminToken: string
+  /** An API key of this worker's shop, and one of another shop (it must never reach this worker's shops). */
+  keys: { own: string; other: string }
   /** Shop ids of the other workers (and the demo shop): never generated, so a 2xx of this worker cannot change what another worker watches. */
   foreign: string[]
 }
@@ -172,7 +174,9 @@ export function caseArb(t: FuzzTarget): fc.Arbitrary<FuzzCase> {
     fc.string({ maxLength: 30 }).map((p) => ({ route: 'unknown', method: 'GET', path: '/' + encodeURIComponent(p) })),
   )
   const auth = fc.oneof(
-    { weight: 17, arbitrary: fc.constant(`Bearer ${t.adminToken}`) },
+    { weight: 12, arbitrary: fc.constant(`Bearer ${t.adminToken}`) },
+    { weight: 3, arbitrary: fc.constant(`Bearer ${t.keys.own}`) },
+    { weight: 3, arbitrary: fc.constant(`Bearer ${t.keys.other}`) },
     { weight: 3, arbitrary: fc.constantFrom(undefined, 'Bearer wrong-token', `bearer ${t.adminToken}`, `Bearer ${t.adminToken} `, `Basic ${btoa('a:b')}`, 'Bearer', '') },
     { weight: 1, arbitrary: ascii(40) },
   )
