@@ -275,8 +275,11 @@ test('2. two replicas on one database: exactly one message per order', async () 
   const SHOPS = Math.max(4, Math.round(100 * SCALE))
   const PER_SHOP = 20
   const sql = await newDb('chaos_replicas')
-  const a = new ServiceProc('replicaA', env('chaos_replicas'))
-  const b = new ServiceProc('replicaB', env('chaos_replicas'))
+  // A deadline well above the fake's slowest answer (400 ms): on a loaded 2-core machine a 1 s deadline
+  // turns slow answers into timeouts, and a send Telegram accepts after we gave up is resent — that is
+  // the timeout window, not what this scenario measures (replicas never sending one notification twice).
+  const a = new ServiceProc('replicaA', env('chaos_replicas', { TELEGRAM_TIMEOUT_MS: '5000' }))
+  const b = new ServiceProc('replicaB', env('chaos_replicas', { TELEGRAM_TIMEOUT_MS: '5000' }))
   try {
     await a.start()
     await b.start()

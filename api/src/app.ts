@@ -56,8 +56,12 @@ export function createApp(s: Services, opts: { uiDist?: string } = {}) {
     .use(errorHandler(log))
     .use(securityHeaders({ frameAncestors: s.config.FRAME_ANCESTORS }))
     .onRequest(({ request }) => void started.set(request, performance.now()))
-    .onAfterResponse({ as: 'global' }, ({ request, set }) => {
+    .onAfterResponse({ as: 'global' }, (ctx) => {
+      const { request, set } = ctx
       const ms = performance.now() - (started.get(request) ?? performance.now())
+      // by route template (`/shops/:shopId/orders`), so label values stay few whatever ids come in
+      const route = (ctx as { route?: string }).route || 'unmatched'
+      s.metrics.httpSeconds.observe({ method: request.method, route, status: String(set.status ?? 200) }, ms / 1000)
       if (ms > 1000) log.warn('slow_request', { method: request.method, path: new URL(request.url).pathname, status: set.status, ms: Math.round(ms) })
     })
     .onRequest(({ request, set }) => {
@@ -123,6 +127,14 @@ export function createApp(s: Services, opts: { uiDist?: string } = {}) {
           security: [{ bearer: [] }],
         },
       }),
+    )
+    .get(
+      '/metrics',
+      async ({ set }) => {
+        set.headers['content-type'] = s.metrics.registry.contentType
+        return s.metrics.text()
+      },
+      { detail: { summary: 'Prometheus metrics (operator only when ADMIN_TOKEN is set)', tags: ['Operations'] } },
     )
     .get(
       '/health',

@@ -7,6 +7,7 @@ import { OrderService, orderKeyboard } from './orders'
 import type { TokenCipher } from './platform/crypto'
 import type { Sql } from './platform/db/client'
 import type { Logger } from './platform/log'
+import { Metrics } from './platform/metrics'
 import { createCallbackHandler, Poller, UpdateRouter } from './updates'
 
 export type Services = ReturnType<typeof createServices>
@@ -29,7 +30,8 @@ export function createServices(p: { config: Config; sql: Sql; client: TelegramCl
     groupIntervalMs: config.TELEGRAM_GROUP_INTERVAL_MS,
     ...p.delivery,
   }
-  const delivery = new Delivery({ sql, client, cipher, log, config: deliveryConfig, keyboard: orderKeyboard(cipher, config.PUBLIC_URL) })
+  const metrics = new Metrics(sql)
+  const delivery = new Delivery({ sql, client, cipher, log, metrics, config: deliveryConfig, keyboard: orderKeyboard(cipher, config.PUBLIC_URL) })
   const dispatcher = new Dispatcher({ sql, delivery, log })
   const telegram = new TelegramService({ sql, client, cipher, log, publicUrl: config.PUBLIC_URL, timeoutMs: config.TELEGRAM_TIMEOUT_MS })
   const recipients = new RecipientService({ sql, client, cipher, log, timeoutMs: config.TELEGRAM_TIMEOUT_MS })
@@ -53,6 +55,7 @@ export function createServices(p: { config: Config; sql: Sql; client: TelegramCl
     orders,
     access,
     recipients,
+    metrics,
     /** Background work: the dispatcher always, the poller only when no webhook can reach us. */
     start() {
       dispatcher.start()

@@ -8,6 +8,8 @@ export type State = 'not_connected' | 'waiting_chat' | 'active' | 'paused' | 'fa
 
 export type Status = {
   state: State
+  /** How late notifications are when Telegram's limits hold them back (0 when nothing waits). */
+  deliveryLagSeconds?: number
   mode: 'real' | 'mock'
   enabled: boolean
   botUsername: string | null

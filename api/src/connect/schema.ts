@@ -39,6 +39,7 @@ export const State = z.enum(['not_connected', 'waiting_chat', 'active', 'paused'
 
 export const StatusSchema = z.object({
   state: State,
+  deliveryLagSeconds: z.number().describe('Age of the oldest due notification (0 when none waits): above Telegram’s limits messages queue, none is lost'),
   mode: z.enum(['real', 'mock']),
   enabled: z.boolean(),
   botUsername: z.string().nullable(),

@@ -5,7 +5,7 @@ import { Conflict, HttpError, Invalid, UpstreamUnavailable } from '../platform/h
 import type { Logger } from '../platform/log'
 import { getShopOr404 } from '../platform/shops'
 import { TelegramError, type TelegramClient } from '../bot-api'
-import { chatMovedText, testMessageText } from '../notifications'
+import { chatMovedText, oldestDueAgeSec, testMessageText } from '../notifications'
 import {
   findIntegration,
   renewStartCode,
@@ -153,7 +153,7 @@ export class TelegramService {
   async status(shopId: number): Promise<Status> {
     const { sql, client, publicUrl } = this.deps
     await getShopOr404(sql, shopId)
-    const [row, sum] = await Promise.all([findIntegration(sql, shopId), sendLogSummary(sql, shopId)])
+    const [row, sum, lag] = await Promise.all([findIntegration(sql, shopId), sendLogSummary(sql, shopId), oldestDueAgeSec(sql, shopId)])
     const lastSent = sum.last_sent_at ? new Date(sum.last_sent_at) : null
     const lastFailed = sum.last_failed_at ? new Date(sum.last_failed_at) : null
     const failingNow = !!lastFailed && (!lastSent || lastFailed > lastSent)
@@ -178,6 +178,7 @@ export class TelegramService {
       lastErrorAt: failingNow ? lastFailed!.toISOString() : null,
       ...links,
       webhook: !!publicUrl,
+      deliveryLagSeconds: lag,
       updatedAt: row ? new Date(row.updated_at).toISOString() : null,
     }
   }

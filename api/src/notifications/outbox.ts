@@ -292,3 +292,14 @@ export async function migrateChat(sql: Sql, shopId: number, chatRef: string | nu
     update telegram_integrations set chat_id = ${toChatId}, updated_at = now()
     where shop_id = ${shopId} and chat_id = ${fromChatId}`
 }
+
+/**
+ * How far behind the shop's notifications are: the age of its oldest due notification, in whole
+ * seconds (0 when nothing waits). Above Telegram's limits nothing is lost; this says how late it is.
+ */
+export async function oldestDueAgeSec(sql: Sql, shopId: number): Promise<number> {
+  const [r] = await sql<{ s: number | null }[]>`
+    select floor(extract(epoch from now() - min(next_attempt_at)))::int as s from telegram_outbox
+    where shop_id = ${shopId} and state = 'pending' and next_attempt_at <= now()`
+  return Math.max(0, r?.s ?? 0)
+}

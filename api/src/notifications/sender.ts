@@ -7,6 +7,7 @@ import { renderOrderMessage, renderStatusLine } from './message'
 import { finishFailed, finishSent, finishSkipped, loadDelivery, migrateChat, paceMs, postpone, releaseLease, takeChatSlot, type DeliveryRow, type Pacing } from './outbox'
 import { inQuietHours } from './quiet-hours'
 import type { TokenCipher } from '../platform/crypto'
+import type { Metrics } from '../platform/metrics'
 
 export type DeliveryConfig = {
   timeoutMs: number
@@ -66,6 +67,7 @@ export class Delivery {
       config: DeliveryConfig
       keyboard?: KeyboardFor
       random?: () => number
+      metrics?: Metrics
     },
   ) {}
 
@@ -117,7 +119,10 @@ export class Delivery {
       d.shop_name,
     )
     const fields = { shopId: d.shop_id, orderId: d.order_id, deliveryId: d.id, kind: d.kind, attempt: d.attempts + 1 }
+    const m = this.deps.metrics
     const fail = async (errorCode: ErrorCode, error: string, retryAt: Date | null): Promise<AttemptOutcome> => {
+      m?.attempts.inc({ kind: d.kind, outcome: retryAt ? 'retry' : 'failed', error_code: errorCode })
+      if (errorCode === 'rate_limited') m?.rateLimited.inc()
       const recorded = await finishFailed(sql, { id: d.id, owner: this.owner, kind: d.kind, shopId: d.shop_id, orderId: d.order_id, chatRef: d.chat_ref, text, error, errorCode, retryAt, revision: d.revision })
       log.warn(retryAt ? 'delivery_retry_scheduled' : 'delivery_failed', { ...fields, errorCode, error, retryAt, recorded })
       return { status: 'failed', error, errorCode, retryAt }
@@ -156,6 +161,7 @@ export class Delivery {
     // A migrated group is followed at most twice in one attempt (it migrates once in reality).
     for (let hop = 0; hop < 3; hop++) {
       try {
+        const callStarted = performance.now()
         if (d.kind === 'order_status' && d.message_id && d.message_chat_id) {
           await client.editMessageText(token, { chatId: d.message_chat_id, messageId: Number(d.message_id), text, keyboard }, signal)
           await this.recordSent(started, { ...base, text, messageId: Number(d.message_id), chatId: d.message_chat_id, paceMs: paced ? this.paceFor(chatId) : 0 })
@@ -164,6 +170,9 @@ export class Delivery {
           await this.recordSent(started, { ...base, text: body, messageId: sent.messageId, chatId: sent.chatId, paceMs: paced ? this.paceFor(chatId) : 0, isStatusLine: statusLine })
         }
         log.info('delivery_sent', { ...fields, chatRef: d.chat_ref, silent, mock: client.mode === 'mock' })
+        m?.sendSeconds.observe({ method: d.kind === 'order_status' && d.message_id ? 'editMessageText' : 'sendMessage' }, (performance.now() - callStarted) / 1000)
+        m?.attempts.inc({ kind: d.kind, outcome: 'sent', error_code: '' })
+        if (d.kind === 'order') m?.newOrderLag.observe((Date.now() - new Date(d.created_at).getTime()) / 1000)
         return { status: 'sent' }
       } catch (err) {
         if (!(err instanceof TelegramError)) throw err

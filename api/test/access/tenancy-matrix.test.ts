@@ -25,6 +25,7 @@ const SAMPLES: Sample[] = [
   { method: 'GET', route: '/swagger', path: () => '/swagger' },
   { method: 'GET', route: '/swagger/json', path: () => '/swagger/json' },
   { method: 'GET', route: '/health', path: () => '/health' },
+  { method: 'GET', route: '/metrics', path: () => '/metrics' },
   { method: 'GET', route: '/', path: () => '/' },
   { method: 'GET', route: '/shops/:shopId/growth/telegram', path: (i) => `/shops/${i.shop}/growth/telegram` },
   { method: 'GET', route: '/shops/:shopId/growth/telegram/', path: (i) => `/shops/${i.shop}/growth/telegram/` },

@@ -74,3 +74,20 @@ describe('status', () => {
     expect((await hw.get(`/shops/${shopId}/telegram/status`)).json.state).toBe('paused')
   })
 })
+
+describe('backlog lag', () => {
+  test('status says how late the shop’s notifications are when they queue (0 when none waits)', async () => {
+    const lh = await createHarness()
+    try {
+      await lh.connect(1, makeToken(), '9900001')
+      expect((await lh.get('/shops/1/telegram/status')).json.deliveryLagSeconds).toBe(0)
+      const [o] = await lh.sql<{ id: string }[]>`insert into orders (shop_id, number, total, customer_name) values (1, 'LAG-1', 1, 'x') returning id`
+      await lh.sql`insert into telegram_outbox (shop_id, order_id, kind, next_attempt_at) values (1, ${o!.id}, 'order', now() - interval '42 seconds')`
+      const lag = (await lh.get('/shops/1/telegram/status')).json.deliveryLagSeconds
+      expect(lag).toBeGreaterThanOrEqual(42)
+      expect(lag).toBeLessThan(50)
+    } finally {
+      await lh.close()
+    }
+  })
+})

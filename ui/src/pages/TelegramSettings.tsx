@@ -130,6 +130,11 @@ export function TelegramSettings(props: { shopId: string; launchError?: ApiError
         >
           {(s) => (
             <>
+              <Show when={(s().deliveryLagSeconds ?? 0) >= 5}>
+                <p class="notice" role="status" data-testid="lag-notice">
+                  Telegram ограничивает частоту: уведомления идут с задержкой {s().deliveryLagSeconds} с. Ни одно не потеряется.
+                </p>
+              </Show>
               <StatusCard api={api} status={s()} now={now()} onTested={refreshSoon} />
               <Show when={s().botUsername}>
                 <ConnectCard api={api} status={s()} onChange={(next) => (next ? applyStatus(next) : refreshSoon())} />
