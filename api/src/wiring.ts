@@ -35,7 +35,7 @@ export function createServices(p: { config: Config; sql: Sql; client: TelegramCl
   const dispatcher = new Dispatcher({ sql, delivery, log })
   const telegram = new TelegramService({ sql, client, cipher, log, publicUrl: config.PUBLIC_URL, timeoutMs: config.TELEGRAM_TIMEOUT_MS })
   const recipients = new RecipientService({ sql, client, cipher, log, timeoutMs: config.TELEGRAM_TIMEOUT_MS })
-  const access = new AccessService({ sql, log, platformSecret: config.PLATFORM_SECRET, publicUrl: config.PUBLIC_URL })
+  const access = new AccessService({ sql, log, cipher, platformSecret: config.PLATFORM_SECRET, publicUrl: config.PUBLIC_URL })
   const orders = new OrderService({ sql, delivery, dispatcher, log })
   // Imports run one way (updates → orders → notifications): the router is built last and given the
   // button handler, so nothing is assigned after construction.

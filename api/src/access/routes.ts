@@ -7,6 +7,7 @@ import type { AccessService } from './service'
 const ShopParams = z.object({ shopId: Id })
 const ApiKeySchema = z.object({ id: z.number(), prefix: z.string(), name: z.string(), createdAt: z.string(), lastUsedAt: z.string().nullable() })
 const SessionSchema = z.object({ token: z.string(), shopId: z.number(), expiresAt: z.string() })
+const ManagerSchema = z.object({ telegramUserId: z.number(), name: z.string().nullable(), addedBy: z.string(), createdAt: z.string() })
 const authErrors = { 401: ErrorSchema, 403: ErrorSchema }
 
 export const accessRoutes = (access: AccessService) =>
@@ -61,18 +62,21 @@ export const accessRoutes = (access: AccessService) =>
     .post(
       '/session',
       async ({ body, set }) => {
-        const s = await access.openFromLaunch(body.launch)
+        const s = 'launch' in body ? await access.openFromLaunch(body.launch) : await access.openFromTelegram(body.shopId, body.initData)
         set.status = 201
         return s
       },
       {
         parse: 'json',
-        body: z.object({ launch: z.string().min(1).max(4096) }),
-        response: { 201: SessionSchema, 400: ErrorSchema, 401: ErrorSchema, 404: ErrorSchema, 422: ErrorSchema },
+        body: z.union([
+          z.object({ launch: z.string().min(1).max(4096) }).strict(),
+          z.object({ shopId: z.number().int().min(1).max(999_999_999_999_999), initData: z.string().min(1).max(8192) }).strict(),
+        ]),
+        response: { 201: SessionSchema, 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema, 404: ErrorSchema, 422: ErrorSchema },
         detail: {
           summary: 'Trade a platform-signed launch token for an owner session',
           description:
-            'The launch token is an HS256 JWT signed with PLATFORM_SECRET with claims `shop`, `exp` (≤ 10 min ahead) and a single-use `jti`. The session (≤ 12 h) reaches only that shop, minus API keys and owner links. 401 for a bad signature, an expired or reused token.',
+            'Either `{launch}`: an HS256 JWT signed with PLATFORM_SECRET with claims `shop`, `exp` (≤ 10 min ahead) and a single-use `jti` (401 for a bad signature, an expired or reused token); or `{shopId, initData}` from a Telegram Mini App of that shop’s bot (401 when not signed by it or older than an hour; 403 `not_allowed` for a user who is neither the owner nor an allowed manager). The session (≤ 12 h) reaches only that shop, minus API keys and owner links.',
         },
       },
     )
@@ -107,3 +111,31 @@ export const accessRoutes = (access: AccessService) =>
       },
       detail: { summary: 'Who changed what: the integration, recipients, order statuses, keys (newest first)' },
     })
+    .get('/shops/:shopId/telegram/managers', async ({ params }) => ({ items: await access.listManagers(params.shopId) }), {
+      params: ShopParams,
+      response: { 200: z.object({ items: z.array(ManagerSchema) }), 400: ErrorSchema, ...authErrors },
+      detail: { summary: 'Telegram users allowed to open the settings inside Telegram besides the owner' },
+    })
+    .post(
+      '/shops/:shopId/telegram/managers',
+      async ({ params, body, request, set }) => {
+        set.status = 201
+        return { items: await access.allowManager(params.shopId, body, actorOf(principalOf(request))) }
+      },
+      {
+        params: ShopParams,
+        parse: 'json',
+        body: z.object({ telegramUserId: z.number().int().min(1).max(999_999_999_999_999), name: z.string().trim().min(1).max(200).optional() }),
+        response: { 201: z.object({ items: z.array(ManagerSchema) }), 400: ErrorSchema, ...authErrors, 404: ErrorSchema, 422: ErrorSchema },
+        detail: { summary: 'Allow a Telegram user (by id) to open the settings inside Telegram' },
+      },
+    )
+    .delete(
+      '/shops/:shopId/telegram/managers/:telegramUserId',
+      async ({ params, request, set }) => {
+        await access.removeManager(params.shopId, params.telegramUserId, actorOf(principalOf(request)))
+        set.status = 204
+        return null
+      },
+      { params: z.object({ shopId: Id, telegramUserId: Id }), response: { 204: z.null(), 400: ErrorSchema, ...authErrors, 404: ErrorSchema }, detail: { summary: 'Stop allowing a manager' } },
+    )

@@ -1,8 +1,11 @@
+import { findIntegration, safeDecrypt } from '../connect'
+import type { TokenCipher } from '../platform/crypto'
 import type { Sql } from '../platform/db/client'
 import type { Actor, CredentialResolver, Principal } from '../platform/http/auth'
 import { HttpError, NotFound } from '../platform/http/errors'
 import type { Logger } from '../platform/log'
 import { API_KEY_PREFIX, hashCredential, newApiKey, newSessionToken, SESSION_PREFIX } from './credentials'
+import { InitDataRejected, validateInitData } from './init-data'
 import { LaunchRejected, signLaunchToken, verifyLaunchToken } from './launch'
 import { insertAudit, listAudit } from '../platform/audit'
 import * as repo from './repository'
@@ -35,7 +38,7 @@ const toApiKey = (r: repo.ApiKeyRow): ApiKey => ({
 
 /** API keys, owner sessions and owner links; and the lookup the auth plugin asks for every credential. */
 export class AccessService {
-  constructor(private readonly deps: { sql: Sql; log: Logger; platformSecret: string | undefined; publicUrl: string | undefined; now?: () => Date }) {}
+  constructor(private readonly deps: { sql: Sql; log: Logger; cipher: TokenCipher; platformSecret: string | undefined; publicUrl: string | undefined; now?: () => Date }) {}
 
   private now() {
     return this.deps.now?.() ?? new Date()
@@ -112,6 +115,59 @@ export class AccessService {
     log.info('owner_session_opened', { shopId: claims.shopId, sessionId: Number(row.id), source: 'launch' })
     if (Math.random() < 0.05) void repo.pruneExpired(sql).catch((error) => log.warn('prune_failed', { error }))
     return { token: session.token, shopId: claims.shopId, expiresAt: row.expires_at.toISOString() }
+  }
+
+  /**
+   * Inside Telegram: `initData` signed by this shop's own bot proves who opened the Mini App; the shop's
+   * owner in Telegram (the user whose private chat was bound first) and the managers the owner allowed
+   * get the same owner session a platform launch gives. Anyone else: 403 with a plain reason.
+   */
+  async openFromTelegram(shopId: number, initData: string): Promise<{ token: string; shopId: number; expiresAt: string }> {
+    const { sql, cipher, log } = this.deps
+    const integration = await findIntegration(sql, shopId)
+    const botToken = integration ? safeDecrypt(cipher, integration.bot_token, shopId) : null
+    if (!botToken) throw new Unauthorized('This shop has no Telegram bot connected, so Telegram cannot vouch for anyone here', 'telegram_not_connected')
+    let user
+    try {
+      ;({ user } = validateInitData(initData, botToken, this.now()))
+    } catch (err) {
+      if (!(err instanceof InitDataRejected)) throw err
+      log.info('init_data_refused', { shopId, reason: err.reason })
+      throw new Unauthorized(
+        err.reason === 'stale' ? 'The Telegram data is older than an hour: reopen the app from the bot' : 'The Telegram data is not signed by this shop’s bot',
+        'init_data_invalid',
+      )
+    }
+    const [who] = await sql<{ owner: boolean; manager: boolean }[]>`
+      select coalesce((select c.chat_id = ${String(user.id)} from telegram_chats c where c.shop_id = ${shopId} and c.type = 'private' order by c.id limit 1), false) as owner,
+             exists (select 1 from telegram_managers m where m.shop_id = ${shopId} and m.tg_user_id = ${user.id}) as manager`
+    if (!who?.owner && !who?.manager) {
+      log.info('init_data_not_allowed', { shopId })
+      throw new HttpError(403, 'not_allowed', 'This Telegram user is neither the shop’s owner nor a manager the owner allowed: ask the owner to add you')
+    }
+    const name = [user.first_name, user.last_name].filter(Boolean).join(' ') || user.username || `tg:${user.id}`
+    return this.openForTelegramUser(shopId, { id: user.id, name })
+  }
+
+  async listManagers(shopId: number) {
+    const rows = await this.deps.sql<{ tg_user_id: string; name: string | null; added_by: string; created_at: Date }[]>`
+      select tg_user_id, name, added_by, created_at from telegram_managers where shop_id = ${shopId} order by created_at`
+    return rows.map((r) => ({ telegramUserId: Number(r.tg_user_id), name: r.name, addedBy: r.added_by, createdAt: r.created_at.toISOString() }))
+  }
+
+  async allowManager(shopId: number, m: { telegramUserId: number; name?: string }, actor: Actor) {
+    if (!(await repo.shopExists(this.deps.sql, shopId))) throw new NotFound(`Shop ${shopId} does not exist`, 'shop_not_found')
+    await this.deps.sql`
+      insert into telegram_managers (shop_id, tg_user_id, name, added_by) values (${shopId}, ${m.telegramUserId}, ${m.name ?? null}, ${actor.label})
+      on conflict (shop_id, tg_user_id) do update set name = coalesce(excluded.name, telegram_managers.name)`
+    await insertAudit(this.deps.sql, { shopId, actor, action: 'manager_allowed', details: { telegramUserId: m.telegramUserId } })
+    return this.listManagers(shopId)
+  }
+
+  async removeManager(shopId: number, telegramUserId: number, actor: Actor) {
+    const rows = await this.deps.sql`delete from telegram_managers where shop_id = ${shopId} and tg_user_id = ${telegramUserId} returning 1`
+    if (!rows.length) throw new NotFound(`Telegram user ${telegramUserId} is not a manager of shop ${shopId}`, 'manager_not_found')
+    await insertAudit(this.deps.sql, { shopId, actor, action: 'manager_removed', details: { telegramUserId } })
   }
 
   /** A session for a shop owner proven some other way (Telegram initData): the same kind of session. */
