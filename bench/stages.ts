@@ -85,7 +85,7 @@ export async function stageTimings(p: { sql: Sql; fakeUrl: string; shops: number
         insert into orders (shop_id, number, total, customer_name, customer_phone, recipient_name, recipient_phone,
                             delivery_date, delivery_time, address, comment)
         values (${shop(i)}, ${o.number + 'c'}, ${o.total}, ${o.customerName}, ${o.customerPhone ?? null}, ${o.recipientName ?? null},
-                ${o.recipientPhone ?? null}, ${o.deliveryDate ?? null}, ${o.deliveryTime ?? null}, ${o.address ?? null}, ${o.comment ?? null})
+                ${o.recipientPhone ?? null}, ${o.deliveryDate ?? null}, ${o.deliveryTime.text}, ${o.address ?? null}, ${o.comment ?? null})
         on conflict (shop_id, number) do nothing
         returning id, shop_id, number, total::text as total, customer_name, customer_phone, recipient_name, recipient_phone,
                   delivery_date::text as delivery_date, delivery_time, address, comment, status, accepted_by, accepted_at, created_at),

@@ -2,7 +2,7 @@ import { openapi } from '@elysiajs/openapi'
 import { Elysia } from 'elysia'
 import { z } from 'zod'
 import { accessRoutes } from './access'
-import { connectRoutes, recipientRoutes } from './connect'
+import { connectRoutes, recipientRoutes, settingsRoutes } from './connect'
 import { orderRoutes } from './orders'
 import { mockStartRoutes, webhookRoutes } from './updates'
 import type { Services } from './wiring'
@@ -157,6 +157,7 @@ export function createApp(s: Services, opts: { uiDist?: string } = {}) {
     .use(orderRoutes(s.orders))
     .use(connectRoutes(s.telegram))
     .use(recipientRoutes(s.recipients))
+    .use(settingsRoutes(sql))
     .use(mockStartRoutes(s.telegram, s.updates))
     .use(webhookRoutes(s.updates, sql, log))
     .use(pagePlugin(opts.uiDist))

@@ -4,6 +4,8 @@ import { actorOf, principalOf } from '../platform/http/auth'
 import { Invalid } from '../platform/http/errors'
 import { ErrorSchema, Id } from '../platform/http/schemas'
 import type { RecipientService } from './recipients'
+import { getShopSettings, ShopSettingsPatch, ShopSettingsSchema, updateShopSettings } from './settings'
+import type { Sql } from '../platform/db/client'
 import { ConnectBody, IntegrationSchema, RecipientBody, RecipientSchema, StatusSchema } from './schema'
 import type { TelegramService } from './service'
 
@@ -84,4 +86,20 @@ export const recipientRoutes = (recipients: RecipientService) =>
       params: RecipientParams,
       response: { 200: z.object({ sent: z.boolean(), error: z.string().nullable(), errorCode: z.string().nullable(), mock: z.boolean() }), ...errors },
       detail: { summary: 'Send a test message to one recipient', description: '200 with `sent: false` and the reason when Telegram refused; the recipient shows it.' },
+    })
+
+/** The shop's day: time zone, reminder lead time, morning summary time. */
+export const settingsRoutes = (sql: Sql) =>
+  new Elysia({ name: 'telegram-settings', detail: { tags: ['Telegram'] } })
+    .get('/shops/:shopId/telegram/settings', ({ params }) => getShopSettings(sql, params.shopId), {
+      params: ShopParams,
+      response: { 200: ShopSettingsSchema, 400: ErrorSchema, 404: ErrorSchema },
+      detail: { summary: 'Time zone, reminder lead minutes and summary time (defaults Europe/Moscow, 60, 08:00)' },
+    })
+    .patch('/shops/:shopId/telegram/settings', ({ params, body, request }) => updateShopSettings(sql, params.shopId, body, actorOf(principalOf(request))), {
+      params: ShopParams,
+      parse: 'json',
+      body: ShopSettingsPatch,
+      response: { 200: ShopSettingsSchema, ...errors },
+      detail: { summary: 'Change the shop’s time zone, reminder lead minutes or summary time' },
     })

@@ -28,6 +28,8 @@ export function formatDate(d: string): string {
   return m ? `${m[3]}.${m[2]}.${m[1]}` : d
 }
 
+export type OrderItem = { name: string; quantity: number; price?: string | null }
+
 export type OrderForMessage = {
   number: string
   total: string
@@ -39,6 +41,9 @@ export type OrderForMessage = {
   deliveryTime?: string | null
   address?: string | null
   comment?: string | null
+  items?: OrderItem[] | null
+  cardText?: string | null
+  surprise?: boolean
   status?: string
   acceptedBy?: string | null
   acceptedAt?: Date | string | null
@@ -54,10 +59,24 @@ export const STATUS_LABELS: Record<string, string> = {
 }
 
 /** `14:05` in the shops' time zone (Moscow), as messages and toasts show it. */
-export const moscowTime = (d: Date | string) =>
-  new Date(d).toLocaleTimeString('ru-RU', { hour: '2-digit', minute: '2-digit', timeZone: 'Europe/Moscow' })
+export const moscowTime = (d: Date | string) => shopTime(d, 'Europe/Moscow')
 
-function build(o: OrderForMessage, shopName: string, cut: number): string {
+/** `14:05` in a shop's own time zone. */
+export const shopTime = (d: Date | string, timeZone: string) =>
+  new Date(d).toLocaleTimeString('ru-RU', { hour: '2-digit', minute: '2-digit', timeZone })
+
+const plural = (n: number, one: string, few: string, many: string) => {
+  const m10 = n % 10
+  const m100 = n % 100
+  return m10 === 1 && m100 !== 11 ? one : m10 >= 2 && m10 <= 4 && (m100 < 12 || m100 > 14) ? few : many
+}
+
+/**
+ * In the order a florist reads it: a surprise first (it changes how the courier behaves), then when and
+ * where, what to assemble, the postcard, then money and people, then the status. `cut` shortens long
+ * fields; `maxItems` shows only the first lines of a long item list («и ещё N позиций»).
+ */
+function build(o: OrderForMessage, shopName: string, cut: number, maxItems: number, timeZone: string): string {
   const f = (v: string | null | undefined, max: number) => {
     if (!v) return null
     const limit = Math.max(8, Math.floor(max * cut))
@@ -65,31 +84,55 @@ function build(o: OrderForMessage, shopName: string, cut: number): string {
     const chars = Array.from(v)
     return escapeHtml(chars.length > limit ? chars.slice(0, limit - 1).join('') + '…' : v)
   }
-  const lines = [`🌸 <b>Новый заказ №${f(o.number, 64)}</b>`, `Магазин: ${f(shopName, 200)}`, `Сумма: <b>${formatRub(o.total)}</b>`, `Клиент: ${f(o.customerName, 200)}`]
-  const phone = f(o.customerPhone, 40)
-  if (phone) lines.push(`Телефон: ${phone}`)
-  const recipient = [f(o.recipientName, 200), f(o.recipientPhone, 40)].filter(Boolean).join(', ')
-  if (recipient) lines.push(`Получатель: ${recipient}`)
+  const lines = [`🌸 <b>Новый заказ №${f(o.number, 64)}</b> · ${f(shopName, 200)}`]
+  if (o.surprise) lines.push('🤫 <b>Сюрприз — не звонить получателю!</b>')
   const when = [o.deliveryDate ? formatDate(o.deliveryDate) : null, f(o.deliveryTime, 50)].filter(Boolean).join(', ')
-  if (when) lines.push(`Доставка: ${when}`)
+  if (when) lines.push(`🚚 <b>Доставка: ${when}</b>`)
   const address = f(o.address, 500)
-  if (address) lines.push(`Адрес: ${address}`)
+  if (address) lines.push(`📍 Адрес: ${address}`)
+  const recipient = [f(o.recipientName, 200), o.surprise ? null : f(o.recipientPhone, 40)].filter(Boolean).join(', ')
+  if (recipient) lines.push(`Получатель: ${recipient}`)
+  const items = o.items ?? []
+  if (items.length) {
+    lines.push('', '💐 <b>Собрать:</b>')
+    for (const it of items.slice(0, maxItems)) {
+      const price = it.price ? ` — ${formatRub(it.price)}` : ''
+      lines.push(`• ${f(it.name, 200)} × ${it.quantity}${price}`)
+    }
+    const rest = items.length - Math.min(maxItems, items.length)
+    if (rest > 0) lines.push(`и ещё ${rest} ${plural(rest, 'позиция', 'позиции', 'позиций')}`)
+  }
+  const card = f(o.cardText, 500)
+  if (card) lines.push('', `💌 Открытка: «${card}»`)
+  lines.push('', `💰 Сумма: <b>${formatRub(o.total)}</b>`)
+  const customer = [f(o.customerName, 200), f(o.customerPhone, 40)].filter(Boolean).join(', ')
+  lines.push(`👤 Клиент: ${customer}`)
   const comment = f(o.comment, 2000)
-  if (comment) lines.push(`Комментарий: ${comment}`)
+  if (comment) lines.push(`💬 Комментарий: ${comment}`)
   if (o.status && o.status !== 'new') {
-    const who = o.status === 'accepted' && o.acceptedBy ? `: ${f(o.acceptedBy, 100)}${o.acceptedAt ? ', ' + moscowTime(o.acceptedAt) : ''}` : ''
+    const who = o.status === 'accepted' && o.acceptedBy ? `: ${f(o.acceptedBy, 100)}${o.acceptedAt ? ', ' + shopTime(o.acceptedAt, timeZone) : ''}` : ''
     lines.push('', `<b>${STATUS_LABELS[o.status] ?? o.status}</b>${who}`)
   }
   return lines.join('\n')
 }
 
-/** The notification for a new order (and, with a status, the same message after an edit). */
-export function renderOrderMessage(order: OrderForMessage, shopName: string): string {
-  for (let cut = 1; cut > 0.05; cut *= 0.7) {
-    const text = build(order, shopName, cut)
-    if (text.length <= TELEGRAM_TEXT_LIMIT) return text
+/**
+ * The notification for a new order (and, with a status, the same message after an edit). Always under
+ * Telegram's 4096 characters: a long item list is cut first (only if it must be), then long fields.
+ */
+export function renderOrderMessage(order: OrderForMessage, shopName: string, timeZone = 'Europe/Moscow'): string {
+  const all = order.items?.length ?? 0
+  const full = build(order, shopName, 1, all, timeZone)
+  if (full.length < TELEGRAM_TEXT_LIMIT) return full
+  for (let shown = all - 1; shown >= 0; shown--) {
+    const text = build(order, shopName, 1, shown, timeZone)
+    if (text.length < TELEGRAM_TEXT_LIMIT) return text
   }
-  return Array.from(build(order, shopName, 0.05)).slice(0, TELEGRAM_TEXT_LIMIT - 1).join('')
+  for (let cut = 0.7; cut > 0.05; cut *= 0.7) {
+    const text = build(order, shopName, cut, 0, timeZone)
+    if (text.length < TELEGRAM_TEXT_LIMIT) return text
+  }
+  return Array.from(build(order, shopName, 0.05, 0, timeZone)).slice(0, TELEGRAM_TEXT_LIMIT - 1).join('')
 }
 
 /** For a recipient that did not get the order but follows its status (or cancellation): one short line. */

@@ -27,6 +27,9 @@ export type DeliveryRow = {
   delivery_time: string | null
   address: string | null
   comment: string | null
+  items: { name: string; quantity: number; price?: string | null }[] | null
+  card_text: string | null
+  surprise: boolean
   status: string
   accepted_by: string | null
   accepted_at: Date | null
@@ -51,7 +54,7 @@ export async function loadDelivery(sql: Sql, id: string): Promise<DeliveryRow | 
     select d.id, d.shop_id, d.order_id, d.kind, d.state, d.attempts, d.revision, d.created_at, d.chat_ref,
            s.name as shop_name, s.time_zone,
            o.number, o.total::text as total, o.customer_name, o.customer_phone, o.recipient_name, o.recipient_phone,
-           o.delivery_date::text as delivery_date, o.delivery_time, o.address, o.comment, o.status, o.accepted_by, o.accepted_at,
+           o.delivery_date::text as delivery_date, o.delivery_time, o.address, o.comment, o.items, o.card_text, o.surprise, o.status, o.accepted_by, o.accepted_at,
            i.bot_token, c.chat_id, (i.enabled and c.enabled) as enabled, c.thread_id, c.quiet_from::text, c.quiet_to::text,
            m.message_id, m.chat_id as message_chat_id,
            (select od.state from telegram_outbox od where od.order_id = d.order_id and od.kind = 'order' and od.chat_ref = d.chat_ref) as order_delivery_state

@@ -112,11 +112,15 @@ export class Delivery {
         deliveryTime: d.delivery_time,
         address: d.address,
         comment: d.comment,
+        items: d.items,
+        cardText: d.card_text,
+        surprise: d.surprise,
         status: d.status,
         acceptedBy: d.accepted_by,
         acceptedAt: d.accepted_at,
       },
       d.shop_name,
+      d.time_zone,
     )
     const fields = { shopId: d.shop_id, orderId: d.order_id, deliveryId: d.id, kind: d.kind, attempt: d.attempts + 1 }
     const m = this.deps.metrics

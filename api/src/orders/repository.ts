@@ -15,13 +15,16 @@ export type OrderRow = {
   delivery_time: string | null
   address: string | null
   comment: string | null
+  items: { name: string; quantity: number; price?: string | null }[] | null
+  card_text: string | null
+  surprise: boolean
   status: string
   accepted_by: string | null
   accepted_at: Date | null
   created_at: Date
 }
 
-const ORDER_COLUMNS = 'id, shop_id, number, total::text as total, customer_name, customer_phone, recipient_name, recipient_phone, delivery_date::text as delivery_date, delivery_time, address, comment, status, accepted_by, accepted_at, created_at'
+const ORDER_COLUMNS = 'id, shop_id, number, total::text as total, customer_name, customer_phone, recipient_name, recipient_phone, delivery_date::text as delivery_date, delivery_time, address, comment, items, card_text, surprise, status, accepted_by, accepted_at, created_at'
 
 /** The same columns qualified with the `o` alias, for queries that join orders with other tables. */
 const ORDER_COLUMNS_OF_O = ORDER_COLUMNS.split(', ').map((c) => 'o.' + c).join(', ')
@@ -39,6 +42,9 @@ export const toOrder = (r: OrderRow): Order => ({
   deliveryTime: r.delivery_time,
   address: r.address,
   comment: r.comment,
+  items: r.items ? r.items.map((i) => ({ name: i.name, quantity: i.quantity, price: i.price ?? null })) : null,
+  cardText: r.card_text,
+  surprise: r.surprise,
   status: r.status,
   acceptedBy: r.accepted_by,
   acceptedAt: r.accepted_at ? new Date(r.accepted_at).toISOString() : null,
@@ -65,9 +71,10 @@ export async function insertOrderOnce(sql: Sql, shopId: number, o: CreateOrderIn
     created = await sql<(OrderRow & { notification_ids: string[] | null })[]>`
       with o as (
         insert into orders (shop_id, number, total, customer_name, customer_phone, recipient_name, recipient_phone,
-                            delivery_date, delivery_time, address, comment)
+                            delivery_date, delivery_time, delivery_slot_from, delivery_slot_to, address, comment, items, card_text, surprise)
         values (${shopId}, ${o.number}, ${o.total}, ${o.customerName}, ${o.customerPhone ?? null}, ${o.recipientName ?? null},
-                ${o.recipientPhone ?? null}, ${o.deliveryDate ?? null}, ${o.deliveryTime ?? null}, ${o.address ?? null}, ${o.comment ?? null})
+                ${o.recipientPhone ?? null}, ${o.deliveryDate ?? null}, ${o.deliveryTime.text}, ${o.deliveryTime.from}, ${o.deliveryTime.to},
+                ${o.address ?? null}, ${o.comment ?? null}, ${o.items ? sql.json(o.items as never) : null}, ${o.cardText ?? null}, ${o.surprise ?? false})
         on conflict (shop_id, number) do nothing
         returning ${sql.unsafe(ORDER_COLUMNS)}),
       -- one new-order notification per recipient that wants it, leased to this request's first attempt

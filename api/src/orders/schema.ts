@@ -28,11 +28,50 @@ export const CreateOrderBody = z.object({
   deliveryDate: z
     .preprocess((v) => (v === '' ? undefined : v), z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be YYYY-MM-DD').refine((d) => !Number.isNaN(Date.parse(d)), 'must be a real date').optional().nullable())
     .describe('YYYY-MM-DD'),
-  deliveryTime: optionalText(50).describe('Free text such as "14:00–16:00"'),
+  deliveryTime: z
+    .preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : v), z.string().trim().max(50).optional().nullable())
+    .transform((v, ctx) => {
+      if (v == null) return { text: null, from: null, to: null }
+      const slot = parseSlot(v)
+      if (slot === 'invalid') {
+        ctx.addIssue({ code: 'custom', message: 'a delivery window must be HH:MM or HH:MM–HH:MM with real times, the end after the start' })
+        return z.NEVER
+      }
+      return slot ?? { text: v, from: null, to: null }
+    })
+    .describe('A delivery window: "14:00–16:00", "14:00-16:00" or "14:00" (free text is kept as it is, without reminders)'),
+  items: z
+    .array(
+      z.object({
+        name: trimmed(1, 200),
+        quantity: z.number().int().min(1).max(1000),
+        price: Money.optional().nullable(),
+      }),
+    )
+    .max(50)
+    .optional()
+    .nullable()
+    .describe('What to assemble: at most 50 lines'),
+  cardText: optionalText(500).describe('The postcard text, up to 500 characters'),
+  surprise: z.boolean().optional().describe('A surprise: do not call the recipient'),
   address: optionalText(500),
   comment: optionalText(2000),
 })
 export type CreateOrderInput = z.infer<typeof CreateOrderBody>
+
+/**
+ * "14:00–16:00", "14:00-16:00", "14:00" → the window (normalised text with an en dash); "invalid" for
+ * something shaped like a window whose times are not real or end before they start; null for free text.
+ */
+export function parseSlot(v: string): { text: string; from: string; to: string | null } | 'invalid' | null {
+  const m = /^(\d{1,2}):(\d{2})(?:\s*[–—-]\s*(\d{1,2}):(\d{2}))?$/.exec(v.trim())
+  if (!m) return /^\d{1,2}[:.]\d{2}/.test(v.trim()) ? 'invalid' : null
+  const hm = (h: string, mi: string) => (Number(h) <= 23 && Number(mi) <= 59 ? `${h.padStart(2, '0')}:${mi}` : null)
+  const from = hm(m[1]!, m[2]!)
+  const to = m[3] ? hm(m[3], m[4]!) : null
+  if (!from || (m[3] && (!to || to <= from))) return 'invalid'
+  return { text: to ? `${from}–${to}` : from, from, to }
+}
 
 export const TelegramStatus = z.enum(['sent', 'failed', 'skipped', 'pending'])
 
@@ -49,6 +88,9 @@ export const OrderSchema = z.object({
   deliveryTime: z.string().nullable(),
   address: z.string().nullable(),
   comment: z.string().nullable(),
+  items: z.array(z.object({ name: z.string(), quantity: z.number(), price: z.string().nullable() })).nullable(),
+  cardText: z.string().nullable(),
+  surprise: z.boolean(),
   status: z.string(),
   acceptedBy: z.string().nullable(),
   acceptedAt: z.string().nullable(),

@@ -51,6 +51,8 @@ const SAMPLES: Sample[] = [
   { method: 'GET', route: '/shops/:shopId/telegram/managers', path: (i) => `/shops/${i.shop}/telegram/managers` },
   { method: 'POST', route: '/shops/:shopId/telegram/managers', path: (i) => `/shops/${i.shop}/telegram/managers`, body: () => ({ telegramUserId: 4242 }) },
   { method: 'DELETE', route: '/shops/:shopId/telegram/managers/:telegramUserId', path: (i) => `/shops/${i.shop}/telegram/managers/4242` },
+  { method: 'GET', route: '/shops/:shopId/telegram/settings', path: (i) => `/shops/${i.shop}/telegram/settings` },
+  { method: 'PATCH', route: '/shops/:shopId/telegram/settings', path: (i) => `/shops/${i.shop}/telegram/settings`, body: () => ({ reminderLeadMinutes: 45 }) },
   { method: 'GET', route: '/shops/:shopId/telegram/chats', path: (i) => `/shops/${i.shop}/telegram/chats` },
   { method: 'POST', route: '/shops/:shopId/telegram/chats', path: (i) => `/shops/${i.shop}/telegram/chats`, body: () => ({ chatId: String(2_000_000 + Math.floor(Math.random() * 1e6)) }) },
   { method: 'PATCH', route: '/shops/:shopId/telegram/chats/:id', path: (i) => `/shops/${i.shop}/telegram/chats/${i.recipientId}`, body: () => ({ events: ['order_created'] }) },

@@ -46,13 +46,14 @@ describe('the message', () => {
     await h.post(`/shops/${shopId}/orders`, order('M-2', { total: 2490 }))
     const [first, second] = h.fake.sent(token).map((c) => String(c.payload.text))
     expect(first).toContain('Сумма: <b>1\u00a0234,50\u00a0₽</b>')
-    expect(first).toContain('Телефон: +7 900 000-00-00')
+    expect(first).toContain('Клиент: ')
+    expect(first).toContain(', +7 900 000-00-00')
     expect(first).toContain('Получатель: Мария')
     expect(first).toContain('Доставка: 31.12.2026, 14:00–16:00')
     expect(first).toContain('Адрес: ул. Ленина, 1')
-    expect(first).toContain('Магазин: Тестовый магазин')
+    expect(first).toContain(' · Тестовый магазин')
     expect(second).toContain('Сумма: <b>2\u00a0490\u00a0₽</b>')
-    expect(second).not.toContain('Телефон')
+    expect(second).not.toContain('+7 900')
   })
 
   test('the longest possible order still fits Telegram’s 4096 characters', async () => {
