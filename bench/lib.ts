@@ -3,7 +3,7 @@
  * failure), a keep-alive fetch load generator with latency percentiles, and /proc readers for RSS
  * and CPU time. Nothing here is imported by the service or by `bun test`.
  */
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { chmodSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs'
 import { removeDataDir } from '../api/src/platform/db/embedded'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -168,7 +168,12 @@ export const round = (x: number, d = 1) => (Number.isFinite(x) ? Math.round(x * 
  * Runs `total` requests built by `make(i)` with `concurrency` workers (Bun's fetch keeps
  * connections alive). Returns throughput and latency; every non-2xx answer is counted as an error.
  */
-export async function load(opts: { total: number; concurrency: number; make: (i: number) => { url: string; init?: RequestInit }; check?: (status: number, body: string) => boolean }) {
+export async function load(opts: {
+  total: number
+  concurrency: number
+  make: (i: number) => { url: string; init?: RequestInit }
+  check?: (status: number, body: string) => boolean
+}) {
   const lat: number[] = []
   let errors = 0
   let firstError: string | null = null
@@ -235,7 +240,10 @@ export function waitSampler(sql: import('../api/src/platform/db/client').Sql, ev
       const total = [...counts.values()].reduce((a, b) => a + b, 0) || 1
       // average number of backends in each state, and its share of all backend-samples
       return Object.fromEntries(
-        [...counts.entries()].sort((a, b) => b[1] - a[1]).slice(0, 8).map(([k, v]) => [k, { avgBackends: round(v / samples, 2), share: round(v / total, 3) }]),
+        [...counts.entries()]
+          .sort((a, b) => b[1] - a[1])
+          .slice(0, 8)
+          .map(([k, v]) => [k, { avgBackends: round(v / samples, 2), share: round(v / total, 3) }]),
       )
     },
   }

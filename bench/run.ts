@@ -122,7 +122,9 @@ async function startService(name: string, opts: { profileDir?: string; env?: Rec
 // =====================================================================================
 async function intake() {
   log('intake: preparing', INTAKE_C, 'shops')
-  const shops = (await sql<{ id: string }[]>`insert into shops (name) select 'Bench intake ' || g from generate_series(1, ${INTAKE_C}) g returning id`).map((r) => Number(r.id))
+  const shops = (await sql<{ id: string }[]>`insert into shops (name) select 'Bench intake ' || g from generate_series(1, ${INTAKE_C}) g returning id`).map(
+    (r) => Number(r.id),
+  )
   const order = (i: number, tag: string) => sampleOrder(`${tag}-${i}`, String(1000 + (i % 9000)) + '.50')
   const post = (port: number, tag: string) => (i: number) => ({
     url: `http://127.0.0.1:${port}/shops/${shops[i % shops.length]}/orders`,
@@ -175,7 +177,9 @@ async function intake() {
     svcLoadRss = Math.max(svcLoadRss, rs.stop())
     const sends = (fake.counts.get('sendMessage') ?? 0) - calls0
     rounds.push({ baseline: { ...b, cpu: bcpu, pgWaits: bwaits }, service: { ...s, cpu: scpu, pgWaits: swaits, sendMessages: sends } })
-    log(`  baseline ${b.perSec}/s p99 ${b.latencyMs.p99} ms; service ${s.perSec}/s p99 ${s.latencyMs.p99} ms (errors ${s.errors}${s.firstError ? ': ' + s.firstError : ''})`)
+    log(
+      `  baseline ${b.perSec}/s p99 ${b.latencyMs.p99} ms; service ${s.perSec}/s p99 ${s.latencyMs.p99} ms (errors ${s.errors}${s.firstError ? ': ' + s.firstError : ''})`,
+    )
   }
   const best = <T extends { perSec: number }>(xs: T[]) => xs.reduce((a, b) => (b.perSec > a.perSec ? b : a))
   const b = best(rounds.map((r) => r.baseline))
@@ -184,7 +188,12 @@ async function intake() {
   row('Intake throughput (POST orders, c=64)', s.perSec, b.perSec, 'orders/s', '≥ 0.5×', 0)
   row('Intake latency p50', s.latencyMs.p50, b.latencyMs.p50, 'ms')
   row('Intake latency p99', s.latencyMs.p99, b.latencyMs.p99, 'ms', '< 50 ms')
-  results.rss = { serviceIdleMiB: round(svcIdleRss ?? NaN), serviceUnderLoadMiB: round(svcLoadRss), baselineIdleMiB: round(baseIdleRss ?? NaN), baselineUnderLoadMiB: round(baseLoadRss) }
+  results.rss = {
+    serviceIdleMiB: round(svcIdleRss ?? NaN),
+    serviceUnderLoadMiB: round(svcLoadRss),
+    baselineIdleMiB: round(baseIdleRss ?? NaN),
+    baselineUnderLoadMiB: round(baseLoadRss),
+  }
   row('RSS idle (service vs bare Bun.serve)', svcIdleRss ?? NaN, baseIdleRss ?? NaN, 'MiB')
   row('RSS under intake load', svcLoadRss, baseLoadRss, 'MiB')
   await svc.stop()
@@ -201,7 +210,8 @@ async function intake() {
   const md = readdirSync(profDir).find((f) => f.endsWith('.md'))
   results.intake.profile = md ? summariseProfile(readFileSync(path.join(profDir, md), 'utf8')) : { error: 'no profile written' }
   results.intake.profile.underProfiler = { perSec: p.perSec, latencyMs: p.latencyMs }
-  if (md && !process.env.BENCH_ONLY && !process.env.BENCH_SERVICE_ROOT && !QUICK) writeFileSync(path.join(RESULTS, 'latest-profile.md'), trimProfile(readFileSync(path.join(profDir, md), 'utf8')))
+  if (md && !process.env.BENCH_ONLY && !process.env.BENCH_SERVICE_ROOT && !QUICK)
+    writeFileSync(path.join(RESULTS, 'latest-profile.md'), trimProfile(readFileSync(path.join(profDir, md), 'utf8')))
 
   // ---- spans: each step of the product path alone, at the same concurrency, in this process ----
   log('intake: timing each step of the order path alone')
@@ -218,20 +228,40 @@ function summariseProfile(md: string) {
     const out: string[][] = []
     for (const l of lines) {
       if (!l.startsWith('|')) break
-      out.push(l.split('|').slice(1, -1).map((c) => c.trim().replace(/`/g, '')))
+      out.push(
+        l
+          .split('|')
+          .slice(1, -1)
+          .map((c) => c.trim().replace(/`/g, '')),
+      )
     }
     return out
   }
-  const hot = table('## Hot Functions (Self Time)').slice(0, 20).map(([selfPct, self, totalPct, total, fn, loc]) => ({ selfPct, self, totalPct, total, fn, loc: loc?.replace(ROOT + '/', '') }))
+  const hot = table('## Hot Functions (Self Time)')
+    .slice(0, 20)
+    .map(([selfPct, self, totalPct, total, fn, loc]) => ({ selfPct, self, totalPct, total, fn, loc: loc?.replace(ROOT + '/', '') }))
   const files = table('## Files').map(([selfPct, self, file]) => ({ selfPct: parseFloat(selfPct ?? '0'), self, file: (file ?? '').replace(ROOT + '/', '') }))
   const groups: Record<string, number> = {}
   for (const f of files) {
     const m = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(f.file)
-    const g = m ? m[1]! : f.file.startsWith('api/src/') ? 'api/src (our code)' : f.file.includes('[native code]') ? '[native code]' : f.file.startsWith('(') || f.file === '' ? '(runtime/idle)' : 'other: ' + f.file.split('/').slice(0, 2).join('/')
+    const g = m
+      ? m[1]!
+      : f.file.startsWith('api/src/')
+        ? 'api/src (our code)'
+        : f.file.includes('[native code]')
+          ? '[native code]'
+          : f.file.startsWith('(') || f.file === ''
+            ? '(runtime/idle)'
+            : 'other: ' + f.file.split('/').slice(0, 2).join('/')
     groups[g] = round((groups[g] ?? 0) + f.selfPct, 1)
   }
   const header = /\| ([\d.]+s) \| (\d+) \|/.exec(md)
-  return { duration: header?.[1], samples: header ? Number(header[2]) : null, byPackage: Object.fromEntries(Object.entries(groups).sort((a, b) => b[1] - a[1])), hot }
+  return {
+    duration: header?.[1],
+    samples: header ? Number(header[2]) : null,
+    byPackage: Object.fromEntries(Object.entries(groups).sort((a, b) => b[1] - a[1])),
+    hot,
+  }
 }
 function trimProfile(md: string) {
   const cut = md.indexOf('## Function Details')
@@ -314,7 +344,9 @@ async function fanOut(shops: { id: number; chat: string }[], label: string, cpuS
   }
   // Whatever is left (a timed-out paced run) must not leak into the next run.
   await sql`update telegram_outbox d set state = 'dead', locked_by = null, locked_until = null from orders o where o.id = d.order_id and o.number like ${tag + '%'} and d.state = 'pending'`
-  log(`  ${label}: ${r.delivered}/${total} in ${((lastAt - committedAt) / 1000).toFixed(1)} s = ${r.perSec}/s, p50 ${r.commitToSendMs.p50} ms p99 ${r.commitToSendMs.p99} ms, 429s ${limited}, max/chat/s ${r.maxPerChatPerSec}, cpu ${c.totalPctOfCore}%`)
+  log(
+    `  ${label}: ${r.delivered}/${total} in ${((lastAt - committedAt) / 1000).toFixed(1)} s = ${r.perSec}/s, p50 ${r.commitToSendMs.p50} ms p99 ${r.commitToSendMs.p99} ms, 429s ${limited}, max/chat/s ${r.maxPerChatPerSec}, cpu ${c.totalPctOfCore}%`,
+  )
   return r
 }
 
@@ -349,7 +381,9 @@ async function trickle(shops: { id: number }[], n: number) {
 
 async function fanOutAll() {
   log(`fan-out: ${FAN_SHOPS} shops with their own bot and chat`)
-  const ids = (await sql<{ id: string }[]>`insert into shops (name) select 'Bench fan-out ' || g from generate_series(1, ${FAN_SHOPS}) g returning id`).map((r) => Number(r.id))
+  const ids = (await sql<{ id: string }[]>`insert into shops (name) select 'Bench fan-out ' || g from generate_series(1, ${FAN_SHOPS}) g returning id`).map(
+    (r) => Number(r.id),
+  )
   const shops = ids.map((id, k) => ({ id, chat: String(1_000_000 + k), token: makeToken('fan') }))
   const integ = shops.map((s) => ({
     shop_id: s.id,
@@ -366,7 +400,12 @@ async function fanOutAll() {
 
   // baseline: the minimal dispatcher, alone
   log('fan-out: baseline dispatcher')
-  const base = spawnProc(['bun', 'bench/baseline-dispatcher.ts'], { DATABASE_URL: pg.url, TELEGRAM_API_ROOT: fake.url, ENCRYPTION_KEY }, 0, path.join(runDir, 'baseline-dispatcher.log'))
+  const base = spawnProc(
+    ['bun', 'bench/baseline-dispatcher.ts'],
+    { DATABASE_URL: pg.url, TELEGRAM_API_ROOT: fake.url, ENCRYPTION_KEY },
+    0,
+    path.join(runDir, 'baseline-dispatcher.log'),
+  )
   await Bun.sleep(1500)
   const baseline = await fanOut(shops, 'baseline dispatcher', { baseline: () => cpuSec(base.pid) })
   const quietBase = await trickle(shops, 200)
@@ -403,7 +442,17 @@ async function fanOutAll() {
   await b0.stop()
   await a0.stop()
 
-  results.fanOut = { shops: FAN_SHOPS, perShop: FAN_PER_SHOP, baseline, oneReplicaPaced: one, paced: { ...paced, floorSec: pacedFloorSec }, capacityOneReplica: cap1, capacityTwoReplicas: cap2, trickle: quiet, trickleBaseline: quietBase }
+  results.fanOut = {
+    shops: FAN_SHOPS,
+    perShop: FAN_PER_SHOP,
+    baseline,
+    oneReplicaPaced: one,
+    paced: { ...paced, floorSec: pacedFloorSec },
+    capacityOneReplica: cap1,
+    capacityTwoReplicas: cap2,
+    trickle: quiet,
+    trickleBaseline: quietBase,
+  }
   row('Fan-out with pacing (1/s per chat): time to deliver 10/chat', one.durationSec, pacedFloorSec, 's', '≈ floor', 1)
   row('Fan-out with pacing: delivered msg/s', one.perSec, baseline.perSec, 'msg/s', undefined, 0)
   row('Fan-out with pacing: sends < 1 s after the previous in a chat', one.sendsUnder1sAfterPreviousInChat, 0, 'sends', 'rare', 0)
@@ -474,7 +523,15 @@ async function status() {
   await dbg.end()
   const usesIndex = plan.some((l) => /Index (Only )?Scan/.test(l)) && !plan.some((l) => /Seq Scan on telegram_send_log/.test(l))
 
-  results.status = { sendLogRows: n, shops: STATUS_SHOPS, generateSec: round(genSec), http: { c1: http1, c16: http16 }, baselineDirect: { latencyMs: directSummary, perSec: round(directPerSec, 0) }, plan, indexUsed: usesIndex }
+  results.status = {
+    sendLogRows: n,
+    shops: STATUS_SHOPS,
+    generateSec: round(genSec),
+    http: { c1: http1, c16: http16 },
+    baselineDirect: { latencyMs: directSummary, perSec: round(directPerSec, 0) },
+    plan,
+    indexUsed: usesIndex,
+  }
   row('Status GET p50 (1M log rows, c=1)', http1.latencyMs.p50, directSummary.p50, 'ms', undefined, 2)
   row('Status GET p99 (1M log rows, c=1)', http1.latencyMs.p99, directSummary.p99, 'ms', '< 5 ms', 2)
   row('Status GET c=16 (baseline: query c=1)', http16.perSec, directPerSec, 'req/s', undefined, 0)
@@ -498,7 +555,12 @@ function childOf(pid: number): number | null {
 async function startOnce(dataDir: string, label: string) {
   const port = freePort()
   const t = performance.now()
-  const p = spawnProc(['bun', 'run', 'start'], { PORT: String(port), DATA_DIR: dataDir, DATABASE_URL: '', LOG_LEVEL: 'info', TELEGRAM_MODE: 'mock', ADMIN_TOKEN: '', PUBLIC_URL: '', ENCRYPTION_KEY }, port, path.join(runDir, `start-${label}.log`))
+  const p = spawnProc(
+    ['bun', 'run', 'start'],
+    { PORT: String(port), DATA_DIR: dataDir, DATABASE_URL: '', LOG_LEVEL: 'info', TELEGRAM_MODE: 'mock', ADMIN_TOKEN: '', PUBLIC_URL: '', ENCRYPTION_KEY },
+    port,
+    path.join(runDir, `start-${label}.log`),
+  )
   let child: number | null = null
   onCleanup(() => {
     // `bun run` may not forward signals: make sure the service and its database are gone.
@@ -515,13 +577,29 @@ async function startOnce(dataDir: string, label: string) {
   child = childOf(p.pid)
   await Bun.sleep(1500)
   const idleRss = child ? rssMiB(child) : null
-  const lines = readFileSync(p.logFile, 'utf8').split('\n').filter(Boolean).map((l) => { try { return JSON.parse(l) } catch { return null } }).filter(Boolean)
+  const lines = readFileSync(p.logFile, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => {
+      try {
+        return JSON.parse(l)
+      } catch {
+        return null
+      }
+    })
+    .filter(Boolean)
   const ev = (e: string) => lines.find((l: any) => l.event === e)
   // graceful stop of the service itself (it stops its database), then the `bun run` wrapper
   if (child) process.kill(child, 'SIGTERM')
   await Promise.race([p.proc.exited, Bun.sleep(30_000)])
   await p.stop()
-  return { ms: round(ms, 0), idleRssMiB: idleRss === null ? null : round(idleRss), initdbMs: ev('embedded_db_initialised')?.ms ?? null, serviceStartupMs: ev('listening')?.startupMs ?? null, uiBuilt: !!ev('ui_build_started') }
+  return {
+    ms: round(ms, 0),
+    idleRssMiB: idleRss === null ? null : round(idleRss),
+    initdbMs: ev('embedded_db_initialised')?.ms ?? null,
+    serviceStartupMs: ev('listening')?.startupMs ?? null,
+    uiBuilt: !!ev('ui_build_started'),
+  }
 }
 
 async function startup() {
@@ -531,7 +609,12 @@ async function startup() {
   for (let i = 0; i < 3; i++) {
     const port = freePort()
     const t = performance.now()
-    const p = spawnProc(['bun', '-e', `Bun.serve({port:${port},hostname:'127.0.0.1',fetch:()=>new Response('ok')})`], {}, port, path.join(runDir, `bare-${i}.log`))
+    const p = spawnProc(
+      ['bun', '-e', `Bun.serve({port:${port},hostname:'127.0.0.1',fetch:()=>new Response('ok')})`],
+      {},
+      port,
+      path.join(runDir, `bare-${i}.log`),
+    )
     bare.push(await waitHealthy(`http://127.0.0.1:${port}/health`, t, 30_000, p.proc))
     await p.stop()
   }
@@ -587,7 +670,9 @@ if (!partial) writeFileSync(path.join(RESULTS, 'latest.json'), JSON.stringify({ 
 
 const w = [58, 16, 16, 7, 14]
 const cell = (s: string, n: number) => (s.length > n ? s.slice(0, n - 1) + '…' : s.padEnd(n))
-console.log(`\n${results.date}  ${results.machine?.cores} cores (${results.machine?.cpu}), ${results.machine?.ramGiB} GiB RAM, Bun ${Bun.version}, PostgreSQL ${pgVersion}${QUICK ? '  [BENCH_QUICK]' : ''}`)
+console.log(
+  `\n${results.date}  ${results.machine?.cores} cores (${results.machine?.cpu}), ${results.machine?.ramGiB} GiB RAM, Bun ${Bun.version}, PostgreSQL ${pgVersion}${QUICK ? '  [BENCH_QUICK]' : ''}`,
+)
 console.log(results.machine?.note)
 console.log(['figure', 'value', 'baseline', 'ratio', 'goal'].map((h, i) => cell(h, w[i]!)).join(' │ '))
 console.log(w.map((n) => '─'.repeat(n)).join('─┼─'))

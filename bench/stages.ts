@@ -48,15 +48,21 @@ export async function stageTimings(p: { sql: Sql; fakeUrl: string; shops: number
   }
   const parsed = Array.from({ length: n }, (_, i) => CreateOrderBody.parse(body(i)))
   out.validateZodUs = cpu((i) => CreateOrderBody.parse(body(i)))
-  out.renderMessageUs = cpu((i) => renderOrderMessage({ ...parsed[i]!, total: parsed[i]!.total, status: 'new', acceptedBy: null, acceptedAt: null } as never, 'Магазин'))
+  out.renderMessageUs = cpu((i) =>
+    renderOrderMessage({ ...parsed[i]!, total: parsed[i]!.total, status: 'new', acceptedBy: null, acceptedAt: null } as never, 'Магазин'),
+  )
   const sampleToken = makeToken('cipher')
   out.encryptDecryptTokenUs = cpu(() => p.cipher.decrypt(p.cipher.encrypt(sampleToken, 1), 1))
 
   // I/O steps at the intake concurrency
-  out.baselineInsert = await timed(n, concurrency, (i) => sql`
+  out.baselineInsert = await timed(
+    n,
+    concurrency,
+    (i) => sql`
     insert into orders (shop_id, number, total, customer_name, customer_phone, recipient_name, recipient_phone, delivery_date, delivery_time, address, comment)
     values (${shop(i)}, ${'b' + tag + i}, ${'2490.50'}, ${'Анна'}, ${null}, ${null}, ${null}, ${null}, ${null}, ${null}, ${null})
-    on conflict (shop_id, number) do nothing returning id`)
+    on conflict (shop_id, number) do nothing returning id`,
+  )
   out.getShopOr404 = await timed(n, concurrency, (i) => getShopOr404(sql, shop(i)))
   const ids: string[] = []
   out.insertOrderOnceTx = await timed(n, concurrency, async (i) => {
@@ -67,10 +73,22 @@ export async function stageTimings(p: { sql: Sql; fakeUrl: string; shops: number
   out.loadDelivery = await timed(ids.length, concurrency, async (i) => rowsById.set(ids[i]!, await loadDelivery(sql, ids[i]!)))
   const client = new GrammyClient({ apiRoot: p.fakeUrl, timeoutMs: 4000 })
   const tokens = shops.map(() => makeToken('stage'))
-  out.sendMessageGrammyToFake = await timed(ids.length, concurrency, (i) => client.sendMessage(tokens[i % tokens.length]!, { chatId: '42', text: `Заказ ${i}` }))
+  out.sendMessageGrammyToFake = await timed(ids.length, concurrency, (i) =>
+    client.sendMessage(tokens[i % tokens.length]!, { chatId: '42', text: `Заказ ${i}` }),
+  )
   out.finishSentTx = await timed(ids.length, concurrency, (i) => {
     const d = rowsById.get(ids[i]!)!
-    return finishSent(sql, { id: d.id, kind: 'order', shopId: d.shop_id, orderId: d.order_id, chatRef: d.chat_ref, text: 'Заказ', messageId: i, chatId: '42', mock: false })
+    return finishSent(sql, {
+      id: d.id,
+      kind: 'order',
+      shopId: d.shop_id,
+      orderId: d.order_id,
+      chatRef: d.chat_ref,
+      text: 'Заказ',
+      messageId: i,
+      chatId: '42',
+      mock: false,
+    })
   })
   out.withOutbox = ids.length
 

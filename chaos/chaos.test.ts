@@ -74,7 +74,12 @@ type Shop = { id: number; token: string; index: number; chats: string[] }
 async function makeShops(sql: postgres.Sql, base: string, n: number, label: string): Promise<Shop[]> {
   const rows = await sql<{ id: string }[]>`insert into shops (name) select ${`Chaos ${label} `} || g from generate_series(1, ${n}::int) g returning id`
   // two recipients per shop: the owner and the courier
-  const shops = rows.map((r, index) => ({ id: Number(r.id), token: makeToken(label), index, chats: [String(5_000_000 + Number(r.id)), String(6_000_000 + Number(r.id))] }))
+  const shops = rows.map((r, index) => ({
+    id: Number(r.id),
+    token: makeToken(label),
+    index,
+    chats: [String(5_000_000 + Number(r.id)), String(6_000_000 + Number(r.id))],
+  }))
   for (const s of shops) addToken(s.token)
   await pool(shops, 10, async (s) => {
     const body = JSON.stringify({ botToken: s.token, chatId: String(5_000_000 + s.id), enabled: true })
@@ -104,7 +109,11 @@ function ordersFor(shops: Shop[], perShop: number, prefix: string): { shopId: nu
 }
 
 const pendingOf = async (sql: postgres.Sql, prefix: string) =>
-  (await sql<{ n: number }[]>`select count(*)::int as n from telegram_outbox d join orders o on o.id = d.order_id where o.number like ${prefix + '-%'} and d.state = 'pending'`)[0]!.n
+  (
+    await sql<
+      { n: number }[]
+    >`select count(*)::int as n from telegram_outbox d join orders o on o.id = d.order_id where o.number like ${prefix + '-%'} and d.state = 'pending'`
+  )[0]!.n
 
 /** Orders and deliveries of one scenario as the database has them. */
 async function dbFacts(sql: postgres.Sql, prefix: string) {
@@ -120,7 +129,11 @@ async function dbFacts(sql: postgres.Sql, prefix: string) {
 }
 
 /** Every order posted exists once with the content it was posted with; every 2xx is in the database. */
-function checkOrders(posted: { shopId: number; body: OrderBody }[], outcomes: PostOutcome[], rows: { shop_id: string; number: string; total: string; customer_name: string }[]) {
+function checkOrders(
+  posted: { shopId: number; body: OrderBody }[],
+  outcomes: PostOutcome[],
+  rows: { shop_id: string; number: string; total: string; customer_name: string }[],
+) {
   const byKey = new Map<string, (typeof rows)[number][]>()
   for (const r of rows) byKey.set(`${r.shop_id}/${r.number}`, [...(byKey.get(`${r.shop_id}/${r.number}`) ?? []), r])
   let missing = 0
@@ -219,11 +232,7 @@ test('1. crash safety: SIGKILL twice under load, the fake answering a random mix
     await Bun.sleep(300) // a last in-flight send after its commit
     const facts = await dbFacts(sql, PREFIX)
     const orders = checkOrders(posted, outcomes, facts.orders)
-    const d = analyseDeliveries(
-      expectedMessages(posted, shops),
-      bot.acceptsByNumber(PREFIX + '-'),
-      incidents,
-    )
+    const d = analyseDeliveries(expectedMessages(posted, shops), bot.acceptsByNumber(PREFIX + '-'), incidents)
     const commitLost = d.duplicates.filter((x) => x.cause.startsWith('commit lost'))
     const maxCommitGap = Math.max(0, ...commitLost.map((x) => x.gapMs ?? 0))
     const finals = outcomes.map((o) => o.final)
@@ -295,7 +304,10 @@ test('2. two replicas on one database: exactly one message per order', async () 
       // One order in ten is posted to both replicas at once (a POS retrying through a load balancer).
       if (i % 10 === 0) {
         raced++
-        const [x, y] = await Promise.all([postOrder(() => first.url, o.shopId, o.body, { auth: ADMIN }), postOrder(() => other.url, o.shopId, o.body, { auth: ADMIN })])
+        const [x, y] = await Promise.all([
+          postOrder(() => first.url, o.shopId, o.body, { auth: ADMIN }),
+          postOrder(() => other.url, o.shopId, o.body, { auth: ADMIN }),
+        ])
         return [x, y]
       }
       return [await postOrder(() => first.url, o.shopId, o.body, { auth: ADMIN })]
@@ -308,14 +320,17 @@ test('2. two replicas on one database: exactly one message per order', async () 
     const bad = flat.filter((o) => !o.final || o.final.status >= 300).length
     const facts = await dbFacts(sql, PREFIX)
     const orders = checkOrders(posted, flat, facts.orders)
-    const d = analyseDeliveries(
-      expectedMessages(posted, shops),
-      bot.acceptsByNumber(PREFIX + '-'),
-      [],
-    )
+    const d = analyseDeliveries(expectedMessages(posted, shops), bot.acceptsByNumber(PREFIX + '-'), [])
     const byReplica = (name: string) => allLogs.filter((l) => l.proc.startsWith(name) && l.line.includes('"delivery_sent"')).length
     const lat = flat.map((o) => o.final?.ms ?? 0)
-    const ok = bad === 0 && created === posted.length && orders.missing + orders.twice + orders.ackedLost === 0 && d.missing.length === 0 && d.duplicates.length === 0 && facts.pending === 0 && facts.dead === 0
+    const ok =
+      bad === 0 &&
+      created === posted.length &&
+      orders.missing + orders.twice + orders.ackedLost === 0 &&
+      d.missing.length === 0 &&
+      d.duplicates.length === 0 &&
+      facts.pending === 0 &&
+      facts.dead === 0
     record('2. Two replicas, one database', ok, {
       orders: `${posted.length} across ${SHOPS} shops at concurrency 50 alternating replicas, ${raced} posted to both at once; ${r1(postMs / 1000)} s`,
       'final answers': statusHistogram(flat.map((o) => o.final)),
@@ -360,7 +375,14 @@ test('3. database restart mid-run: clean 503s, recovery by itself, nothing accep
         const s = shops[n % shops.length]!
         const o = { shopId: s.id, body: { number: `${PREFIX}-${s.index}-${n}`, total: 250, customerName: `Клиент ${n}` } }
         posted.push(o)
-        outcomes.push(await postOrder(() => svc.url, o.shopId, o.body, { auth: ADMIN, deadlineMs: 60_000, timeoutMs: CLIENT_TIMEOUT_MS, onAttempt: (r) => attempts.push(r) }))
+        outcomes.push(
+          await postOrder(() => svc.url, o.shopId, o.body, {
+            auth: ADMIN,
+            deadlineMs: 60_000,
+            timeoutMs: CLIENT_TIMEOUT_MS,
+            onAttempt: (r) => attempts.push(r),
+          }),
+        )
       }
     }
     const prober = async () => {
@@ -417,16 +439,15 @@ test('3. database restart mid-run: clean 503s, recovery by itself, nothing accep
     const otherErrors = all.filter((r) => (r.status >= 500 && r.status !== 503) || (r.status >= 400 && r.status < 500))
     const answered = during.filter((r) => r.status > 0)
     const maxDuring = Math.max(0, ...answered.map((r) => r.ms))
-    for (const r of [...hung, ...otherErrors].slice(0, 10)) console.log(`[chaos] db-restart: ${r.status || r.error} ${r.path} sent ${r.at - stopAt} ms after the stop began, took ${r0(r.ms)} ms`)
+    for (const r of [...hung, ...otherErrors].slice(0, 10))
+      console.log(`[chaos] db-restart: ${r.status || r.error} ${r.path} sent ${r.at - stopAt} ms after the stop began, took ${r0(r.ms)} ms`)
     const drainMs = await waitFor(async () => (await pendingOf(sql, PREFIX)) === 0, 90_000, 250)
     await Bun.sleep(300)
     const facts = await dbFacts(sql, PREFIX)
     const orders = checkOrders(posted, outcomes, facts.orders)
-    const d = analyseDeliveries(
-      expectedMessages(posted, shops),
-      bot.acceptsByNumber(PREFIX + '-'),
-      [{ label: 'database restart', at: stopAt, until: upAt + 1000, kind: 'database' }],
-    )
+    const d = analyseDeliveries(expectedMessages(posted, shops), bot.acceptsByNumber(PREFIX + '-'), [
+      { label: 'database restart', at: stopAt, until: upAt + 1000, kind: 'database' },
+    ])
     const unanswered = outcomes.filter((o) => !o.final).length
     const ok =
       crashes.length === 0 &&
@@ -447,7 +468,15 @@ test('3. database restart mid-run: clean 503s, recovery by itself, nothing accep
       'service crashed': crashes.length ? `${crashes.length}× (restarted by the suite's supervisor): ${crashes.join(' | ')}` : 'no',
       'requests hung': `${hung.length} (no answer within ${CLIENT_TIMEOUT_MS / 1000} s)${hung.length ? ': ' + [...new Set(hung.map((r) => r.path.replace(/\d+/g, ':id')))].join(', ') : ''}`,
       'connections dropped': `${dropped.length}`,
-      'other 4xx/5xx': `${otherErrors.length}${otherErrors.length ? ' e.g. ' + otherErrors.slice(0, 3).map((r) => `${r.status} ${r.text.slice(0, 120)}`).join(' | ') : ''}`,
+      'other 4xx/5xx': `${otherErrors.length}${
+        otherErrors.length
+          ? ' e.g. ' +
+            otherErrors
+              .slice(0, 3)
+              .map((r) => `${r.status} ${r.text.slice(0, 120)}`)
+              .join(' | ')
+          : ''
+      }`,
       recovery: `first 2xx ${recoveryMs} ms after PostgreSQL was back, /health ok after ${healthMs} ms`,
       'orders accepted (2xx)': `${orders.acked}, lost ${orders.ackedLost}; in db ${facts.orders.length}, twice ${orders.twice}`,
       'messages accepted': `missing ${d.missing.length}, duplicates ${describeDuplicates(d.duplicates)}`,
@@ -477,7 +506,15 @@ test('4. fuzzing every route with credentials of two shops: only 2xx/4xx, a 4xx 
   const sql = await newDb('chaos_fuzz')
   // The fake Bot API shares the 2 cores with fast-check and four workers: a generous Telegram deadline
   // keeps a slow fake answer (a legitimate 503 telegram_unavailable) from passing for a client-caused 5xx.
-  const svc = new ServiceProc('fuzz', env('chaos_fuzz', { TELEGRAM_TIMEOUT_MS: '10000', RATE_LIMIT_ORDERS_PER_MINUTE: '600', RATE_LIMIT_WRITES_PER_MINUTE: '120', TEST_MESSAGE_INTERVAL_MS: '3000' }))
+  const svc = new ServiceProc(
+    'fuzz',
+    env('chaos_fuzz', {
+      TELEGRAM_TIMEOUT_MS: '10000',
+      RATE_LIMIT_ORDERS_PER_MINUTE: '600',
+      RATE_LIMIT_WRITES_PER_MINUTE: '120',
+      TEST_MESSAGE_INTERVAL_MS: '3000',
+    }),
+  )
   try {
     await svc.start()
     bot.policy = () => B.ok
@@ -486,9 +523,21 @@ test('4. fuzzing every route with credentials of two shops: only 2xx/4xx, a 4xx 
     const targets: FuzzTarget[] = []
     for (let w = 0; w < WORKERS; w++) {
       const s = shops[w]!
-      const r = await call(svc.url, 'POST', `/shops/${s.id}/orders`, { body: JSON.stringify({ number: 'F-1', total: 100, customerName: 'Анна' }), headers: jsonHeaders(ADMIN) })
+      const r = await call(svc.url, 'POST', `/shops/${s.id}/orders`, {
+        body: JSON.stringify({ number: 'F-1', total: 100, customerName: 'Анна' }),
+        headers: jsonHeaders(ADMIN),
+      })
       const [hook] = await sql<{ webhook_id: string }[]>`select webhook_id from telegram_integrations where shop_id = ${s.id}`
-      targets.push({ shopOk: s.id, shopBare: Number(bare[w]!.id), missingShop: 999_999, orderId: (r.json as { order: { id: number } }).order.id, webhookId: hook!.webhook_id, adminToken: ADMIN, foreign: [], keys: { own: '', other: '' } })
+      targets.push({
+        shopOk: s.id,
+        shopBare: Number(bare[w]!.id),
+        missingShop: 999_999,
+        orderId: (r.json as { order: { id: number } }).order.id,
+        webhookId: hook!.webhook_id,
+        adminToken: ADMIN,
+        foreign: [],
+        keys: { own: '', other: '' },
+      })
     }
     // Credentials of two shops: each worker also sends its own shop's POS key and another shop's key.
     const keyOf = async (shopId: number) => {
@@ -540,12 +589,14 @@ test('4. fuzzing every route with credentials of two shops: only 2xx/4xx, a 4xx 
           else if (r.status >= 500) violations.push({ kind: '5xx', c, status: r.status, body: r.text.slice(0, 300) })
           else if (r.status >= 400) {
             const j = r.json as { error?: unknown; message?: unknown } | undefined
-            if (c.method !== 'HEAD' && !(j && typeof j.error === 'string' && typeof j.message === 'string')) violations.push({ kind: '4xx without {error,message}', c, status: r.status, body: r.text.slice(0, 300) })
+            if (c.method !== 'HEAD' && !(j && typeof j.error === 'string' && typeof j.message === 'string'))
+              violations.push({ kind: '4xx without {error,message}', c, status: r.status, body: r.text.slice(0, 300) })
             if (after !== before) violations.push({ kind: '4xx changed stored data', c, status: r.status, body: r.text.slice(0, 300) })
           } else if (r.status >= 300) violations.push({ kind: '3xx', c, status: r.status, body: r.text.slice(0, 300) })
           else if (c.headers.authorization === `Bearer ${t.keys.other}` && /^\/shops\//.test(c.path) && !/\/growth\/telegram/.test(c.path))
             violations.push({ kind: 'another shop’s key reached this shop', c, status: r.status, body: r.text.slice(0, 300) })
-          if (c.headers.authorization === `Bearer ${t.keys.other}` && after !== before) violations.push({ kind: 'another shop’s key changed this shop', c, status: r.status, body: r.text.slice(0, 300) })
+          if (c.headers.authorization === `Bearer ${t.keys.other}` && after !== before)
+            violations.push({ kind: 'another shop’s key changed this shop', c, status: r.status, body: r.text.slice(0, 300) })
           before = after
         }
       }),
@@ -560,13 +611,18 @@ test('4. fuzzing every route with credentials of two shops: only 2xx/4xx, a 4xx 
     record('4. Fuzzing (fast-check)', ok, {
       cases: `${sent} sent (${unsendable} refused by fetch itself) in ${r1(ms / 1000)} s, seed ${FUZZ_SEED}`,
       routes: [...routes].map(([k, n]) => `${k}×${n}`).join(' '),
-      statuses: [...statuses].sort((x, y) => x[0] - y[0]).map(([k, n]) => `${k}×${n}`).join(' '),
+      statuses: [...statuses]
+        .sort((x, y) => x[0] - y[0])
+        .map(([k, n]) => `${k}×${n}`)
+        .join(' '),
       violations: violations.length ? [...kinds].map(([k, n]) => `${n}× ${k}`).join('; ') : '0',
       'service after': `${alive ? 'alive and healthy' : 'DOWN'}, ${unhandled.length} error log lines`,
     })
-    for (const v of violations.slice(0, 8)) console.log(`[chaos] fuzz violation: ${v.kind} → ${v.status} ${v.body}\n        ${JSON.stringify(v.c).slice(0, 600)}`)
+    for (const v of violations.slice(0, 8))
+      console.log(`[chaos] fuzz violation: ${v.kind} → ${v.status} ${v.body}\n        ${JSON.stringify(v.c).slice(0, 600)}`)
     for (const l of unhandled.slice(0, 5)) console.log(`[chaos] fuzz error log: ${l.line.slice(0, 400)}`)
-    for (const l of allLogs.filter((l) => l.proc.startsWith('fuzz') && /"level":"warn"/.test(l.line)).slice(0, 5)) console.log(`[chaos] fuzz warning: ${l.line.slice(0, 400)}`)
+    for (const l of allLogs.filter((l) => l.proc.startsWith('fuzz') && /"level":"warn"/.test(l.line)).slice(0, 5))
+      console.log(`[chaos] fuzz warning: ${l.line.slice(0, 400)}`)
     expect(violations.map((v) => `${v.kind} ${v.status} ${JSON.stringify(v.c).slice(0, 300)}`)).toEqual([])
     expect(alive).toBe(true)
     expect(unhandled.map((l) => l.line)).toEqual([])
@@ -598,7 +654,10 @@ test('6. load held: 3 rounds against intake and status, RSS stays bounded', asyn
         const s = shops[i % shops.length]!
         if (i % 2 === 0) {
           const n = seq++
-          const r = await call(svc.url, 'POST', `/shops/${s.id}/orders`, { body: JSON.stringify({ number: `LD-${s.index}-${n}`, total: 990, customerName: 'Load' }), headers: jsonHeaders(ADMIN) })
+          const r = await call(svc.url, 'POST', `/shops/${s.id}/orders`, {
+            body: JSON.stringify({ number: `LD-${s.index}-${n}`, total: 990, customerName: 'Load' }),
+            headers: jsonHeaders(ADMIN),
+          })
           intake.push(r.ms)
           if (r.status !== 201) bad++
         } else {
@@ -646,7 +705,9 @@ test('5. secrets: no bot token in any response, log line or error text; tokens e
     dbText += (e?.t ?? '') + '\n'
     const stored = await s<{ bot_token: string }[]>`select bot_token from telegram_integrations`
     tokensAtRest += stored.length
-    notEncrypted += stored.filter((r) => !/^v2:[A-Za-z0-9_-]+:[A-Za-z0-9_-]+:[A-Za-z0-9_-]+:[A-Za-z0-9_-]+$/.test(r.bot_token) || [...secrets].some((x) => r.bot_token.includes(x))).length
+    notEncrypted += stored.filter(
+      (r) => !/^v2:[A-Za-z0-9_-]+:[A-Za-z0-9_-]+:[A-Za-z0-9_-]+:[A-Za-z0-9_-]+$/.test(r.bot_token) || [...secrets].some((x) => r.bot_token.includes(x)),
+    ).length
   }
   const leaks: string[] = []
   for (const secret of secrets) {

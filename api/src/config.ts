@@ -12,15 +12,23 @@ const httpUrl = z
   .refine((u) => /^https?:\/\//.test(u), 'must start with http:// or https://')
   .transform((u) => u.replace(/\/+$/, ''))
 
-const intMs = (def: number, min: number, max: number) =>
-  z.preprocess(emptyAsUndefined, z.coerce.number().int().min(min).max(max).default(def))
+const intMs = (def: number, min: number, max: number) => z.preprocess(emptyAsUndefined, z.coerce.number().int().min(min).max(max).default(def))
 
 export const EnvSchema = z.object({
   PORT: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(0).max(65535).default(3000)),
-  HOST: z.preprocess(emptyAsUndefined, z.string().regex(/^[A-Za-z0-9.:\-\[\]]+$/, 'must be a host name or IP address').optional()),
+  HOST: z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .regex(/^[A-Za-z0-9.:\-[\]]+$/, 'must be a host name or IP address')
+      .optional(),
+  ),
   DATABASE_URL: z.preprocess(
     emptyAsUndefined,
-    z.string().regex(/^postgres(ql)?:\/\/\S+$/, 'must be a postgres:// or postgresql:// URL').optional(),
+    z
+      .string()
+      .regex(/^postgres(ql)?:\/\/\S+$/, 'must be a postgres:// or postgresql:// URL')
+      .optional(),
   ),
   ADMIN_TOKEN: z.preprocess(emptyAsUndefined, z.string().min(8, 'must be at least 8 characters').optional()),
   TELEGRAM_MODE: z.preprocess(emptyAsUndefined, z.enum(['real', 'mock']).default('mock')),
@@ -108,7 +116,10 @@ export function withoutPassword(url: string): string {
 }
 
 export class ConfigError extends Error {
-  constructor(readonly variable: string, detail: string) {
+  constructor(
+    readonly variable: string,
+    detail: string,
+  ) {
     super(`Invalid configuration: ${variable} ${detail}`)
   }
 }
@@ -120,7 +131,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     const issue = parsed.error.issues[0]!
     const variable = String(issue.path[0] ?? 'environment')
     const got = env[variable]
-    const shown = variable === 'ADMIN_TOKEN' || variable === 'ENCRYPTION_KEY' || variable === 'ENCRYPTION_KEYS_PREVIOUS' || variable === 'PLATFORM_SECRET' ? '' : variable === 'DATABASE_URL' ? ` (got ${JSON.stringify(withoutPassword(got ?? ''))})` : ` (got ${JSON.stringify(got)})`
+    const shown =
+      variable === 'ADMIN_TOKEN' || variable === 'ENCRYPTION_KEY' || variable === 'ENCRYPTION_KEYS_PREVIOUS' || variable === 'PLATFORM_SECRET'
+        ? ''
+        : variable === 'DATABASE_URL'
+          ? ` (got ${JSON.stringify(withoutPassword(got ?? ''))})`
+          : ` (got ${JSON.stringify(got)})`
     throw new ConfigError(variable, `${issue.message}${shown}`)
   }
   const e = parsed.data
@@ -128,7 +144,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   // Open mode (no ADMIN_TOKEN) is for a laptop: anyone who can reach the port could read every shop.
   if (!e.ADMIN_TOKEN && !isLoopback(host)) throw new ConfigError('HOST', `${host} is not a loopback address: set ADMIN_TOKEN before listening on the network`)
   if (e.NODE_ENV === 'production' && !e.ENCRYPTION_KEY)
-    throw new ConfigError('ENCRYPTION_KEY', 'is required when NODE_ENV=production (a generated key file lost with its container makes every stored bot token unreadable)')
+    throw new ConfigError(
+      'ENCRYPTION_KEY',
+      'is required when NODE_ENV=production (a generated key file lost with its container makes every stored bot token unreadable)',
+    )
   return {
     ...e,
     host,

@@ -5,7 +5,15 @@ import { chromium, type Browser } from 'playwright-core'
 const SYSTEM_CHROMIUM = '/usr/bin/chromium'
 
 /** Flags for a headless browser on a machine with no network but loopback. */
-const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']
+const ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+]
 
 /**
  * A headless Chromium for the browser tests: `/usr/bin/chromium` when present, otherwise the build the
@@ -21,5 +29,9 @@ export async function launchChromium(): Promise<Browser> {
   } catch (err) {
     throw new Error(`No /usr/bin/chromium and the Chromium of @sparticuz/chromium could not be unpacked (${String(err)}); run bun install`)
   }
-  return chromium.launch({ executablePath, headless: true, args: [...packaged.args.filter((a) => !a.startsWith('--headless') && a !== '--single-process'), ...ARGS] })
+  return chromium.launch({
+    executablePath,
+    headless: true,
+    args: [...packaged.args.filter((a) => !a.startsWith('--headless') && a !== '--single-process'), ...ARGS],
+  })
 }

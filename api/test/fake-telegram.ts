@@ -16,15 +16,34 @@ export const B = {
   ok: { kind: 'ok' } as Behaviour,
   e500: { kind: 'error', status: 500, description: 'Internal Server Error' } as Behaviour,
   hang: { kind: 'hang' } as Behaviour,
-  tooMany: (retryAfter: number): Behaviour => ({ kind: 'error', status: 429, description: `Too Many Requests: retry after ${retryAfter}`, parameters: { retry_after: retryAfter } }),
+  tooMany: (retryAfter: number): Behaviour => ({
+    kind: 'error',
+    status: 429,
+    description: `Too Many Requests: retry after ${retryAfter}`,
+    parameters: { retry_after: retryAfter },
+  }),
   blocked: { kind: 'error', status: 403, description: 'Forbidden: bot was blocked by the user' } as Behaviour,
   kicked: { kind: 'error', status: 403, description: 'Forbidden: bot was kicked from the group chat' } as Behaviour,
   chatNotFound: { kind: 'error', status: 400, description: 'Bad Request: chat not found' } as Behaviour,
-  migrate: (to: number): Behaviour => ({ kind: 'error', status: 400, description: 'Bad Request: group chat was upgraded to a supergroup chat', parameters: { migrate_to_chat_id: to } }),
+  migrate: (to: number): Behaviour => ({
+    kind: 'error',
+    status: 400,
+    description: 'Bad Request: group chat was upgraded to a supergroup chat',
+    parameters: { migrate_to_chat_id: to },
+  }),
   unauthorized: { kind: 'error', status: 401, description: 'Unauthorized' } as Behaviour,
-  notModified: { kind: 'error', status: 400, description: 'Bad Request: message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message' } as Behaviour,
+  notModified: {
+    kind: 'error',
+    status: 400,
+    description:
+      'Bad Request: message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message',
+  } as Behaviour,
   messageGone: { kind: 'error', status: 400, description: 'Bad Request: message to edit not found' } as Behaviour,
-  conflict: { kind: 'error', status: 409, description: "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first" } as Behaviour,
+  conflict: {
+    kind: 'error',
+    status: 409,
+    description: "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first",
+  } as Behaviour,
 }
 
 export type Call = { token: string; method: string; payload: Record<string, unknown>; at: number }
@@ -34,7 +53,10 @@ let seq = 0
 export function makeToken(label = 'T'): string {
   seq++
   const id = 700000000 + seq * 17 + Math.floor(Math.random() * 10)
-  const secret = `AA${label}${'x'.repeat(30)}${seq}`.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 35).padEnd(35, 'z')
+  const secret = `AA${label}${'x'.repeat(30)}${seq}`
+    .replace(/[^A-Za-z0-9_-]/g, '_')
+    .slice(0, 35)
+    .padEnd(35, 'z')
   return `${id}:${secret}`
 }
 
@@ -116,7 +138,7 @@ export class FakeTelegram {
 
   private behaviourFor(token: string, method: string, payload: Record<string, unknown>): Behaviour {
     const q = this.queued.get(token)
-    if (q && q.length) return q.shift()!
+    if (q?.length) return q.shift()!
     const perChat = payload.chat_id !== undefined ? this.chatBehaviours.get(`${token}/chat/${String(payload.chat_id)}`) : undefined
     if (perChat) return perChat
     return this.methodBehaviours.get(`${token}/${method}`) ?? this.behaviours.get(token) ?? B.ok
@@ -143,7 +165,7 @@ export class FakeTelegram {
       )
     }
     // Polling runs in the background: it neither consumes queued behaviours nor takes the token-wide one.
-    const b = method === 'getUpdates' ? this.methodBehaviours.get(`${token}/getUpdates`) ?? B.ok : this.behaviourFor(token, method, payload)
+    const b = method === 'getUpdates' ? (this.methodBehaviours.get(`${token}/getUpdates`) ?? B.ok) : this.behaviourFor(token, method, payload)
     if (b.kind === 'hang') {
       await new Promise<void>((resolve) => {
         this.hanging.add(resolve)
@@ -153,7 +175,8 @@ export class FakeTelegram {
     }
     if (b.kind === 'slow') await Bun.sleep(b.ms)
     if (b.kind === 'html') return new Response('<html><body>Bad Gateway</body></html>', { status: b.status, headers: { 'content-type': 'text/html' } })
-    if (b.kind === 'error') return Response.json({ ok: false, error_code: b.status, description: b.description, parameters: b.parameters }, { status: b.status })
+    if (b.kind === 'error')
+      return Response.json({ ok: false, error_code: b.status, description: b.description, parameters: b.parameters }, { status: b.status })
     return Response.json({ ok: true, result: this.result(token, method, payload) })
   }
 

@@ -32,7 +32,7 @@ export class ChaosBot {
   acceptsByNumber(prefix: string): Map<string, Accept[]> {
     const m = new Map<string, Accept[]>()
     for (const a of this.accepts) {
-      if (!a.number || !a.number.startsWith(prefix)) continue
+      if (!a.number?.startsWith(prefix)) continue
       const key = `${a.number}@${a.chat}`
       m.set(key, [...(m.get(key) ?? []), a])
     }
@@ -70,13 +70,24 @@ export class ChaosBot {
     }
     if (b.kind === 'slow') await Bun.sleep(b.ms)
     if (b.kind === 'html') return new Response('<html><body>Bad Gateway</body></html>', { status: b.status, headers: { 'content-type': 'text/html' } })
-    if (b.kind === 'error') return Response.json({ ok: false, error_code: b.status, description: b.description, parameters: b.parameters }, { status: b.status })
+    if (b.kind === 'error')
+      return Response.json({ ok: false, error_code: b.status, description: b.description, parameters: b.parameters }, { status: b.status })
     const messageText = String(payload.text ?? '')
     const id = this.messageId++
-    this.accepts.push({ token, number: NUMBER_RE.exec(messageText)?.[1] ?? null, chat: String(payload.chat_id), at: Date.now(), clientGone: req.signal.aborted, messageId: id })
+    this.accepts.push({
+      token,
+      number: NUMBER_RE.exec(messageText)?.[1] ?? null,
+      chat: String(payload.chat_id),
+      at: Date.now(),
+      clientGone: req.signal.aborted,
+      messageId: id,
+    })
     const chatId = payload.chat_id
     const numeric = typeof chatId === 'string' && /^-?\d+$/.test(chatId) ? Number(chatId) : chatId
-    return Response.json({ ok: true, result: { message_id: id, date: Math.floor(Date.now() / 1000), chat: { id: numeric, type: 'private' }, text: messageText } })
+    return Response.json({
+      ok: true,
+      result: { message_id: id, date: Math.floor(Date.now() / 1000), chat: { id: numeric, type: 'private' }, text: messageText },
+    })
   }
 
   stop(): void {

@@ -21,17 +21,89 @@ export type FuzzTarget = {
 }
 
 const BAD_IDS = [
-  '0', '-1', '01', '001', '1e3', '1E3', '1.0', '1.5', ' 1', '1 ', '+1', '0x1', '0b1', '1_000', '١٢٣', '１', '²',
-  '9223372036854775807', '9223372036854775808', '-9223372036854775808', '18446744073709551616', '9007199254740992',
-  '9007199254740993', '999999999999999', '1000000000000000', '99999999999999999999', 'NaN', 'Infinity', '-Infinity',
-  'null', 'undefined', 'true', '[]', '{}', '%00', '%20', '%2F', '%0A', '%F0%9F%8C%B8', '%D9%A1', '%EF%BC%91', '%2e%2e',
-  '..', '.', 'a'.repeat(300), '1'.repeat(300), '1;select 1', "1'", '%27%20or%201%3D1',
+  '0',
+  '-1',
+  '01',
+  '001',
+  '1e3',
+  '1E3',
+  '1.0',
+  '1.5',
+  ' 1',
+  '1 ',
+  '+1',
+  '0x1',
+  '0b1',
+  '1_000',
+  '١٢٣',
+  '１',
+  '²',
+  '9223372036854775807',
+  '9223372036854775808',
+  '-9223372036854775808',
+  '18446744073709551616',
+  '9007199254740992',
+  '9007199254740993',
+  '999999999999999',
+  '1000000000000000',
+  '99999999999999999999',
+  'NaN',
+  'Infinity',
+  '-Infinity',
+  'null',
+  'undefined',
+  'true',
+  '[]',
+  '{}',
+  '%00',
+  '%20',
+  '%2F',
+  '%0A',
+  '%F0%9F%8C%B8',
+  '%D9%A1',
+  '%EF%BC%91',
+  '%2e%2e',
+  '..',
+  '.',
+  'a'.repeat(300),
+  '1'.repeat(300),
+  '1;select 1',
+  "1'",
+  '%27%20or%201%3D1',
 ]
-const RAW_NUMBERS = ['9223372036854775808', '-9223372036854775809', '1e400', '-1e400', '-0', '1E3', '1e-400', '0.000000000000000000001', '123456789012345678901234567890', '1.005', '9999999999.995', '00', '0.10']
+const RAW_NUMBERS = [
+  '9223372036854775808',
+  '-9223372036854775809',
+  '1e400',
+  '-1e400',
+  '-0',
+  '1E3',
+  '1e-400',
+  '0.000000000000000000001',
+  '123456789012345678901234567890',
+  '1.005',
+  '9999999999.995',
+  '00',
+  '0.10',
+]
 const CONTENT_TYPES = [
-  'application/json', 'application/json; charset=utf-8', 'APPLICATION/JSON', 'application/json; charset=latin1', 'application/json; charset=utf-16',
-  'text/plain', 'text/html', 'application/x-www-form-urlencoded', 'multipart/form-data', 'multipart/form-data; boundary=zzz',
-  'application/octet-stream', 'application/xml', 'application/vnd.api+json', 'application/ld+json', '*/*', 'garbage', 'application/',
+  'application/json',
+  'application/json; charset=utf-8',
+  'APPLICATION/JSON',
+  'application/json; charset=latin1',
+  'application/json; charset=utf-16',
+  'text/plain',
+  'text/html',
+  'application/x-www-form-urlencoded',
+  'multipart/form-data',
+  'multipart/form-data; boundary=zzz',
+  'application/octet-stream',
+  'application/xml',
+  'application/vnd.api+json',
+  'application/ld+json',
+  '*/*',
+  'garbage',
+  'application/',
 ]
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS']
 
@@ -42,7 +114,26 @@ const weirdString = fc.oneof(
   { weight: 2, arbitrary: fc.string({ unit: 'binary', maxLength: 30 }) },
   {
     weight: 2,
-    arbitrary: fc.constantFrom('', ' ', '\u0000', '\u202e\u200b', '\ud800', '💐🌸'.repeat(40), 'null', '<b>x</b> & <script>', "'; drop table orders; --", '1e3', '-1', '01', 'x'.repeat(5000), 'Ж'.repeat(300), '\t\n', '%s%n', '${7*7}', '__proto__'),
+    arbitrary: fc.constantFrom(
+      '',
+      ' ',
+      '\u0000',
+      '\u202e\u200b',
+      '\ud800',
+      '💐🌸'.repeat(40),
+      'null',
+      '<b>x</b> & <script>',
+      "'; drop table orders; --",
+      '1e3',
+      '-1',
+      '01',
+      'x'.repeat(5000),
+      'Ж'.repeat(300),
+      '\t\n',
+      '%s%n',
+      '${7*7}',
+      '__proto__',
+    ),
   },
 )
 const hugeNumber = fc.constantFrom(2 ** 63, -(2 ** 63), 2 ** 53 + 1, 1e308, -1e308, 5e-324, Number.MAX_SAFE_INTEGER, 0.1 + 0.2, -0, 1e21, 12345678901.999)
@@ -79,8 +170,27 @@ const orderBody = fc.record(
 )
 const connectBody = fc.record(
   {
-    botToken: maybe(fc.oneof(tokenArb, fc.constantFrom('123:short', '12:' + 'A'.repeat(30), ' 123456:' + 'A'.repeat(35) + ' ', '123456:' + 'A'.repeat(65), 'abc:def', ''))),
-    chatId: maybe(fc.constantFrom('123', '-100123456', '@channel_name', '0', '01', '-0', 2 ** 53, 2 ** 63, 12345, -1001234567890, '99999999999999999999999', '@ab', '@' + 'a'.repeat(70), null)),
+    botToken: maybe(
+      fc.oneof(tokenArb, fc.constantFrom('123:short', '12:' + 'A'.repeat(30), ' 123456:' + 'A'.repeat(35) + ' ', '123456:' + 'A'.repeat(65), 'abc:def', '')),
+    ),
+    chatId: maybe(
+      fc.constantFrom(
+        '123',
+        '-100123456',
+        '@channel_name',
+        '0',
+        '01',
+        '-0',
+        2 ** 53,
+        2 ** 63,
+        12345,
+        -1001234567890,
+        '99999999999999999999999',
+        '@ab',
+        '@' + 'a'.repeat(70),
+        null,
+      ),
+    ),
     enabled: maybe(fc.boolean()),
   },
   { requiredKeys: [] },
@@ -131,7 +241,18 @@ function bodyArb(route: string): fc.Arbitrary<string | undefined> {
       weight: 2,
       arbitrary: fc.oneof(
         weirdString,
-        fc.constantFrom('{', '{"number":', '[', 'nul', '{"a":1,}', "{'a':1}", '{"__proto__":{"x":1}}', '{"constructor":{"prototype":{}}}', '\ufeff{}', '{"number":"F-1","number":"F-2"}'),
+        fc.constantFrom(
+          '{',
+          '{"number":',
+          '[',
+          'nul',
+          '{"a":1,}',
+          "{'a':1}",
+          '{"__proto__":{"x":1}}',
+          '{"constructor":{"prototype":{}}}',
+          '\ufeff{}',
+          '{"number":"F-1","number":"F-2"}',
+        ),
         fc.constantFrom('['.repeat(20_000) + ']'.repeat(20_000), '{"a":'.repeat(6000) + '1' + '}'.repeat(6000)),
       ),
     },
@@ -150,13 +271,23 @@ export function caseArb(t: FuzzTarget): fc.Arbitrary<FuzzCase> {
     { weight: 1, arbitrary: fc.bigInt({ min: -(2n ** 70n), max: 2n ** 70n }).map(String) },
   )
   const shop = shopAny.map((s) => (t.foreign.includes(s) ? String(t.missingShop) : s))
-  const order = fc.oneof({ weight: 4, arbitrary: fc.constant(String(t.orderId)) }, { weight: 1, arbitrary: fc.constant('999999') }, { weight: 3, arbitrary: fc.constantFrom(...BAD_IDS) })
+  const order = fc.oneof(
+    { weight: 4, arbitrary: fc.constant(String(t.orderId)) },
+    { weight: 1, arbitrary: fc.constant('999999') },
+    { weight: 3, arbitrary: fc.constantFrom(...BAD_IDS) },
+  )
   const query = fc.oneof(
     fc.constant(''),
-    fc.tuple(fc.constantFrom('1', '20', '100', '101', '0', ...BAD_IDS), fc.constantFrom('', '1', String(t.orderId), ...BAD_IDS)).map(([l, c]) => `?limit=${l}${c ? `&cursor=${c}` : ''}`),
+    fc
+      .tuple(fc.constantFrom('1', '20', '100', '101', '0', ...BAD_IDS), fc.constantFrom('', '1', String(t.orderId), ...BAD_IDS))
+      .map(([l, c]) => `?limit=${l}${c ? `&cursor=${c}` : ''}`),
     fc.constantFrom('?limit=1&limit=2', '?cursor=', '?limit=', '?=&&=', '?limit[]=1', '?%ZZ=1'),
   )
-  const webhook = fc.oneof(fc.constant(t.webhookId), fc.constantFrom('x', 'a'.repeat(8), 'a'.repeat(101), '%00', '..'), fc.string({ maxLength: 20 }).map(encodeURIComponent))
+  const webhook = fc.oneof(
+    fc.constant(t.webhookId),
+    fc.constantFrom('x', 'a'.repeat(8), 'a'.repeat(101), '%00', '..'),
+    fc.string({ maxLength: 20 }).map(encodeURIComponent),
+  )
   const route = fc.oneof(
     shop.map((s) => ({ route: 'connect', method: 'POST', path: `/shops/${s}/telegram/connect` })),
     shop.map((s) => ({ route: 'order', method: 'POST', path: `/shops/${s}/orders` })),
@@ -170,19 +301,52 @@ export function caseArb(t: FuzzTarget): fc.Arbitrary<FuzzCase> {
     webhook.map((w) => ({ route: 'webhook', method: 'POST', path: `/telegram/webhook/${w}` })),
     fc.constant({ route: 'health', method: 'GET', path: '/health' }),
     shop.map((s) => ({ route: 'page', method: 'GET', path: `/shops/${s}/growth/telegram` })),
-    fc.constantFrom('/', '/shops', '/shops/', '/shops//orders', '/swagger/json', '/nope', '/shops/1/telegram', '/shops/1/orders/1', '/.env', '/shops/1/growth/telegram/../../x').map((p) => ({ route: 'unknown', method: 'GET', path: p })),
+    fc
+      .constantFrom(
+        '/',
+        '/shops',
+        '/shops/',
+        '/shops//orders',
+        '/swagger/json',
+        '/nope',
+        '/shops/1/telegram',
+        '/shops/1/orders/1',
+        '/.env',
+        '/shops/1/growth/telegram/../../x',
+      )
+      .map((p) => ({ route: 'unknown', method: 'GET', path: p })),
     fc.string({ maxLength: 30 }).map((p) => ({ route: 'unknown', method: 'GET', path: '/' + encodeURIComponent(p) })),
   )
   const auth = fc.oneof(
     { weight: 12, arbitrary: fc.constant(`Bearer ${t.adminToken}`) },
     { weight: 3, arbitrary: fc.constant(`Bearer ${t.keys.own}`) },
     { weight: 3, arbitrary: fc.constant(`Bearer ${t.keys.other}`) },
-    { weight: 3, arbitrary: fc.constantFrom(undefined, 'Bearer wrong-token', `bearer ${t.adminToken}`, `Bearer ${t.adminToken} `, `Basic ${btoa('a:b')}`, 'Bearer', '') },
+    {
+      weight: 3,
+      arbitrary: fc.constantFrom(undefined, 'Bearer wrong-token', `bearer ${t.adminToken}`, `Bearer ${t.adminToken} `, `Basic ${btoa('a:b')}`, 'Bearer', ''),
+    },
     { weight: 1, arbitrary: ascii(40) },
   )
-  const contentType = fc.oneof({ weight: 6, arbitrary: fc.constant('application/json') }, { weight: 4, arbitrary: fc.constantFrom(...CONTENT_TYPES, undefined) }, { weight: 1, arbitrary: ascii(30) })
+  const contentType = fc.oneof(
+    { weight: 6, arbitrary: fc.constant('application/json') },
+    { weight: 4, arbitrary: fc.constantFrom(...CONTENT_TYPES, undefined) },
+    { weight: 1, arbitrary: ascii(30) },
+  )
   const extra = fc.option(
-    fc.tuple(fc.constantFrom('x-forwarded-for', 'accept', 'accept-encoding', 'content-encoding', 'x-request-id', 'origin', 'x-telegram-bot-api-secret-token', 'transfer-encoding-x', 'cookie'), ascii(60)),
+    fc.tuple(
+      fc.constantFrom(
+        'x-forwarded-for',
+        'accept',
+        'accept-encoding',
+        'content-encoding',
+        'x-request-id',
+        'origin',
+        'x-telegram-bot-api-secret-token',
+        'transfer-encoding-x',
+        'cookie',
+      ),
+      ascii(60),
+    ),
     { nil: undefined },
   )
   return fc

@@ -24,7 +24,7 @@ export async function call(
     })
     const text = await r.text()
     allBodies.push(text)
-    let json: unknown = undefined
+    let json: unknown
     try {
       json = JSON.parse(text)
     } catch {}

@@ -11,7 +11,11 @@ export function record(check: string, ok: boolean, figures: Record<string, strin
     .map(([k, v]) => `${k} ${v}`)
     .join(' · ')
   rows.push({ check, ok, figures: text })
-  console.log(`\n[chaos] ${ok ? 'PASS' : 'FAIL'} ${check}\n        ${Object.entries(figures).map(([k, v]) => `${k}: ${v}`).join('\n        ')}`)
+  console.log(
+    `\n[chaos] ${ok ? 'PASS' : 'FAIL'} ${check}\n        ${Object.entries(figures)
+      .map(([k, v]) => `${k}: ${v}`)
+      .join('\n        ')}`,
+  )
 }
 
 export function table(meta: string): string {

@@ -231,7 +231,8 @@ export function shopApi(shopId: string) {
     changeChat: (id: number, change: RecipientChange) => request<Recipient>('PATCH', `${base}/telegram/chats/${id}`, change),
     removeChat: (id: number) => request<null>('DELETE', `${base}/telegram/chats/${id}`),
     testChat: (id: number) => request<TestResult & { errorCode: string | null }>('POST', `${base}/telegram/chats/${id}/test`, {}),
-    resend: (orderId: number) => request<{ telegramStatus: string; telegram: { error: string | null } }>('POST', `${base}/orders/${orderId}/telegram/resend`, {}),
+    resend: (orderId: number) =>
+      request<{ telegramStatus: string; telegram: { error: string | null } }>('POST', `${base}/orders/${orderId}/telegram/resend`, {}),
   }
 }
 

@@ -18,7 +18,7 @@ const ORDER_STATUS_WORDS: Record<string, string> = {
   cancelled: 'Отменён',
 }
 
-export const orderStatusWord = (s: string | undefined): string | null => (s ? ORDER_STATUS_WORDS[s] ?? s : null)
+export const orderStatusWord = (s: string | undefined): string | null => (s ? (ORDER_STATUS_WORDS[s] ?? s) : null)
 
 const exactFmt = new Intl.DateTimeFormat('ru-RU', { day: 'numeric', month: 'long', year: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit' })
 const shortFmt = new Intl.DateTimeFormat('ru-RU', { day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' })
@@ -53,10 +53,16 @@ export type Advice = { title: string; action: string }
  */
 /** What the owner should do, by the API's machine-readable reason. */
 const ADVICE_BY_CODE: Record<string, Advice> = {
-  bot_blocked: { title: 'Бот заблокирован в Telegram', action: 'Откройте чат с ботом и нажмите «Разблокировать» (или «Перезапустить»), затем нажмите «Повторить».' },
+  bot_blocked: {
+    title: 'Бот заблокирован в Telegram',
+    action: 'Откройте чат с ботом и нажмите «Разблокировать» (или «Перезапустить»), затем нажмите «Повторить».',
+  },
   bot_kicked: { title: 'Бота удалили из группы', action: 'Добавьте бота обратно в группу (ссылка «Добавить бота в группу» выше), затем нажмите «Повторить».' },
   forbidden: { title: 'Боту запрещено писать в этот чат', action: 'Добавьте бота в чат и разрешите ему отправлять сообщения, затем нажмите «Повторить».' },
-  token_revoked: { title: 'Telegram не принимает токен бота', action: 'Получите токен заново в @BotFather (команда /token) и сохраните его в настройках ниже.' },
+  token_revoked: {
+    title: 'Telegram не принимает токен бота',
+    action: 'Получите токен заново в @BotFather (команда /token) и сохраните его в настройках ниже.',
+  },
   token_unreadable: { title: 'Сохранённый токен не читается', action: 'Сохраните токен бота заново в настройках ниже.' },
   chat_not_found: { title: 'Чат не найден', action: 'Проверьте chatId или подключите чат заново кнопкой «Открыть в Telegram».' },
   telegram_unavailable: { title: 'Telegram временно недоступен', action: 'Отправка повторится автоматически, ничего делать не нужно.' },
@@ -81,7 +87,8 @@ export function explainError(reason: string, code?: string | null): Advice {
     return { title: 'Telegram не принимает токен бота', action: 'Получите токен заново в @BotFather (команда /token) и сохраните его в настройках ниже.' }
   if (/chat not found|чат не найден|peer_id_invalid|user not found/.test(r))
     return { title: 'Чат не найден', action: 'Проверьте chatId или подключите чат заново кнопкой «Открыть в Telegram».' }
-  if (/супергрупп|upgraded/.test(r)) return { title: 'Группа стала супергруппой', action: 'Адрес чата обновится сам; если ошибка повторится, подключите группу заново.' }
+  if (/супергрупп|upgraded/.test(r))
+    return { title: 'Группа стала супергруппой', action: 'Адрес чата обновится сам; если ошибка повторится, подключите группу заново.' }
   if (/не ответил|недоступен|ошибка связи|подождать|too many|timeout|50\d/.test(r))
     return { title: 'Telegram временно недоступен', action: 'Отправка повторится автоматически, ничего делать не нужно.' }
   return { title: 'Telegram отклонил сообщение', action: 'Проверьте настройки и отправьте тестовое сообщение; если не поможет — напишите в поддержку.' }

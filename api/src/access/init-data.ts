@@ -17,7 +17,12 @@ export class InitDataRejected extends Error {
 
 export const INIT_DATA_MAX_AGE_SEC = 3600
 
-export function validateInitData(initData: string, botToken: string, now = new Date(), maxAgeSec = INIT_DATA_MAX_AGE_SEC): { user: TelegramUser; authDate: Date } {
+export function validateInitData(
+  initData: string,
+  botToken: string,
+  now = new Date(),
+  maxAgeSec = INIT_DATA_MAX_AGE_SEC,
+): { user: TelegramUser; authDate: Date } {
   let params: URLSearchParams
   try {
     params = new URLSearchParams(initData)

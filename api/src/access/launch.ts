@@ -39,7 +39,12 @@ export async function verifyLaunchToken(token: string, secret: string, now = new
   const nowSec = Math.floor(now.getTime() / 1000)
   if (payload.exp! - nowSec > LAUNCH_MAX_LIFETIME_SEC + CLOCK_SKEW_SEC) throw new LaunchRejected('too_long')
   const shop = payload.shop
-  const shopId = typeof shop === 'string' && /^[1-9][0-9]{0,14}$/.test(shop) ? Number(shop) : typeof shop === 'number' && Number.isSafeInteger(shop) && shop > 0 ? shop : null
+  const shopId =
+    typeof shop === 'string' && /^[1-9][0-9]{0,14}$/.test(shop)
+      ? Number(shop)
+      : typeof shop === 'number' && Number.isSafeInteger(shop) && shop > 0
+        ? shop
+        : null
   if (shopId === null || typeof payload.jti !== 'string' || payload.jti.length > 200) throw new LaunchRejected('missing_claim')
   return {
     shopId,
@@ -51,7 +56,14 @@ export async function verifyLaunchToken(token: string, secret: string, now = new
 }
 
 /** What the platform does (and our owner-link route, for support and demos). */
-export async function signLaunchToken(p: { shopId: number; secret: string; now?: Date; ttlSec?: number; subject?: string; name?: string }): Promise<{ token: string; expiresAt: Date }> {
+export async function signLaunchToken(p: {
+  shopId: number
+  secret: string
+  now?: Date
+  ttlSec?: number
+  subject?: string
+  name?: string
+}): Promise<{ token: string; expiresAt: Date }> {
   const now = p.now ?? new Date()
   const iat = Math.floor(now.getTime() / 1000)
   const exp = iat + Math.min(p.ttlSec ?? LAUNCH_MAX_LIFETIME_SEC, LAUNCH_MAX_LIFETIME_SEC)

@@ -38,7 +38,15 @@ export async function useApiKey(sql: Sql, hash: string): Promise<{ id: string; s
   return row ?? null
 }
 
-export type SessionRow = { id: string; shop_id: string; subject: string | null; subject_name: string | null; source: string; expires_at: Date; revoked_at: Date | null }
+export type SessionRow = {
+  id: string
+  shop_id: string
+  subject: string | null
+  subject_name: string | null
+  source: string
+  expires_at: Date
+  revoked_at: Date | null
+}
 
 export async function findSession(sql: Sql, hash: string): Promise<SessionRow | null> {
   const [row] = await sql<SessionRow[]>`
@@ -52,7 +60,16 @@ export async function findSession(sql: Sql, hash: string): Promise<SessionRow | 
  */
 export async function openSessionOnce(
   sql: Sql,
-  p: { jti: string; jtiExpiresAt: Date; shopId: number; hash: string; source: 'launch' | 'telegram'; subject: string | null; name: string | null; expiresAt: Date },
+  p: {
+    jti: string
+    jtiExpiresAt: Date
+    shopId: number
+    hash: string
+    source: 'launch' | 'telegram'
+    subject: string | null
+    name: string | null
+    expiresAt: Date
+  },
 ): Promise<{ id: string; expires_at: Date } | null> {
   const [row] = await sql<{ id: string; expires_at: Date }[]>`
     with spent as (
@@ -91,4 +108,3 @@ export async function shopExists(sql: Sql, shopId: number): Promise<boolean> {
   const [row] = await sql`select 1 from shops where id = ${shopId}`
   return !!row
 }
-

@@ -25,7 +25,8 @@ export const accessRoutes = (access: AccessService) =>
         response: { 201: ApiKeySchema.extend({ key: z.string() }), 400: ErrorSchema, ...authErrors, 404: ErrorSchema, 422: ErrorSchema },
         detail: {
           summary: 'Issue an API key for the shop’s POS (operator only)',
-          description: 'The key is in this answer only; it is stored as a hash. The POS sends it as `Authorization: Bearer <key>` and reaches only this shop’s orders and status.',
+          description:
+            'The key is in this answer only; it is stored as a hash. The POS sends it as `Authorization: Bearer <key>` and reaches only this shop’s orders and status.',
         },
       },
     )
@@ -56,7 +57,10 @@ export const accessRoutes = (access: AccessService) =>
       {
         params: ShopParams,
         response: { 201: z.object({ url: z.string(), expiresAt: z.string() }), 400: ErrorSchema, ...authErrors, 404: ErrorSchema, 409: ErrorSchema },
-        detail: { summary: 'A settings-page link carrying a fresh launch token (operator only; support and demos)', description: '409 when PLATFORM_SECRET is not set.' },
+        detail: {
+          summary: 'A settings-page link carrying a fresh launch token (operator only; support and demos)',
+          description: '409 when PLATFORM_SECRET is not set.',
+        },
       },
     )
     .post(
@@ -137,5 +141,9 @@ export const accessRoutes = (access: AccessService) =>
         set.status = 204
         return null
       },
-      { params: z.object({ shopId: Id, telegramUserId: Id }), response: { 204: z.null(), 400: ErrorSchema, ...authErrors, 404: ErrorSchema }, detail: { summary: 'Stop allowing a manager' } },
+      {
+        params: z.object({ shopId: Id, telegramUserId: Id }),
+        response: { 204: z.null(), 400: ErrorSchema, ...authErrors, 404: ErrorSchema },
+        detail: { summary: 'Stop allowing a manager' },
+      },
     )

@@ -38,7 +38,9 @@ const toApiKey = (r: repo.ApiKeyRow): ApiKey => ({
 
 /** API keys, owner sessions and owner links; and the lookup the auth plugin asks for every credential. */
 export class AccessService {
-  constructor(private readonly deps: { sql: Sql; log: Logger; cipher: TokenCipher; platformSecret: string | undefined; publicUrl: string | undefined; now?: () => Date }) {}
+  constructor(
+    private readonly deps: { sql: Sql; log: Logger; cipher: TokenCipher; platformSecret: string | undefined; publicUrl: string | undefined; now?: () => Date },
+  ) {}
 
   private now() {
     return this.deps.now?.() ?? new Date()
@@ -55,7 +57,8 @@ export class AccessService {
     if (credential.startsWith(SESSION_PREFIX)) {
       const s = await repo.findSession(sql, hashCredential(credential))
       if (!s) return { rejected: 'unauthorized', message: 'This session is unknown' }
-      if (s.revoked_at || s.expires_at <= this.now()) return { rejected: 'session_expired', message: 'The session has ended; open the page from the platform again' }
+      if (s.revoked_at || s.expires_at <= this.now())
+        return { rejected: 'session_expired', message: 'The session has ended; open the page from the platform again' }
       return { kind: 'owner', shopId: Number(s.shop_id), sessionId: Number(s.id), subject: s.subject, name: s.subject_name, source: s.source }
     }
     return { rejected: 'unauthorized', message: 'The credential is not valid' }
@@ -95,7 +98,8 @@ export class AccessService {
       }
       throw err
     }
-    if (!(await repo.shopExists(sql, claims.shopId))) throw new Unauthorized(`The launch token names shop ${claims.shopId}, which does not exist here`, 'launch_invalid')
+    if (!(await repo.shopExists(sql, claims.shopId)))
+      throw new Unauthorized(`The launch token names shop ${claims.shopId}, which does not exist here`, 'launch_invalid')
     const session = newSessionToken()
     const expiresAt = new Date(this.now().getTime() + SESSION_TTL_MS)
     const row = await repo.openSessionOnce(sql, {
@@ -190,7 +194,13 @@ export class AccessService {
     const { sql, platformSecret, publicUrl } = this.deps
     if (!platformSecret) throw new HttpError(409, 'launch_not_configured', 'Set PLATFORM_SECRET to issue owner links')
     if (!(await repo.shopExists(sql, shopId))) throw new NotFound(`Shop ${shopId} does not exist`, 'shop_not_found')
-    const { token, expiresAt } = await signLaunchToken({ shopId, secret: platformSecret, now: this.now(), subject: `support:${actor.label}`, name: 'Поддержка' })
+    const { token, expiresAt } = await signLaunchToken({
+      shopId,
+      secret: platformSecret,
+      now: this.now(),
+      subject: `support:${actor.label}`,
+      name: 'Поддержка',
+    })
     await insertAudit(sql, { shopId, actor, action: 'owner_link_issued' })
     return { url: `${publicUrl ?? origin}/shops/${shopId}/growth/telegram#launch=${token}`, expiresAt: expiresAt.toISOString() }
   }

@@ -42,7 +42,12 @@ export const ALLOWED_UPDATES = ['message', 'my_chat_member', 'callback_query'] a
 export type TelegramFailure =
   | { kind: 'transient'; reason: string; status?: number; retryAfterSec?: number }
   | { kind: 'migrated'; reason: string; newChatId: string }
-  | { kind: 'terminal'; reason: string; status: number; code: 'unauthorized' | 'blocked' | 'kicked' | 'forbidden' | 'chat_not_found' | 'not_modified' | 'message_gone' | 'bad_request' | 'conflict' }
+  | {
+      kind: 'terminal'
+      reason: string
+      status: number
+      code: 'unauthorized' | 'blocked' | 'kicked' | 'forbidden' | 'chat_not_found' | 'not_modified' | 'message_gone' | 'bad_request' | 'conflict'
+    }
 
 /**
  * Why a notification failed, for programs (the settings page picks its advice by it); the readable

@@ -1,6 +1,16 @@
 import { Api, GrammyError, HttpError } from 'grammy'
 import { redact } from '../platform/log'
-import { ALLOWED_UPDATES, TelegramError, type BotInfo, type Keyboard, type OutgoingMessage, type SentMessage, type TelegramClient, type TelegramFailure, type TgUpdate } from './client'
+import {
+  ALLOWED_UPDATES,
+  TelegramError,
+  type BotInfo,
+  type Keyboard,
+  type OutgoingMessage,
+  type SentMessage,
+  type TelegramClient,
+  type TelegramFailure,
+  type TgUpdate,
+} from './client'
 
 const PARSE_MODE = 'HTML' as const
 /** grammY types its signal with the abort-controller shim; at run time it is the platform's own. */
@@ -36,16 +46,28 @@ export function classify(err: unknown, token: string): TelegramFailure {
     }
     if (status === 429) return { kind: 'transient', status, reason: `Telegram просит подождать: ${description}`, retryAfterSec: params.retry_after ?? 1 }
     if (status >= 500) return { kind: 'transient', status, reason: `Telegram временно недоступен (${status}): ${description}` }
-    if (status === 401) return { kind: 'terminal', status, code: 'unauthorized', reason: `Токен бота недействителен (отозван в @BotFather?): сохраните новый токен (${status}: ${description})` }
+    if (status === 401)
+      return {
+        kind: 'terminal',
+        status,
+        code: 'unauthorized',
+        reason: `Токен бота недействителен (отозван в @BotFather?): сохраните новый токен (${status}: ${description})`,
+      }
     if (status === 403) {
       const code = /blocked by the user/i.test(description) ? 'blocked' : /kicked|not a member|removed/i.test(description) ? 'kicked' : 'forbidden'
       return { kind: 'terminal', status, code, reason: `${forbiddenHint(description)} (${status}: ${description})` }
     }
     if (status === 409) return { kind: 'terminal', status, code: 'conflict', reason: `Конфликт (${status}): ${description}` }
     if (/message is not modified/i.test(description)) return { kind: 'terminal', status, code: 'not_modified', reason: description }
-    if (/message to edit not found|message can't be edited|MESSAGE_ID_INVALID/i.test(description)) return { kind: 'terminal', status, code: 'message_gone', reason: description }
+    if (/message to edit not found|message can't be edited|MESSAGE_ID_INVALID/i.test(description))
+      return { kind: 'terminal', status, code: 'message_gone', reason: description }
     if (/chat not found|PEER_ID_INVALID|user not found/i.test(description))
-      return { kind: 'terminal', status, code: 'chat_not_found', reason: `Чат не найден: проверьте chat id или подключите чат заново по ссылке (${status}: ${description})` }
+      return {
+        kind: 'terminal',
+        status,
+        code: 'chat_not_found',
+        reason: `Чат не найден: проверьте chat id или подключите чат заново по ссылке (${status}: ${description})`,
+      }
     return { kind: 'terminal', status, code: 'bad_request', reason: `Telegram отклонил запрос (${status}): ${description}` }
   }
   if (err instanceof HttpError) {
@@ -120,7 +142,14 @@ export class GrammyClient implements TelegramClient {
   async editMessageText(token: string, msg: OutgoingMessage & { messageId: number }, signal?: AbortSignal): Promise<void> {
     await this.call(
       token,
-      (api, s) => api.editMessageText(msg.chatId, msg.messageId, msg.text, { parse_mode: PARSE_MODE, link_preview_options: { is_disabled: true }, reply_markup: toMarkup(msg.keyboard) }, s),
+      (api, s) =>
+        api.editMessageText(
+          msg.chatId,
+          msg.messageId,
+          msg.text,
+          { parse_mode: PARSE_MODE, link_preview_options: { is_disabled: true }, reply_markup: toMarkup(msg.keyboard) },
+          s,
+        ),
       signal,
     )
   }
@@ -130,7 +159,11 @@ export class GrammyClient implements TelegramClient {
   }
 
   async setWebhook(token: string, opts: { url: string; secretToken: string }, signal?: AbortSignal): Promise<void> {
-    await this.call(token, (api, s) => api.setWebhook(opts.url, { secret_token: opts.secretToken, allowed_updates: [...ALLOWED_UPDATES], drop_pending_updates: false }, s), signal)
+    await this.call(
+      token,
+      (api, s) => api.setWebhook(opts.url, { secret_token: opts.secretToken, allowed_updates: [...ALLOWED_UPDATES], drop_pending_updates: false }, s),
+      signal,
+    )
   }
 
   async deleteWebhook(token: string, signal?: AbortSignal): Promise<void> {
@@ -138,7 +171,11 @@ export class GrammyClient implements TelegramClient {
   }
 
   async getUpdates(token: string, opts: { offset: number; timeoutSec: number }, signal?: AbortSignal): Promise<TgUpdate[]> {
-    const updates = await this.call(token, (api, s) => api.getUpdates({ offset: opts.offset, timeout: opts.timeoutSec, allowed_updates: [...ALLOWED_UPDATES] }, s), signal)
+    const updates = await this.call(
+      token,
+      (api, s) => api.getUpdates({ offset: opts.offset, timeout: opts.timeoutSec, allowed_updates: [...ALLOWED_UPDATES] }, s),
+      signal,
+    )
     return updates as unknown as TgUpdate[]
   }
 }

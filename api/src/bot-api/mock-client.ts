@@ -21,7 +21,8 @@ export class MockClient implements TelegramClient {
 
   async getMe(token: string): Promise<BotInfo> {
     const id = Number(token.split(':')[0])
-    if (token.includes('revoked')) throw new TelegramError({ kind: 'terminal', status: 401, code: 'unauthorized', reason: 'Токен бота недействителен (401): Unauthorized' })
+    if (token.includes('revoked'))
+      throw new TelegramError({ kind: 'terminal', status: 401, code: 'unauthorized', reason: 'Токен бота недействителен (401): Unauthorized' })
     return { id, username: `mock_${id}_bot`, firstName: 'Mock bot' }
   }
   async sendMessage(token: string, msg: OutgoingMessage): Promise<SentMessage> {

@@ -56,7 +56,8 @@ export function toRecipient(r: ChatRow): Recipient {
   }
 }
 
-const COLUMNS = 'id, shop_id, chat_id, thread_id, title, type, events, quiet_from::text, quiet_to::text, enabled, member_status, last_sent_at, last_error, last_error_code, last_error_at'
+const COLUMNS =
+  'id, shop_id, chat_id, thread_id, title, type, events, quiet_from::text, quiet_to::text, enabled, member_status, last_sent_at, last_error, last_error_code, last_error_at'
 
 /** Keeps the integration's chat (what older clients read as `chatId`) equal to the first recipient's. */
 async function syncFirstChat(sql: Sql, shopId: number) {
@@ -149,7 +150,11 @@ export class RecipientService {
     const token = safeDecrypt(cipher, row.bot_token, shopId)
     if (!token) throw new Conflict('The stored token cannot be decrypted (ENCRYPTION_KEY changed?): save the token again', 'token_unreadable')
     try {
-      await client.sendMessage(token, { chatId: chat.chat_id, threadId: chat.thread_id ? Number(chat.thread_id) : null, text: testMessageText(shop.name) }, AbortSignal.timeout(timeoutMs))
+      await client.sendMessage(
+        token,
+        { chatId: chat.chat_id, threadId: chat.thread_id ? Number(chat.thread_id) : null, text: testMessageText(shop.name) },
+        AbortSignal.timeout(timeoutMs),
+      )
       await sql`update telegram_chats set last_error = null, last_error_code = null, last_error_at = null, updated_at = now() where id = ${id}`
       log.info('test_message_sent', { shopId, recipientId: id })
       return { sent: true, error: null, errorCode: null, mock: client.mode === 'mock' }

@@ -94,7 +94,7 @@ export async function upsertIntegrationWithToken(sql: Sql, p: UpsertWithToken): 
 /** Connect without a token: change chat and/or enabled of the existing integration; null when none. */
 export async function updateIntegrationSettings(sql: Sql, shopId: number, p: { chatId: string | undefined; enabled: boolean }): Promise<IntegrationRow | null> {
   const chatGiven = p.chatId !== undefined
-  const chatBound = chatGiven ? sql`${p.chatId !== null}` : sql`(i.chat_id is not null and i.bot_id = excluded.bot_id)`
+  const _chatBound = chatGiven ? sql`${p.chatId !== null}` : sql`(i.chat_id is not null and i.bot_id = excluded.bot_id)`
   const [row] = await sql<IntegrationRow[]>`
     update telegram_integrations set
       chat_id = case when ${chatGiven} then ${p.chatId ?? null} else chat_id end,

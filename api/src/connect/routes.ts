@@ -33,7 +33,10 @@ export const connectRoutes = (telegram: TelegramService) =>
     .post('/shops/:shopId/telegram/test', ({ params }) => telegram.sendTest(params.shopId), {
       params: ShopParams,
       response: { 200: z.object({ sent: z.boolean(), error: z.string().nullable(), mock: z.boolean() }), ...errors },
-      detail: { summary: 'Send a test message to the bound chat', description: '200 with `sent: false` and the reason when Telegram refused; 409 when no chat is bound yet.' },
+      detail: {
+        summary: 'Send a test message to the bound chat',
+        description: '200 with `sent: false` and the reason when Telegram refused; 409 when no chat is bound yet.',
+      },
     })
     .post('/shops/:shopId/telegram/link', ({ params, request }) => telegram.newLink(params.shopId, actorOf(principalOf(request))), {
       params: ShopParams,
@@ -63,16 +66,23 @@ export const recipientRoutes = (recipients: RecipientService) =>
         parse: 'json',
         body: RecipientBody,
         response: { 201: RecipientSchema, ...errors },
-        detail: { summary: 'Add a chat by its id (the connect link’s /start adds one by itself)', description: '409 `recipient_exists` for a chat (and topic) already added; 409 `not_connected` without a bot.' },
+        detail: {
+          summary: 'Add a chat by its id (the connect link’s /start adds one by itself)',
+          description: '409 `recipient_exists` for a chat (and topic) already added; 409 `not_connected` without a bot.',
+        },
       },
     )
-    .patch('/shops/:shopId/telegram/chats/:id', ({ params, body, request }) => recipients.update(params.shopId, params.id, body, actorOf(principalOf(request))), {
-      params: RecipientParams,
-      parse: 'json',
-      body: RecipientBody,
-      response: { 200: RecipientSchema, ...errors },
-      detail: { summary: 'Change a recipient: events, topic, quiet hours, enabled, chat' },
-    })
+    .patch(
+      '/shops/:shopId/telegram/chats/:id',
+      ({ params, body, request }) => recipients.update(params.shopId, params.id, body, actorOf(principalOf(request))),
+      {
+        params: RecipientParams,
+        parse: 'json',
+        body: RecipientBody,
+        response: { 200: RecipientSchema, ...errors },
+        detail: { summary: 'Change a recipient: events, topic, quiet hours, enabled, chat' },
+      },
+    )
     .delete(
       '/shops/:shopId/telegram/chats/:id',
       async ({ params, request, set }) => {
@@ -85,7 +95,10 @@ export const recipientRoutes = (recipients: RecipientService) =>
     .post('/shops/:shopId/telegram/chats/:id/test', ({ params }) => recipients.sendTest(params.shopId, params.id), {
       params: RecipientParams,
       response: { 200: z.object({ sent: z.boolean(), error: z.string().nullable(), errorCode: z.string().nullable(), mock: z.boolean() }), ...errors },
-      detail: { summary: 'Send a test message to one recipient', description: '200 with `sent: false` and the reason when Telegram refused; the recipient shows it.' },
+      detail: {
+        summary: 'Send a test message to one recipient',
+        description: '200 with `sent: false` and the reason when Telegram refused; the recipient shows it.',
+      },
     })
 
 /** The shop's day: time zone, reminder lead time, morning summary time. */

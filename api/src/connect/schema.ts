@@ -13,7 +13,13 @@ export const ConnectBody = z.object({
     .optional()
     .describe('Required on the first connect; omit to keep the stored token'),
   chatId: z
-    .union([z.string().trim().regex(CHAT_ID_RE, 'must be an integer (negative for groups) or a @channelusername'), z.number().int().refine((n) => Number.isSafeInteger(n), 'is too large for a JSON number: send it as a string')])
+    .union([
+      z.string().trim().regex(CHAT_ID_RE, 'must be an integer (negative for groups) or a @channelusername'),
+      z
+        .number()
+        .int()
+        .refine((n) => Number.isSafeInteger(n), 'is too large for a JSON number: send it as a string'),
+    ])
     .transform((v) => String(v))
     .refine((v) => CHAT_ID_RE.test(v), 'must be an integer (negative for groups) or a @channelusername')
     .optional()
@@ -64,7 +70,13 @@ export type Status = z.infer<typeof StatusSchema>
 export const EVENTS = ['order_created', 'order_status', 'order_cancelled', 'delivery_reminder', 'daily_summary'] as const
 const HHMM = z.string().regex(/^([01][0-9]|2[0-3]):[0-5][0-9]$/, 'must be HH:MM (00:00–23:59)')
 const ChatIdInput = z
-  .union([z.string().trim().regex(CHAT_ID_RE, 'must be an integer (negative for groups) or a @channelusername'), z.number().int().refine((n) => Number.isSafeInteger(n), 'is too large for a JSON number: send it as a string')])
+  .union([
+    z.string().trim().regex(CHAT_ID_RE, 'must be an integer (negative for groups) or a @channelusername'),
+    z
+      .number()
+      .int()
+      .refine((n) => Number.isSafeInteger(n), 'is too large for a JSON number: send it as a string'),
+  ])
   .transform((v) => String(v))
   .refine((v) => CHAT_ID_RE.test(v), 'must be an integer (negative for groups) or a @channelusername')
 
@@ -97,7 +109,9 @@ export const RecipientSchema = z.object({
   events: z.array(z.enum(EVENTS)),
   quietHours: z.object({ from: z.string(), to: z.string() }).nullable(),
   enabled: z.boolean(),
-  state: z.enum(['active', 'paused', 'failing', 'removed']).describe('failing: the last send failed (see lastErrorCode); removed: the bot was removed from the chat'),
+  state: z
+    .enum(['active', 'paused', 'failing', 'removed'])
+    .describe('failing: the last send failed (see lastErrorCode); removed: the bot was removed from the chat'),
   lastSentAt: z.string().nullable(),
   lastError: z.string().nullable(),
   lastErrorCode: z.string().nullable(),

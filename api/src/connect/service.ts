@@ -1,19 +1,12 @@
 import { insertAudit } from '../platform/audit'
 import type { Actor } from '../platform/http/auth'
 import type { Sql } from '../platform/db/client'
-import { Conflict, HttpError, Invalid, UpstreamUnavailable } from '../platform/http/errors'
+import { Conflict, type HttpError, Invalid, UpstreamUnavailable } from '../platform/http/errors'
 import type { Logger } from '../platform/log'
 import { getShopOr404 } from '../platform/shops'
 import { TelegramError, type TelegramClient } from '../bot-api'
 import { chatMovedText, oldestDueAgeSec, testMessageText } from '../notifications'
-import {
-  findIntegration,
-  renewStartCode,
-  sendLogSummary,
-  updateIntegrationSettings,
-  upsertIntegrationWithToken,
-  type IntegrationRow,
-} from './repository'
+import { findIntegration, renewStartCode, sendLogSummary, updateIntegrationSettings, upsertIntegrationWithToken, type IntegrationRow } from './repository'
 import type { ConnectInput, Status } from './schema'
 import { maskChatId, maskToken, randomCode, sha256, type TokenCipher } from '../platform/crypto'
 
@@ -62,7 +55,11 @@ export class TelegramService {
     const f = err.failure
     if (f.kind === 'transient') return new UpstreamUnavailable(`Telegram cannot be reached; the token was neither checked nor stored: ${f.reason}`)
     if (f.kind === 'terminal' && f.code === 'unauthorized')
-      return new Invalid('Telegram refused the token: check it in @BotFather (it may have been revoked or copied incompletely)', [{ path: 'botToken', message: f.reason }], 'token_rejected')
+      return new Invalid(
+        'Telegram refused the token: check it in @BotFather (it may have been revoked or copied incompletely)',
+        [{ path: 'botToken', message: f.reason }],
+        'token_rejected',
+      )
     return new Invalid(`Telegram refused the request: ${f.reason}`, [{ path: 'botToken', message: f.reason }], 'telegram_rejected')
   }
 
@@ -77,7 +74,12 @@ export class TelegramService {
     if (!input.botToken) {
       const before = chatId !== undefined ? await findIntegration(sql, shopId) : null
       const row = await updateIntegrationSettings(sql, shopId, { chatId, enabled: input.enabled })
-      if (!row) throw new Invalid('botToken is required on the first connect', [{ path: 'botToken', message: 'required on the first connect (the token from @BotFather)' }], 'token_required')
+      if (!row)
+        throw new Invalid(
+          'botToken is required on the first connect',
+          [{ path: 'botToken', message: 'required on the first connect (the token from @BotFather)' }],
+          'token_required',
+        )
       log.info('telegram_settings_updated', { shopId, enabled: row.enabled, chatSet: chatId !== undefined })
       if (actor) await insertAudit(sql, { shopId, actor, action: 'integration_updated', details: { enabled: row.enabled, chatChanged: chatId !== undefined } })
       if (before?.chat_id && row.chat_id && before.chat_id !== row.chat_id) await this.tellMoved(shopId, row.bot_token, before.chat_id)
@@ -158,7 +160,15 @@ export class TelegramService {
     const lastFailed = sum.last_failed_at ? new Date(sum.last_failed_at) : null
     const failingNow = !!lastFailed && (!lastSent || lastFailed > lastSent)
     const botGone = row?.chat_member_status === 'kicked' || row?.chat_member_status === 'left'
-    const state: Status['state'] = !row ? 'not_connected' : !row.enabled ? 'paused' : !row.chat_id ? 'waiting_chat' : botGone || failingNow ? 'failing' : 'active'
+    const state: Status['state'] = !row
+      ? 'not_connected'
+      : !row.enabled
+        ? 'paused'
+        : !row.chat_id
+          ? 'waiting_chat'
+          : botGone || failingNow
+            ? 'failing'
+            : 'active'
     const links = row && (!row.chat_id || row.start_code) ? this.links(row) : { connectLink: null, connectGroupLink: null }
     return {
       state,

@@ -25,7 +25,10 @@ export const ShopSettingsPatch = z
   .object({
     timeZone: z.string().trim().min(1).max(64).refine(isTimeZone, 'must be an IANA time zone such as Europe/Moscow or Asia/Vladivostok').optional(),
     reminderLeadMinutes: z.number().int().min(5).max(1440).optional(),
-    summaryTime: z.string().regex(/^([01][0-9]|2[0-3]):[0-5][0-9]$/, 'must be HH:MM (00:00–23:59)').optional(),
+    summaryTime: z
+      .string()
+      .regex(/^([01][0-9]|2[0-3]):[0-5][0-9]$/, 'must be HH:MM (00:00–23:59)')
+      .optional(),
   })
   .strict()
 

@@ -53,7 +53,8 @@ export class Dispatcher {
   /** Runs one leased delivery in the background; a free slot wakes the loop. */
   private launch(id: string): void {
     const { sql, log } = this.deps
-    const p = this.deps.delivery.attempt(id)
+    const p = this.deps.delivery
+      .attempt(id)
       .catch(async (err) => {
         log.error('delivery_attempt_error', { deliveryId: id, error: err })
         await releaseLease(sql, id, this.deps.delivery.owner).catch(() => {})
@@ -76,7 +77,11 @@ export class Dispatcher {
   private async listen(): Promise<void> {
     if (this.listener) return
     // onlisten runs on every (re)connect: whatever was committed while we were away is looked at.
-    this.listener = await this.deps.sql.listen('telegram_outbox', () => this.wake(), () => this.wake())
+    this.listener = await this.deps.sql.listen(
+      'telegram_outbox',
+      () => this.wake(),
+      () => this.wake(),
+    )
   }
 
   /**

@@ -62,8 +62,7 @@ export const STATUS_LABELS: Record<string, string> = {
 export const moscowTime = (d: Date | string) => shopTime(d, 'Europe/Moscow')
 
 /** `14:05` in a shop's own time zone. */
-export const shopTime = (d: Date | string, timeZone: string) =>
-  new Date(d).toLocaleTimeString('ru-RU', { hour: '2-digit', minute: '2-digit', timeZone })
+export const shopTime = (d: Date | string, timeZone: string) => new Date(d).toLocaleTimeString('ru-RU', { hour: '2-digit', minute: '2-digit', timeZone })
 
 const plural = (n: number, one: string, few: string, many: string) => {
   const m10 = n % 10
@@ -132,7 +131,9 @@ export function renderOrderMessage(order: OrderForMessage, shopName: string, tim
     const text = build(order, shopName, cut, 0, timeZone)
     if (text.length < TELEGRAM_TEXT_LIMIT) return text
   }
-  return Array.from(build(order, shopName, 0.05, 0, timeZone)).slice(0, TELEGRAM_TEXT_LIMIT - 1).join('')
+  return Array.from(build(order, shopName, 0.05, 0, timeZone))
+    .slice(0, TELEGRAM_TEXT_LIMIT - 1)
+    .join('')
 }
 
 /** For a recipient that did not get the order but follows its status (or cancellation): one short line. */
@@ -151,8 +152,7 @@ export const chatMovedText = (shopName: string) =>
 export const connectedMessageText = (shopName: string) =>
   `✅ Чат подключён к магазину «${escapeHtml(shopName)}».\nСюда будут приходить уведомления о новых заказах.`
 
-export const staleCodeText =
-  'Эта ссылка для подключения устарела или уже использована. Откройте страницу настроек магазина и нажмите «Подключить чат» ещё раз.'
+export const staleCodeText = 'Эта ссылка для подключения устарела или уже использована. Откройте страницу настроек магазина и нажмите «Подключить чат» ещё раз.'
 
 export const helpText =
   'Я присылаю уведомления о новых заказах магазина.\n\nЧтобы подключить этот чат, откройте страницу настроек Telegram в Posiflora и нажмите «Подключить чат» — ссылка откроет меня с нужным кодом. Чтобы переподключить, сделайте то же ещё раз.'

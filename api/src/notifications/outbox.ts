@@ -151,7 +151,20 @@ const paceSql = (sql: Sql, pacing: Pacing) =>
  */
 export async function finishSent(
   sql: Sql,
-  p: { id: string; kind: string; shopId: string; orderId: string; chatRef: string | null; text: string; messageId: number; chatId: string; mock: boolean; revision?: number; paceMs?: number; isStatusLine?: boolean },
+  p: {
+    id: string
+    kind: string
+    shopId: string
+    orderId: string
+    chatRef: string | null
+    text: string
+    messageId: number
+    chatId: string
+    mock: boolean
+    revision?: number
+    paceMs?: number
+    isStatusLine?: boolean
+  },
 ): Promise<void> {
   const pace = p.paceMs ? sql`, next_send_at = greatest(next_send_at, now() + make_interval(secs => ${p.paceMs / 1000}))` : sql``
   await sql`
@@ -199,7 +212,19 @@ export async function finishSent(
  */
 export async function finishFailed(
   sql: Sql,
-  p: { id: string; owner: string; kind: string; shopId: string; orderId: string; chatRef: string | null; text: string; error: string; errorCode: string; retryAt: Date | null; revision?: number },
+  p: {
+    id: string
+    owner: string
+    kind: string
+    shopId: string
+    orderId: string
+    chatRef: string | null
+    text: string
+    error: string
+    errorCode: string
+    retryAt: Date | null
+    revision?: number
+  },
 ): Promise<boolean> {
   const rev = p.revision ?? 0
   const [r] = await sql<{ recorded: boolean }[]>`

@@ -4,7 +4,19 @@ import { isDatabaseUnavailable, type Sql } from '../platform/db/client'
 import type { Logger } from '../platform/log'
 import { errorCodeOf, TelegramError, type ErrorCode, type Keyboard, type TelegramClient } from '../bot-api'
 import { renderOrderMessage, renderStatusLine } from './message'
-import { finishFailed, finishSent, finishSkipped, loadDelivery, migrateChat, paceMs, postpone, releaseLease, takeChatSlot, type DeliveryRow, type Pacing } from './outbox'
+import {
+  finishFailed,
+  finishSent,
+  finishSkipped,
+  loadDelivery,
+  migrateChat,
+  paceMs,
+  postpone,
+  releaseLease,
+  takeChatSlot,
+  type DeliveryRow,
+  type Pacing,
+} from './outbox'
 import { inQuietHours } from './quiet-hours'
 import type { TokenCipher } from '../platform/crypto'
 import type { Metrics } from '../platform/metrics'
@@ -94,7 +106,7 @@ export class Delivery {
     const { sql, client, cipher, log } = this.deps
     const started = Date.now()
     const d = typeof delivery === 'string' ? await loadDelivery(sql, delivery) : delivery
-    if (!d || d.state !== 'pending') return { status: d?.state === 'done' ? 'sent' : 'failed', error: 'not pending' }
+    if (d?.state !== 'pending') return { status: d?.state === 'done' ? 'sent' : 'failed', error: 'not pending' }
     if (opts.firstAttempt && d.chat_ref && d.chat_id && !(await takeChatSlot(sql, d.chat_ref, this.deps.config))) {
       await releaseLease(sql, d.id, this.owner)
       return { status: 'pending' }
@@ -127,7 +139,19 @@ export class Delivery {
     const fail = async (errorCode: ErrorCode, error: string, retryAt: Date | null): Promise<AttemptOutcome> => {
       m?.attempts.inc({ kind: d.kind, outcome: retryAt ? 'retry' : 'failed', error_code: errorCode })
       if (errorCode === 'rate_limited') m?.rateLimited.inc()
-      const recorded = await finishFailed(sql, { id: d.id, owner: this.owner, kind: d.kind, shopId: d.shop_id, orderId: d.order_id, chatRef: d.chat_ref, text, error, errorCode, retryAt, revision: d.revision })
+      const recorded = await finishFailed(sql, {
+        id: d.id,
+        owner: this.owner,
+        kind: d.kind,
+        shopId: d.shop_id,
+        orderId: d.order_id,
+        chatRef: d.chat_ref,
+        text,
+        error,
+        errorCode,
+        retryAt,
+        revision: d.revision,
+      })
       log.warn(retryAt ? 'delivery_retry_scheduled' : 'delivery_failed', { ...fields, errorCode, error, retryAt, recorded })
       return { status: 'failed', error, errorCode, retryAt }
     }
@@ -168,13 +192,29 @@ export class Delivery {
         const callStarted = performance.now()
         if (d.kind === 'order_status' && d.message_id && d.message_chat_id) {
           await client.editMessageText(token, { chatId: d.message_chat_id, messageId: Number(d.message_id), text, keyboard }, signal)
-          await this.recordSent(started, { ...base, text, messageId: Number(d.message_id), chatId: d.message_chat_id, paceMs: paced ? this.paceFor(chatId) : 0 })
+          await this.recordSent(started, {
+            ...base,
+            text,
+            messageId: Number(d.message_id),
+            chatId: d.message_chat_id,
+            paceMs: paced ? this.paceFor(chatId) : 0,
+          })
         } else {
           const sent = await client.sendMessage(token, { chatId, text: body, keyboard, threadId, silent }, signal)
-          await this.recordSent(started, { ...base, text: body, messageId: sent.messageId, chatId: sent.chatId, paceMs: paced ? this.paceFor(chatId) : 0, isStatusLine: statusLine })
+          await this.recordSent(started, {
+            ...base,
+            text: body,
+            messageId: sent.messageId,
+            chatId: sent.chatId,
+            paceMs: paced ? this.paceFor(chatId) : 0,
+            isStatusLine: statusLine,
+          })
         }
         log.info('delivery_sent', { ...fields, chatRef: d.chat_ref, silent, mock: client.mode === 'mock' })
-        m?.sendSeconds.observe({ method: d.kind === 'order_status' && d.message_id ? 'editMessageText' : 'sendMessage' }, (performance.now() - callStarted) / 1000)
+        m?.sendSeconds.observe(
+          { method: d.kind === 'order_status' && d.message_id ? 'editMessageText' : 'sendMessage' },
+          (performance.now() - callStarted) / 1000,
+        )
         m?.attempts.inc({ kind: d.kind, outcome: 'sent', error_code: '' })
         if (d.kind === 'order') m?.newOrderLag.observe((Date.now() - new Date(d.created_at).getTime()) / 1000)
         return { status: 'sent' }
@@ -188,7 +228,14 @@ export class Delivery {
           continue
         }
         if (f.kind === 'terminal' && f.code === 'not_modified') {
-          await this.recordSent(started, { ...base, mock: false, text, messageId: Number(d.message_id), chatId: d.message_chat_id ?? chatId, paceMs: paced ? this.paceFor(chatId) : 0 })
+          await this.recordSent(started, {
+            ...base,
+            mock: false,
+            text,
+            messageId: Number(d.message_id),
+            chatId: d.message_chat_id ?? chatId,
+            paceMs: paced ? this.paceFor(chatId) : 0,
+          })
           return { status: 'sent' }
         }
         if (f.kind === 'terminal' && f.code === 'message_gone' && d.kind === 'order_status') {

@@ -24,10 +24,13 @@ export type OrderRow = {
   created_at: Date
 }
 
-const ORDER_COLUMNS = 'id, shop_id, number, total::text as total, customer_name, customer_phone, recipient_name, recipient_phone, delivery_date::text as delivery_date, delivery_time, address, comment, items, card_text, surprise, status, accepted_by, accepted_at, created_at'
+const ORDER_COLUMNS =
+  'id, shop_id, number, total::text as total, customer_name, customer_phone, recipient_name, recipient_phone, delivery_date::text as delivery_date, delivery_time, address, comment, items, card_text, surprise, status, accepted_by, accepted_at, created_at'
 
 /** The same columns qualified with the `o` alias, for queries that join orders with other tables. */
-const ORDER_COLUMNS_OF_O = ORDER_COLUMNS.split(', ').map((c) => 'o.' + c).join(', ')
+const ORDER_COLUMNS_OF_O = ORDER_COLUMNS.split(', ')
+  .map((c) => 'o.' + c)
+  .join(', ')
 
 export const toOrder = (r: OrderRow): Order => ({
   id: Number(r.id),
@@ -122,7 +125,16 @@ export type OrderWithNotificationRow = OrderRow & {
   send_updated_at: Date | null
   outbox_state: string | null
   next_attempt_at: Date | null
-  recipients: { id: number; title: string | null; chatId: string; threadId: number | null; state: string; error: string | null; errorCode: string | null; sentAt: string | null }[]
+  recipients: {
+    id: number
+    title: string | null
+    chatId: string
+    threadId: number | null
+    state: string
+    error: string | null
+    errorCode: string | null
+    sentAt: string | null
+  }[]
 }
 
 /**

@@ -2,7 +2,16 @@ import { Elysia } from 'elysia'
 import { z } from 'zod'
 import { actorOf, principalOf } from '../platform/http/auth'
 import { ErrorSchema, Id } from '../platform/http/schemas'
-import { CreateOrderBody, CreateOrderResponse, OrderListQuery, OrderListResponse, OrderSchema, PatchOrderBody, PatchOrderResponse, TelegramStatus } from './schema'
+import {
+  CreateOrderBody,
+  CreateOrderResponse,
+  OrderListQuery,
+  OrderListResponse,
+  OrderSchema,
+  PatchOrderBody,
+  PatchOrderResponse,
+  TelegramStatus,
+} from './schema'
 import type { OrderService } from './service'
 
 export const orderRoutes = (orders: OrderService) =>
@@ -32,16 +41,21 @@ export const orderRoutes = (orders: OrderService) =>
       response: { 200: OrderListResponse, 400: ErrorSchema, 404: ErrorSchema },
       detail: { summary: 'Orders, newest first, with their Telegram notification', description: 'Cursor-paginated: `?limit=20&cursor=<nextCursor>`.' },
     })
-    .patch('/shops/:shopId/orders/:orderId', ({ params, body, request }) => orders.changeStatus(params.shopId, params.orderId, body.status, body.by, actorOf(principalOf(request))), {
-      params: z.object({ shopId: Id, orderId: Id }),
-      parse: 'json',
-      body: PatchOrderBody,
-      response: { 200: PatchOrderResponse, 400: ErrorSchema, 404: ErrorSchema, 409: ErrorSchema, 422: ErrorSchema },
-      detail: {
-        summary: 'Change the order status; its Telegram message is edited to show it',
-        description: 'new → accepted → assembling → delivering → done, or cancelled before done. The same status again is 200 with `changed: false`; an impossible step is 409 `invalid_transition`.',
+    .patch(
+      '/shops/:shopId/orders/:orderId',
+      ({ params, body, request }) => orders.changeStatus(params.shopId, params.orderId, body.status, body.by, actorOf(principalOf(request))),
+      {
+        params: z.object({ shopId: Id, orderId: Id }),
+        parse: 'json',
+        body: PatchOrderBody,
+        response: { 200: PatchOrderResponse, 400: ErrorSchema, 404: ErrorSchema, 409: ErrorSchema, 422: ErrorSchema },
+        detail: {
+          summary: 'Change the order status; its Telegram message is edited to show it',
+          description:
+            'new → accepted → assembling → delivering → done, or cancelled before done. The same status again is 200 with `changed: false`; an impossible step is 409 `invalid_transition`.',
+        },
       },
-    })
+    )
     .post(
       '/shops/:shopId/orders/:orderId/telegram/resend',
       async ({ params }) => {

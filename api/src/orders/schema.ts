@@ -8,7 +8,13 @@ const optionalText = (max: number) =>
 /** A money amount: non-negative, at most 2 decimals, below 10 000 000 000. Kept as an exact decimal string. */
 export const Money = z
   // the input branches say in the API document what the server accepts; the transform decides
-  .union([z.number().min(0).lt(10_000_000_000), z.string().trim().regex(/^\d{1,10}(\.\d{1,2})?$/)])
+  .union([
+    z.number().min(0).lt(10_000_000_000),
+    z
+      .string()
+      .trim()
+      .regex(/^\d{1,10}(\.\d{1,2})?$/),
+  ])
   .transform((v, ctx) => {
     const s = typeof v === 'number' ? (Number.isFinite(v) ? String(v) : 'NaN') : v
     if (!/^\d{1,10}(\.\d{1,2})?$/.test(s) || /e/i.test(s)) {
@@ -26,7 +32,15 @@ export const CreateOrderBody = z.object({
   recipientName: optionalText(200),
   recipientPhone: optionalText(40),
   deliveryDate: z
-    .preprocess((v) => (v === '' ? undefined : v), z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be YYYY-MM-DD').refine((d) => !Number.isNaN(Date.parse(d)), 'must be a real date').optional().nullable())
+    .preprocess(
+      (v) => (v === '' ? undefined : v),
+      z
+        .string()
+        .regex(/^\d{4}-\d{2}-\d{2}$/, 'must be YYYY-MM-DD')
+        .refine((d) => !Number.isNaN(Date.parse(d)), 'must be a real date')
+        .optional()
+        .nullable(),
+    )
     .describe('YYYY-MM-DD'),
   deliveryTime: z
     .preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : v), z.string().trim().max(50).optional().nullable())
@@ -102,12 +116,20 @@ export const CreateOrderResponse = z.object({
   order: OrderSchema,
   telegramStatus: TelegramStatus.describe('sent | failed | skipped; pending only on a repeat while the first attempt is still running'),
   telegram: z
-    .object({ error: z.string().nullable(), errorCode: z.string().nullable().describe(ERROR_CODES_DOC), retrying: z.boolean(), nextAttemptAt: z.string().nullable(), attempts: z.number() })
+    .object({
+      error: z.string().nullable(),
+      errorCode: z.string().nullable().describe(ERROR_CODES_DOC),
+      retrying: z.boolean(),
+      nextAttemptAt: z.string().nullable(),
+      attempts: z.number(),
+    })
     .describe('Details of the notification attempt'),
 })
 
 export const NotificationSchema = z.object({
-  status: z.enum(['sent', 'failed', 'pending', 'skipped']).describe('pending: queued or being retried; skipped: Telegram was not set up when the order came in'),
+  status: z
+    .enum(['sent', 'failed', 'pending', 'skipped'])
+    .describe('pending: queued or being retried; skipped: Telegram was not set up when the order came in'),
   error: z.string().nullable(),
   errorCode: z.string().nullable().describe(ERROR_CODES_DOC),
   sentAt: z.string().nullable(),
@@ -118,8 +140,17 @@ export const NotificationSchema = z.object({
 })
 
 export const OrderListQuery = z.object({
-  limit: z.string().regex(/^[1-9][0-9]{0,2}$/, 'must be 1–100').transform(Number).refine((n) => n <= 100, 'must be 1–100').optional(),
-  cursor: z.string().regex(/^[1-9][0-9]{0,14}$/, 'must be a cursor from a previous page').transform(Number).optional(),
+  limit: z
+    .string()
+    .regex(/^[1-9][0-9]{0,2}$/, 'must be 1–100')
+    .transform(Number)
+    .refine((n) => n <= 100, 'must be 1–100')
+    .optional(),
+  cursor: z
+    .string()
+    .regex(/^[1-9][0-9]{0,14}$/, 'must be a cursor from a previous page')
+    .transform(Number)
+    .optional(),
 })
 
 export const OrderListResponse = z.object({

@@ -30,18 +30,23 @@ export class OrderService {
     if (!r.created) {
       const o = r.order
       if (!sameMoney(o.total, input.total) || o.customer_name !== input.customerName) {
-        throw new Conflict(
-          `Order ${input.number} already exists with a different total or customer; the first order is kept`,
-          'order_conflict',
-          { existing: { total: o.total, customerName: o.customer_name }, sent: { total: input.total, customerName: input.customerName } },
-        )
+        throw new Conflict(`Order ${input.number} already exists with a different total or customer; the first order is kept`, 'order_conflict', {
+          existing: { total: o.total, customerName: o.customer_name },
+          sent: { total: input.total, customerName: input.customerName },
+        })
       }
       const telegramStatus = r.sendStatus === 'SENT' ? 'sent' : r.sendStatus === 'FAILED' ? 'failed' : r.outboxState ? 'pending' : 'skipped'
-      return { created: false, order: toOrder(o), telegramStatus, telegram: { error: null, errorCode: null, retrying: false, nextAttemptAt: null, attempts: 0 } }
+      return {
+        created: false,
+        order: toOrder(o),
+        telegramStatus,
+        telegram: { error: null, errorCode: null, retrying: false, nextAttemptAt: null, attempts: 0 },
+      }
     }
     const order = toOrder(r.order)
     log.info('order_created', { shopId, orderId: order.id, number: order.number, recipients: r.notificationIds.length })
-    if (!r.notificationIds.length) return { created: true, order, telegramStatus: 'skipped', telegram: { error: null, errorCode: null, retrying: false, nextAttemptAt: null, attempts: 0 } }
+    if (!r.notificationIds.length)
+      return { created: true, order, telegramStatus: 'skipped', telegram: { error: null, errorCode: null, retrying: false, nextAttemptAt: null, attempts: 0 } }
     const outcome = await this.attemptNow(r.notificationIds)
     return { created: true, order, ...outcome }
   }
@@ -68,7 +73,13 @@ export class OrderService {
     const o = failed ?? outcomes.find((x) => x.status === 'pending') ?? outcomes[0]!
     return {
       telegramStatus: o.status,
-      telegram: { error: o.error ?? null, errorCode: o.errorCode ?? null, retrying: !!o.retryAt, nextAttemptAt: o.retryAt ? o.retryAt.toISOString() : null, attempts: o.status === 'pending' ? 0 : 1 },
+      telegram: {
+        error: o.error ?? null,
+        errorCode: o.errorCode ?? null,
+        retrying: !!o.retryAt,
+        nextAttemptAt: o.retryAt ? o.retryAt.toISOString() : null,
+        attempts: o.status === 'pending' ? 0 : 1,
+      },
     }
   }
 
@@ -103,7 +114,13 @@ export class OrderService {
    * Moves an order along new → accepted → assembling → delivering → done (or cancelled) and has its
    * Telegram message edited to match. The same status again is a no-op; an impossible step is 409.
    */
-  async changeStatus(shopId: number, orderId: number, to: OrderStatus, by: string | undefined, actor: Actor): Promise<{ order: Order; changed: boolean; telegramEdit: 'queued' | 'none' }> {
+  async changeStatus(
+    shopId: number,
+    orderId: number,
+    to: OrderStatus,
+    by: string | undefined,
+    actor: Actor,
+  ): Promise<{ order: Order; changed: boolean; telegramEdit: 'queued' | 'none' }> {
     const { sql, dispatcher, log } = this.deps
     await getShopOr404(sql, shopId)
     const r = await changeOrderStatus(sql, shopId, orderId, to, previousStatuses(to), { name: by ?? 'менеджер', tgId: null })
@@ -130,7 +147,13 @@ export class OrderService {
     const r = await changeOrderStatus(sql, shopId, orderId, 'accepted', ['new'], by)
     if (!r.changed) return { accepted: false, order: r.order ? toOrder(r.order) : null }
     log.info('order_accepted_in_telegram', { shopId, orderId, editQueued: r.editQueued })
-    await insertAudit(sql, { shopId, actor: { kind: 'telegram', id: String(by.tgId), label: by.name }, action: 'order_status_changed', orderId, details: { status: 'accepted' } })
+    await insertAudit(sql, {
+      shopId,
+      actor: { kind: 'telegram', id: String(by.tgId), label: by.name },
+      action: 'order_status_changed',
+      orderId,
+      details: { status: 'accepted' },
+    })
     if (r.editQueued) dispatcher.wake()
     return { accepted: true, order: toOrder(r.order) }
   }
@@ -154,7 +177,8 @@ export type AcceptResult = { accepted: true; order: Order } | { accepted: false;
 
 function notificationOf(r: OrderWithNotificationRow) {
   const pending = r.outbox_state === 'pending'
-  const status = r.send_status === 'SENT' ? 'sent' : pending && !r.send_status ? 'pending' : r.send_status === 'FAILED' ? 'failed' : r.outbox_state ? 'pending' : 'skipped'
+  const status =
+    r.send_status === 'SENT' ? 'sent' : pending && !r.send_status ? 'pending' : r.send_status === 'FAILED' ? 'failed' : r.outbox_state ? 'pending' : 'skipped'
   return {
     status: status as 'sent' | 'failed' | 'pending' | 'skipped',
     error: r.send_status === 'FAILED' ? r.send_error : null,

@@ -10,7 +10,12 @@ import type { Sql } from './db/client'
  */
 export class Metrics {
   readonly registry = new Registry()
-  readonly attempts = new Counter({ name: 'notify_attempts_total', help: 'Bot API attempts by kind, outcome and error code', labelNames: ['kind', 'outcome', 'error_code'] as const, registers: [this.registry] })
+  readonly attempts = new Counter({
+    name: 'notify_attempts_total',
+    help: 'Bot API attempts by kind, outcome and error code',
+    labelNames: ['kind', 'outcome', 'error_code'] as const,
+    registers: [this.registry],
+  })
   readonly rateLimited = new Counter({ name: 'notify_telegram_429_total', help: '429 Too Many Requests answers from Telegram', registers: [this.registry] })
   readonly sendSeconds = new Histogram({
     name: 'notify_telegram_call_seconds',

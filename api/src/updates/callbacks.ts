@@ -17,7 +17,14 @@ const displayName = (u: NonNullable<TgUpdate['callback_query']>['from']) =>
  * and come from the very message we sent for it; then the first press accepts the order and every
  * press gets a toast (Telegram shows a spinner on the button until it is answered).
  */
-export function createCallbackHandler(deps: { sql: Sql; client: TelegramClient; cipher: TokenCipher; orders: OrderService; log: Logger; timeoutMs: number }): CallbackHandler {
+export function createCallbackHandler(deps: {
+  sql: Sql
+  client: TelegramClient
+  cipher: TokenCipher
+  orders: OrderService
+  log: Logger
+  timeoutMs: number
+}): CallbackHandler {
   const { sql, client, cipher, orders, log, timeoutMs } = deps
   const answer = (token: string, id: string, text: string) =>
     client.answerCallbackQuery(token, id, text, AbortSignal.timeout(timeoutMs)).catch((err) => log.warn('callback_answer_failed', { error: err }))

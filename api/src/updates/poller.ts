@@ -35,7 +35,8 @@ export class Poller {
           }
           await releasePoll(sql, row.id, next, null)
         } catch (err) {
-          const conflict = err instanceof TelegramError && err.failure.kind === 'terminal' && (err.failure.code === 'conflict' || err.failure.code === 'unauthorized')
+          const conflict =
+            err instanceof TelegramError && err.failure.kind === 'terminal' && (err.failure.code === 'conflict' || err.failure.code === 'unauthorized')
           if (conflict) log.warn('poll_stopped', { shopId: row.shop_id, error: err })
           await releasePoll(sql, row.id, null, conflict ? (err as Error).message : null)
         }

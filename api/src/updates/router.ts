@@ -39,7 +39,10 @@ export class UpdateRouter {
   /** Demo mode: the update Telegram would send when the owner opens the connect link. */
   async simulateStart(integration: IntegrationRow, chatType: 'private' | 'group') {
     const chatId = chatType === 'group' ? -1_000_000_000_000 - Number(integration.shop_id) : 100_000_000 + Number(integration.shop_id)
-    const chat = chatType === 'group' ? { id: chatId, type: 'group', title: 'Демо-группа магазина' } : { id: chatId, type: 'private', first_name: 'Владелец', last_name: '(демо)' }
+    const chat =
+      chatType === 'group'
+        ? { id: chatId, type: 'group', title: 'Демо-группа магазина' }
+        : { id: chatId, type: 'private', first_name: 'Владелец', last_name: '(демо)' }
     const text = chatType === 'group' ? `/start@${integration.bot_username} ${integration.start_code}` : `/start ${integration.start_code}`
     return this.handle(integration, { update_id: Date.now() * 1000 + Math.floor(Math.random() * 1000), message: { message_id: 1, chat, text } })
   }

@@ -1,15 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, chmodSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { ConfigError, loadConfig } from '../../src/config'
-import { createSql } from '../../src/platform/db/client'
-import { migrate, seed, SQL_DIR } from '../../src/platform/db/migrate'
-import { buildUi, uiIsStale } from '../../src/platform/ui-build'
-import { createHarness, one, freePort, type Harness } from '../helpers'
-import { withDatabase } from '../preload'
+import { createHarness, one, type Harness } from '../helpers'
 
-const ROOT = path.resolve(import.meta.dir, '../../..')
+const _ROOT = path.resolve(import.meta.dir, '../../..')
 
 describe('ADMIN_TOKEN', () => {
   let h: Harness
@@ -21,7 +14,12 @@ describe('ADMIN_TOKEN', () => {
   })
 
   test('with ADMIN_TOKEN every shop API route needs the bearer, compared exactly', async () => {
-    for (const headers of <Record<string, string>[]>[{}, { authorization: 'Bearer wrong-token' }, { authorization: 'secret-admin-token' }, { authorization: 'Bearer secret-admin-token-and-more' }]) {
+    for (const headers of <Record<string, string>[]>[
+      {},
+      { authorization: 'Bearer wrong-token' },
+      { authorization: 'secret-admin-token' },
+      { authorization: 'Bearer secret-admin-token-and-more' },
+    ]) {
       const r = await h.get('/shops/1/telegram/status', headers)
       expect(r.status).toBe(401)
       expect(r.json.error).toBe('unauthorized')

@@ -8,10 +8,22 @@ describe('per-shop rate limits', () => {
   let token: string
   beforeAll(async () => {
     h = await createHarness({
-      env: { ADMIN_TOKEN: 'operator-secret-token', RATE_LIMIT_ORDERS_PER_MINUTE: '60', RATE_LIMIT_ORDERS_BURST: '10', RATE_LIMIT_WRITES_PER_MINUTE: '60', RATE_LIMIT_WRITES_BURST: '5', TEST_MESSAGE_INTERVAL_MS: '5000' },
+      env: {
+        ADMIN_TOKEN: 'operator-secret-token',
+        RATE_LIMIT_ORDERS_PER_MINUTE: '60',
+        RATE_LIMIT_ORDERS_BURST: '10',
+        RATE_LIMIT_WRITES_PER_MINUTE: '60',
+        RATE_LIMIT_WRITES_BURST: '5',
+        TEST_MESSAGE_INTERVAL_MS: '5000',
+      },
     })
     token = makeToken()
-    const r = await h.request('POST', '/shops/1/telegram/connect', { botToken: token, chatId: '4242', enabled: true }, { authorization: 'Bearer operator-secret-token' })
+    const r = await h.request(
+      'POST',
+      '/shops/1/telegram/connect',
+      { botToken: token, chatId: '4242', enabled: true },
+      { authorization: 'Bearer operator-secret-token' },
+    )
     expect(r.status).toBe(200)
   })
   afterAll(() => h.close())
@@ -29,7 +41,9 @@ describe('per-shop rate limits', () => {
   })
 
   test('40 parallel orders beyond the burst: the burst is stored, the rest are 429 and stored nowhere', async () => {
-    const rs = await Promise.all(Array.from({ length: 40 }, (_, i) => h.request('POST', '/shops/1/orders', { number: `RL-${i}`, total: 10, customerName: 'Анна' }, op)))
+    const rs = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => h.request('POST', '/shops/1/orders', { number: `RL-${i}`, total: 10, customerName: 'Анна' }, op)),
+    )
     const created = rs.filter((r) => r.status === 201).length
     expect(created).toBeGreaterThanOrEqual(10)
     expect(created).toBeLessThanOrEqual(11) // one more token may refill while the 40 are handled

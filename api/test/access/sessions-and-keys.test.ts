@@ -127,7 +127,13 @@ describe('shop API keys', () => {
     const [row] = await h.sql`select key_hash, prefix from shop_api_keys where id = ${r.json.id}`
     expect(row!.key_hash).toBe(hashCredential(r.json.key))
     const list = await h.get('/shops/1/api-keys', op)
-    expect(list.json.items.find((k: { id: number }) => k.id === r.json.id)).toEqual({ id: r.json.id, prefix: r.json.prefix, name: 'Касса 1', createdAt: r.json.createdAt, lastUsedAt: null })
+    expect(list.json.items.find((k: { id: number }) => k.id === r.json.id)).toEqual({
+      id: r.json.id,
+      prefix: r.json.prefix,
+      name: 'Касса 1',
+      createdAt: r.json.createdAt,
+      lastUsedAt: null,
+    })
     expect(list.text).not.toContain(r.json.key)
     const order = await h.post('/shops/1/orders', { number: `K-${crypto.randomUUID()}`, total: 990, customerName: 'Павел' }, bearer(r.json.key))
     expect(order.status).toBe(201)

@@ -28,7 +28,12 @@ beforeAll(async () => {
   h = await createHarness({ env: { ADMIN_TOKEN: ADMIN } })
   shop = await h.shop('Лавка')
   other = await h.shop('Чужая')
-  const r = await h.request('POST', `/shops/${shop}/telegram/connect`, { botToken: token, chatId: String(OWNER.id), enabled: true }, { authorization: `Bearer ${ADMIN}` })
+  const r = await h.request(
+    'POST',
+    `/shops/${shop}/telegram/connect`,
+    { botToken: token, chatId: String(OWNER.id), enabled: true },
+    { authorization: `Bearer ${ADMIN}` },
+  )
   expect(r.status).toBe(200)
   await h.sql`update telegram_chats set type = 'private' where shop_id = ${shop}`
 })

@@ -40,7 +40,12 @@ const SAMPLES: Sample[] = [
   { method: 'DELETE', route: '/shops/:shopId/api-keys/:keyId', path: (i) => `/shops/${i.shop}/api-keys/${i.keyId}` },
   { method: 'POST', route: '/shops/:shopId/owner-link', path: (i) => `/shops/${i.shop}/owner-link` },
   { method: 'GET', route: '/shops/:shopId/audit', path: (i) => `/shops/${i.shop}/audit` },
-  { method: 'POST', route: '/shops/:shopId/orders', path: (i) => `/shops/${i.shop}/orders`, body: () => ({ number: `M-${crypto.randomUUID()}`, total: 100, customerName: 'Анна' }) },
+  {
+    method: 'POST',
+    route: '/shops/:shopId/orders',
+    path: (i) => `/shops/${i.shop}/orders`,
+    body: () => ({ number: `M-${crypto.randomUUID()}`, total: 100, customerName: 'Анна' }),
+  },
   { method: 'GET', route: '/shops/:shopId/orders', path: (i) => `/shops/${i.shop}/orders` },
   { method: 'PATCH', route: '/shops/:shopId/orders/:orderId', path: (i) => `/shops/${i.shop}/orders/${i.orderId}`, body: () => ({ status: 'cancelled' }) },
   { method: 'POST', route: '/shops/:shopId/orders/:orderId/telegram/resend', path: (i) => `/shops/${i.shop}/orders/${i.orderId}/telegram/resend` },
@@ -54,8 +59,18 @@ const SAMPLES: Sample[] = [
   { method: 'GET', route: '/shops/:shopId/telegram/settings', path: (i) => `/shops/${i.shop}/telegram/settings` },
   { method: 'PATCH', route: '/shops/:shopId/telegram/settings', path: (i) => `/shops/${i.shop}/telegram/settings`, body: () => ({ reminderLeadMinutes: 45 }) },
   { method: 'GET', route: '/shops/:shopId/telegram/chats', path: (i) => `/shops/${i.shop}/telegram/chats` },
-  { method: 'POST', route: '/shops/:shopId/telegram/chats', path: (i) => `/shops/${i.shop}/telegram/chats`, body: () => ({ chatId: String(2_000_000 + Math.floor(Math.random() * 1e6)) }) },
-  { method: 'PATCH', route: '/shops/:shopId/telegram/chats/:id', path: (i) => `/shops/${i.shop}/telegram/chats/${i.recipientId}`, body: () => ({ events: ['order_created'] }) },
+  {
+    method: 'POST',
+    route: '/shops/:shopId/telegram/chats',
+    path: (i) => `/shops/${i.shop}/telegram/chats`,
+    body: () => ({ chatId: String(2_000_000 + Math.floor(Math.random() * 1e6)) }),
+  },
+  {
+    method: 'PATCH',
+    route: '/shops/:shopId/telegram/chats/:id',
+    path: (i) => `/shops/${i.shop}/telegram/chats/${i.recipientId}`,
+    body: () => ({ events: ['order_created'] }),
+  },
   { method: 'DELETE', route: '/shops/:shopId/telegram/chats/:id', path: (i) => `/shops/${i.shop}/telegram/chats/${i.recipientId}` },
   { method: 'POST', route: '/shops/:shopId/telegram/chats/:id/test', path: (i) => `/shops/${i.shop}/telegram/chats/${i.recipientId}/test` },
   { method: 'POST', route: '/shops/:shopId/telegram/mock/start', path: (i) => `/shops/${i.shop}/telegram/mock/start`, body: () => ({}) },
@@ -122,7 +137,7 @@ async function fingerprint(): Promise<Record<string, string>> {
 }
 
 /** What the matrix expects: allowed, or the refusal status. */
-function expected(method: string, route: string, cred: Cred, path: string): 'allowed' | 401 | 403 {
+function expected(method: string, _route: string, cred: Cred, path: string): 'allowed' | 401 | 403 {
   const access = accessOf(method, path)
   if (access === 'public') return 'allowed'
   if (cred === 'none' || cred === 'expiredSession' || cred === 'revokedKey') return 401

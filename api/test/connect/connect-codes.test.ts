@@ -10,8 +10,10 @@ describe('connect codes', () => {
   afterAll(() => h.close())
 
   const codeRow = async (shopId: number) =>
-    (await h.sql<{ start_code: string | null; ttl: number | null }[]>`
-      select start_code, extract(epoch from start_code_expires_at - now())::int as ttl from telegram_integrations where shop_id = ${shopId}`)[0]!
+    (
+      await h.sql<{ start_code: string | null; ttl: number | null }[]>`
+      select start_code, extract(epoch from start_code_expires_at - now())::int as ttl from telegram_integrations where shop_id = ${shopId}`
+    )[0]!
 
   test('a connect link lives 30 minutes', async () => {
     const shop = await h.shop()

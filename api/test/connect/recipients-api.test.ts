@@ -20,9 +20,20 @@ describe('recipients API', () => {
     const shop = await h.shop()
     const token = makeToken()
     await h.connect(shop, token, '7000001')
-    const add = await h.post(`/shops/${shop}/telegram/chats`, { chatId: '-1007000002', events: ['order_created', 'order_cancelled'], quietHours: { from: '22:00', to: '08:00' } })
+    const add = await h.post(`/shops/${shop}/telegram/chats`, {
+      chatId: '-1007000002',
+      events: ['order_created', 'order_cancelled'],
+      quietHours: { from: '22:00', to: '08:00' },
+    })
     expect(add.status).toBe(201)
-    expect(add.json).toMatchObject({ chatId: '-100…0002', events: ['order_created', 'order_cancelled'], quietHours: { from: '22:00', to: '08:00' }, enabled: true, state: 'active', threadId: null })
+    expect(add.json).toMatchObject({
+      chatId: '-100…0002',
+      events: ['order_created', 'order_cancelled'],
+      quietHours: { from: '22:00', to: '08:00' },
+      enabled: true,
+      state: 'active',
+      threadId: null,
+    })
     const list = (await h.get(`/shops/${shop}/telegram/chats`)).json.items
     expect(list.map((c: { chatId: string }) => c.chatId)).toEqual(['70…0001', '-100…0002'])
     expect(JSON.stringify(list)).not.toContain('7000002')
@@ -44,7 +55,14 @@ describe('recipients API', () => {
     const shop = await h.shop()
     await h.connect(shop, makeToken(), '7100001')
     const before = (await h.get(`/shops/${shop}/telegram/chats`)).json.items
-    for (const body of [{ chatId: '' }, { chatId: 'abc' }, { chatId: '7100009', events: ['nope'] }, { chatId: '7100009', quietHours: { from: '25:00', to: '08:00' } }, { chatId: '7100009', threadId: 0 }, {}]) {
+    for (const body of [
+      { chatId: '' },
+      { chatId: 'abc' },
+      { chatId: '7100009', events: ['nope'] },
+      { chatId: '7100009', quietHours: { from: '25:00', to: '08:00' } },
+      { chatId: '7100009', threadId: 0 },
+      {},
+    ]) {
       const r = await h.post(`/shops/${shop}/telegram/chats`, body)
       expect(r.status, JSON.stringify(body)).toBe(422)
     }
@@ -59,7 +77,14 @@ describe('recipients API', () => {
     const c = await h.connect(shop, token)
     await h.fake.deliver(token, start(startCode(c.connectLink)!, { id: 7200001, type: 'private', first_name: 'Ольга' }))
     const link = (await h.post(`/shops/${shop}/telegram/link`)).json
-    const res = await h.fake.deliver(token, start(startCode(link.connectGroupLink)!, { id: -1007200002, type: 'supergroup', title: 'Флористы', is_forum: true }, { message_thread_id: 55, is_topic_message: true }))
+    const res = await h.fake.deliver(
+      token,
+      start(
+        startCode(link.connectGroupLink)!,
+        { id: -1007200002, type: 'supergroup', title: 'Флористы', is_forum: true },
+        { message_thread_id: 55, is_topic_message: true },
+      ),
+    )
     expect(res.status).toBe(200)
     const items = (await h.get(`/shops/${shop}/telegram/chats`)).json.items
     expect(items.map((i: { title: string; threadId: number | null; events: string[] }) => [i.title, i.threadId, i.events.length])).toEqual([

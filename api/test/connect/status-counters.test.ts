@@ -31,7 +31,12 @@ type Op =
 
 const hoursAgo = fc.double({ min: 0, max: 9 * 24, noNaN: true })
 const op: fc.Arbitrary<Op> = fc.oneof(
-  fc.record({ kind: fc.constant('insert' as const), shop: fc.integer({ min: 0, max: 2 }), status: fc.constantFrom('SENT' as const, 'FAILED' as const), hoursAgo }),
+  fc.record({
+    kind: fc.constant('insert' as const),
+    shop: fc.integer({ min: 0, max: 2 }),
+    status: fc.constantFrom('SENT' as const, 'FAILED' as const),
+    hoursAgo,
+  }),
   fc.record({ kind: fc.constant('retry' as const), pick: fc.nat(), hoursAgo }),
   fc.record({ kind: fc.constant('succeed' as const), pick: fc.nat(), hoursAgo }),
   fc.record({ kind: fc.constant('fail' as const), pick: fc.nat(), hoursAgo }),
@@ -46,7 +51,9 @@ describe('hot-shop status counters', () => {
           const at = (hrs: number) => new Date(Date.now() - hrs * 3600_000)
           if (o.kind === 'insert') {
             const shopId = shops[o.shop]!
-            const [order] = await h.sql<{ id: string }[]>`insert into orders (shop_id, number, total, customer_name) values (${shopId}, ${crypto.randomUUID()}, 1, 'x') returning id`
+            const [order] = await h.sql<
+              { id: string }[]
+            >`insert into orders (shop_id, number, total, customer_name) values (${shopId}, ${crypto.randomUUID()}, 1, 'x') returning id`
             await h.sql`insert into telegram_send_log (shop_id, order_id, message, status, updated_at) values (${shopId}, ${order!.id}, 'm', ${o.status}, ${at(o.hoursAgo)})`
             continue
           }
@@ -54,7 +61,8 @@ describe('hot-shop status counters', () => {
           if (!rows.length) continue
           const id = rows[o.pick % rows.length]!.id
           if (o.kind === 'delete') await h.sql`delete from telegram_send_log where id = ${id}`
-          else if (o.kind === 'retry') await h.sql`update telegram_send_log set attempts = attempts + 1, updated_at = ${at(o.hoursAgo)} where id = ${id} and status = 'FAILED'`
+          else if (o.kind === 'retry')
+            await h.sql`update telegram_send_log set attempts = attempts + 1, updated_at = ${at(o.hoursAgo)} where id = ${id} and status = 'FAILED'`
           else if (o.kind === 'succeed') await h.sql`update telegram_send_log set status = 'SENT', updated_at = ${at(o.hoursAgo)} where id = ${id}`
           else await h.sql`update telegram_send_log set status = 'FAILED', updated_at = ${at(o.hoursAgo)} where id = ${id} and status <> 'SENT'`
         }

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { B, makeToken } from '../fake-telegram'
-import { createHarness, eventually, expectNoSecrets, type Harness } from '../helpers'
+import { createHarness, expectNoSecrets, type Harness } from '../helpers'
 
 /**
  * Connect, status, test message and onboarding by /start. `hw` listens on a real port with
@@ -15,10 +15,10 @@ const newToken = () => {
   tokens.push(t)
   return t
 }
-const integration = (h: Harness, shopId: number) => h.sql`select * from telegram_integrations where shop_id = ${shopId}`.then((r) => r[0])
-const startCode = (link: string) => new URL(link).searchParams.get('start') ?? new URL(link).searchParams.get('startgroup')
+const _integration = (h: Harness, shopId: number) => h.sql`select * from telegram_integrations where shop_id = ${shopId}`.then((r) => r[0])
+const _startCode = (link: string) => new URL(link).searchParams.get('start') ?? new URL(link).searchParams.get('startgroup')
 let updateId = 5000
-const startUpdate = (text: string, chat: Record<string, unknown>) => ({
+const _startUpdate = (text: string, chat: Record<string, unknown>) => ({
   update_id: ++updateId,
   message: { message_id: updateId, date: Math.floor(Date.now() / 1000), chat, from: { id: 31337, is_bot: false, first_name: 'Ольга' }, text },
 })

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { B, makeToken } from '../fake-telegram'
+import { makeToken } from '../fake-telegram'
 import { createHarness, one, eventually, expectNoSecrets, type Harness } from '../helpers'
 
 /**
@@ -8,16 +8,16 @@ import { createHarness, one, eventually, expectNoSecrets, type Harness } from '.
  */
 let h: Harness
 const tokens: string[] = []
-const order = (number: string, extra: Record<string, unknown> = {}) => ({ number, total: 2490, customerName: 'Анна', ...extra })
+const _order = (number: string, extra: Record<string, unknown> = {}) => ({ number, total: 2490, customerName: 'Анна', ...extra })
 
-async function connectedShop(chatId = '555000111') {
+async function _connectedShop(chatId = '555000111') {
   const shopId = await h.shop()
   const token = makeToken()
   tokens.push(token)
   await h.connect(shopId, token, chatId)
   return { shopId, token }
 }
-const logRows = (orderId: number) => h.sql<{ status: string; error: string | null; attempts: number; sent_at: Date | null; message: string }[]>`
+const _logRows = (orderId: number) => h.sql<{ status: string; error: string | null; attempts: number; sent_at: Date | null; message: string }[]>`
   select status, error, attempts, sent_at, message from telegram_send_log where order_id = ${orderId}`
 
 beforeAll(async () => {
@@ -54,7 +54,9 @@ describe('the dispatcher', () => {
       await backlog(x, g, 3, 'PG-')
       const started = Date.now()
       x.services.dispatcher.start()
-      await eventually(async () => one(await x.sql`select count(*)::int as c from telegram_outbox where shop_id in (${a}, ${g}) and state = 'done'`).c === 7, { message: 'all delivered' })
+      await eventually(async () => one(await x.sql`select count(*)::int as c from telegram_outbox where shop_id in (${a}, ${g}) and state = 'done'`).c === 7, {
+        message: 'all delivered',
+      })
       const gaps = (token: string) => {
         const at = h.fake.sent(token).map((c) => c.at)
         return at.slice(1).map((t, i) => t - at[i]!)
@@ -76,7 +78,9 @@ describe('the dispatcher', () => {
       tokens.push(token)
       await x.connect(s, token, '4300')
       x.services.dispatcher.start()
-      await eventually(async () => (await x.sql`select 1 from pg_stat_activity where datname = current_database() and query ilike 'listen%'`).length > 0, { message: 'dispatcher listening' })
+      await eventually(async () => (await x.sql`select 1 from pg_stat_activity where datname = current_database() and query ilike 'listen%'`).length > 0, {
+        message: 'dispatcher listening',
+      })
       await Bun.sleep(50) // let the loop finish its first (empty) pass and go to sleep for 60 s
       const committed = Date.now()
       await backlog(x, s, 1, 'NT-')

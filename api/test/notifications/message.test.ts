@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { B, makeToken } from '../fake-telegram'
-import { createHarness, one, eventually, expectNoSecrets, type Harness } from '../helpers'
+import { makeToken } from '../fake-telegram'
+import { createHarness, expectNoSecrets, type Harness } from '../helpers'
 
 /**
  * Order intake and its one Telegram message, through the HTTP API, with the real grammY client
@@ -17,7 +17,7 @@ async function connectedShop(chatId = '555000111') {
   await h.connect(shopId, token, chatId)
   return { shopId, token }
 }
-const logRows = (orderId: number) => h.sql<{ status: string; error: string | null; attempts: number; sent_at: Date | null; message: string }[]>`
+const _logRows = (orderId: number) => h.sql<{ status: string; error: string | null; attempts: number; sent_at: Date | null; message: string }[]>`
   select status, error, attempts, sent_at, message from telegram_send_log where order_id = ${orderId}`
 
 beforeAll(async () => {
@@ -42,7 +42,17 @@ describe('the message', () => {
 
   test('totals are formatted as rubles and optional fields are shown', async () => {
     const { shopId, token } = await connectedShop()
-    await h.post(`/shops/${shopId}/orders`, order('M-1', { total: '1234.50', customerPhone: '+7 900 000-00-00', recipientName: 'Мария', deliveryDate: '2026-12-31', deliveryTime: '14:00–16:00', address: 'ул. Ленина, 1' }))
+    await h.post(
+      `/shops/${shopId}/orders`,
+      order('M-1', {
+        total: '1234.50',
+        customerPhone: '+7 900 000-00-00',
+        recipientName: 'Мария',
+        deliveryDate: '2026-12-31',
+        deliveryTime: '14:00–16:00',
+        address: 'ул. Ленина, 1',
+      }),
+    )
     await h.post(`/shops/${shopId}/orders`, order('M-2', { total: 2490 }))
     const [first, second] = h.fake.sent(token).map((c) => String(c.payload.text))
     expect(first).toContain('Сумма: <b>1\u00a0234,50\u00a0₽</b>')
@@ -59,7 +69,16 @@ describe('the message', () => {
   test('the longest possible order still fits Telegram’s 4096 characters', async () => {
     const { shopId, token } = await connectedShop()
     const huge = '&'.repeat(2000)
-    const r = await h.post(`/shops/${shopId}/orders`, order('L'.repeat(64), { customerName: '<'.repeat(200), address: '>'.repeat(500), comment: huge, recipientName: '"'.repeat(200), deliveryTime: '&'.repeat(50) }))
+    const r = await h.post(
+      `/shops/${shopId}/orders`,
+      order('L'.repeat(64), {
+        customerName: '<'.repeat(200),
+        address: '>'.repeat(500),
+        comment: huge,
+        recipientName: '"'.repeat(200),
+        deliveryTime: '&'.repeat(50),
+      }),
+    )
     expect(r.json.telegramStatus).toBe('sent')
     const text = String(h.fake.sent(token)[0]!.payload.text)
     expect(text.length).toBeLessThanOrEqual(4096)

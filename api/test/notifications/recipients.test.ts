@@ -24,7 +24,11 @@ async function shopWithRecipients(recipients: { chatId: string; events?: string[
   const list = await h.get(`/shops/${shop}/telegram/chats`)
   ids.push(list.json.items[0].id)
   if (first.events || first.threadId || first.quietHours) {
-    const r = await h.request('PATCH', `/shops/${shop}/telegram/chats/${ids[0]}`, { events: first.events, threadId: first.threadId, quietHours: first.quietHours })
+    const r = await h.request('PATCH', `/shops/${shop}/telegram/chats/${ids[0]}`, {
+      events: first.events,
+      threadId: first.threadId,
+      quietHours: first.quietHours,
+    })
     expect(r.status).toBe(200)
   }
   for (const r of recipients.slice(1)) {
@@ -37,7 +41,9 @@ async function shopWithRecipients(recipients: { chatId: string; events?: string[
 
 const to = (calls: Call[], chatId: string) => calls.filter((c) => String(c.payload.chat_id) === chatId)
 const settle = (shop: number) =>
-  eventually(async () => (await h.sql`select count(*)::int as n from telegram_outbox where shop_id = ${shop} and state = 'pending'`)[0]!.n === 0, { message: 'outbox drained' })
+  eventually(async () => (await h.sql`select count(*)::int as n from telegram_outbox where shop_id = ${shop} and state = 'pending'`)[0]!.n === 0, {
+    message: 'outbox drained',
+  })
 
 describe('recipients get exactly the messages they asked for', () => {
   test('owner (all), florists (new orders and cancellations), courier (statuses only), accountant (cancellations only) across create → done and cancel', async () => {
@@ -63,7 +69,13 @@ describe('recipients get exactly the messages they asked for', () => {
     const edits = h.fake.callsOf('editMessageText', token)
     // owner: both new-order messages, its own message edited for every status
     expect(to(sends, OWNER)).toHaveLength(2)
-    expect(to(edits, OWNER).map((c) => String(c.payload.text).match(/<b>(Принят|Собирается|Доставляется|Выполнен|Отменён)<\/b>/)?.[1])).toEqual(['Принят', 'Собирается', 'Доставляется', 'Выполнен', 'Отменён'])
+    expect(to(edits, OWNER).map((c) => String(c.payload.text).match(/<b>(Принят|Собирается|Доставляется|Выполнен|Отменён)<\/b>/)?.[1])).toEqual([
+      'Принят',
+      'Собирается',
+      'Доставляется',
+      'Выполнен',
+      'Отменён',
+    ])
     // florists: both new orders; their own messages are kept true by edits, no extra messages
     expect(to(sends, FLORISTS)).toHaveLength(2)
     expect(to(edits, FLORISTS)).toHaveLength(5)
@@ -87,7 +99,10 @@ describe('recipients get exactly the messages they asked for', () => {
     const now = new Date()
     const hm = (d: Date) => d.toLocaleTimeString('en-GB', { hour: '2-digit', minute: '2-digit', timeZone: 'Europe/Moscow', hourCycle: 'h23' })
     const quiet = { from: hm(new Date(now.getTime() - 3600_000)), to: hm(new Date(now.getTime() + 3600_000)) }
-    const { shop, token } = await shopWithRecipients([{ chatId: OWNER, quietHours: quiet }, { chatId: FLORISTS, threadId: 77 }])
+    const { shop, token } = await shopWithRecipients([
+      { chatId: OWNER, quietHours: quiet },
+      { chatId: FLORISTS, threadId: 77 },
+    ])
     const before = Date.now()
     const r = await h.post(`/shops/${shop}/orders`, { number: 'T-1', total: 100, customerName: 'Вера' })
     expect(r.json.telegramStatus).toBe('sent')

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { B, makeToken } from '../fake-telegram'
-import { createHarness, one, eventually, expectNoSecrets, type Harness } from '../helpers'
+import { createHarness, expectNoSecrets, type Harness } from '../helpers'
 
 /**
  * Order intake and its one Telegram message, through the HTTP API, with the real grammY client

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { B, makeToken } from '../fake-telegram'
-import { createHarness, one, eventually, expectNoSecrets, type Harness } from '../helpers'
+import { createHarness, eventually, expectNoSecrets, type Harness } from '../helpers'
 
 /**
  * Order intake and its one Telegram message, through the HTTP API, with the real grammY client
@@ -140,7 +140,10 @@ describe('delivery failures and retries', () => {
       hb.fake.behaveMethod(token, 'sendMessage', B.e500)
       hb.services.start()
       const r = await hb.post(`/shops/${shopId}/orders`, order('B-1'))
-      const d = await eventually(async () => (await hb.sql`select state, attempts, last_error from telegram_outbox where order_id = ${r.json.order.id} and state = 'dead'`)[0], { message: 'dead delivery' })
+      const d = await eventually(
+        async () => (await hb.sql`select state, attempts, last_error from telegram_outbox where order_id = ${r.json.order.id} and state = 'dead'`)[0],
+        { message: 'dead delivery' },
+      )
       expect(d.attempts).toBe(3)
       expect(d.last_error).toContain('попытки исчерпаны')
       expect(hb.fake.sent(token).length).toBe(3)
@@ -162,7 +165,10 @@ describe('delivery failures and retries', () => {
     await first.stop() // the process goes away with a retry pending
     const second = await createHarness({ fake: h.fake, restartOf: { db: first.db, cipherKey: first.cipherKey } })
     second.services.start()
-    const row = await eventually(async () => (await second.sql`select status, attempts from telegram_send_log where order_id = ${r.json.order.id} and status = 'SENT'`)[0], { message: 'SENT by the restarted process' })
+    const row = await eventually(
+      async () => (await second.sql`select status, attempts from telegram_send_log where order_id = ${r.json.order.id} and status = 'SENT'`)[0],
+      { message: 'SENT by the restarted process' },
+    )
     expect(row.attempts).toBe(2)
     expect(h.fake.sent(token).length).toBe(2)
     await second.close()
@@ -180,7 +186,9 @@ describe('delivery failures and retries', () => {
     await first.sql`insert into telegram_outbox (shop_id, order_id, kind, locked_by, locked_until) values (${shopId}, ${o!.id}, 'order', 'dead-process', now() + interval '1 second')`
     const second = await createHarness({ fake: h.fake, restartOf: { db: first.db, cipherKey: first.cipherKey }, delivery: { leaseSec: 1 } })
     second.services.start()
-    await eventually(async () => (await second.sql`select 1 from telegram_send_log where order_id = ${o!.id} and status = 'SENT'`).length > 0, { message: 'delivered after lease expiry' })
+    await eventually(async () => (await second.sql`select 1 from telegram_send_log where order_id = ${o!.id} and status = 'SENT'`).length > 0, {
+      message: 'delivered after lease expiry',
+    })
     expect(h.fake.sent(token).length).toBe(1)
     await second.close()
     await first.close()
@@ -203,7 +211,9 @@ describe('delivery failures and retries', () => {
     await Promise.all([a.services.dispatcher.runOnce(), b.services.dispatcher.runOnce(), a.services.dispatcher.runOnce(), b.services.dispatcher.runOnce()])
     a.services.start()
     b.services.start()
-    await eventually(async () => (await a.sql`select count(*)::int as c from telegram_outbox where state = 'done' and shop_id = any(${shops})`)[0]!.c === 100, { message: 'all 100 delivered' })
+    await eventually(async () => (await a.sql`select count(*)::int as c from telegram_outbox where state = 'done' and shop_id = any(${shops})`)[0]!.c === 100, {
+      message: 'all 100 delivered',
+    })
     const texts = shopTokens.flatMap((t) => h.fake.sent(t).map((c) => `${t}|${c.payload.text}`))
     expect(texts.length).toBe(100)
     expect(new Set(texts).size).toBe(100)

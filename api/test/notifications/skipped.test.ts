@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { B, makeToken } from '../fake-telegram'
-import { createHarness, one, eventually, expectNoSecrets, type Harness } from '../helpers'
+import { makeToken } from '../fake-telegram'
+import { createHarness, one, expectNoSecrets, type Harness } from '../helpers'
 
 /**
  * Order intake and its one Telegram message, through the HTTP API, with the real grammY client
@@ -10,14 +10,14 @@ let h: Harness
 const tokens: string[] = []
 const order = (number: string, extra: Record<string, unknown> = {}) => ({ number, total: 2490, customerName: 'Анна', ...extra })
 
-async function connectedShop(chatId = '555000111') {
+async function _connectedShop(chatId = '555000111') {
   const shopId = await h.shop()
   const token = makeToken()
   tokens.push(token)
   await h.connect(shopId, token, chatId)
   return { shopId, token }
 }
-const logRows = (orderId: number) => h.sql<{ status: string; error: string | null; attempts: number; sent_at: Date | null; message: string }[]>`
+const _logRows = (orderId: number) => h.sql<{ status: string; error: string | null; attempts: number; sent_at: Date | null; message: string }[]>`
   select status, error, attempts, sent_at, message from telegram_send_log where order_id = ${orderId}`
 
 beforeAll(async () => {

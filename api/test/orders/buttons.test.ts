@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { B, makeToken, type Call } from '../fake-telegram'
-import { createHarness, eventually, expectNoSecrets, one, type Harness } from '../helpers'
+import { makeToken, type Call } from '../fake-telegram'
+import { createHarness, expectNoSecrets, one, type Harness } from '../helpers'
 
 /**
  * Acting on an order from Telegram: the «Принять» button (webhook and poller), status changes by
@@ -26,12 +26,18 @@ async function orderWithMessage(h: Harness, opts: { chatId?: string } = {}) {
   return { shopId, token, orderId: r.json.order.id as number, sent, messageId: Number(log.message_id), chatId: Number(log.chat_id) }
 }
 
-const press = (data: string | undefined, messageId: number, chatId: number, from = { id: 501, first_name: 'Ольга', last_name: 'Петрова' }) => ({
+const _press = (data: string | undefined, messageId: number, chatId: number, from = { id: 501, first_name: 'Ольга', last_name: 'Петрова' }) => ({
   update_id: ++updateId,
-  callback_query: { id: `cb${updateId}`, from: { is_bot: false, ...from }, data, chat_instance: 'x', message: { message_id: messageId, date: 0, chat: { id: chatId, type: 'private' } } },
+  callback_query: {
+    id: `cb${updateId}`,
+    from: { is_bot: false, ...from },
+    data,
+    chat_instance: 'x',
+    message: { message_id: messageId, date: 0, chat: { id: chatId, type: 'private' } },
+  },
 })
-const answers = (h: Harness, token: string) => h.fake.callsOf('answerCallbackQuery', token).map((c) => String(c.payload.text))
-const edits = (h: Harness, token: string) => h.fake.callsOf('editMessageText', token)
+const _answers = (h: Harness, token: string) => h.fake.callsOf('answerCallbackQuery', token).map((c) => String(c.payload.text))
+const _edits = (h: Harness, token: string) => h.fake.callsOf('editMessageText', token)
 
 beforeAll(async () => {
   hw = await createHarness({ listen: true })

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { B, makeToken } from '../fake-telegram'
-import { createHarness, one, eventually, expectNoSecrets, type Harness } from '../helpers'
+import { makeToken } from '../fake-telegram'
+import { createHarness, one, expectNoSecrets, type Harness } from '../helpers'
 
 /**
  * Order intake and its one Telegram message, through the HTTP API, with the real grammY client
@@ -17,7 +17,7 @@ async function connectedShop(chatId = '555000111') {
   await h.connect(shopId, token, chatId)
   return { shopId, token }
 }
-const logRows = (orderId: number) => h.sql<{ status: string; error: string | null; attempts: number; sent_at: Date | null; message: string }[]>`
+const _logRows = (orderId: number) => h.sql<{ status: string; error: string | null; attempts: number; sent_at: Date | null; message: string }[]>`
   select status, error, attempts, sent_at, message from telegram_send_log where order_id = ${orderId}`
 
 beforeAll(async () => {
@@ -38,10 +38,12 @@ describe('idempotency', () => {
     expect(statuses.filter((s) => s === 201).length).toBe(1)
     expect(statuses.filter((s) => s === 200).length).toBe(49)
     expect(new Set(results.map((r) => r.json.order.id)).size).toBe(1)
-    const { orders, logs, outbox } = one(await h.sql`
+    const { orders, logs, outbox } = one(
+      await h.sql`
       select (select count(*)::int from orders where shop_id = ${shopId}) as orders,
              (select count(*)::int from telegram_send_log where shop_id = ${shopId}) as logs,
-             (select count(*)::int from telegram_outbox where shop_id = ${shopId}) as outbox`)
+             (select count(*)::int from telegram_outbox where shop_id = ${shopId}) as outbox`,
+    )
     expect({ orders, logs, outbox }).toEqual({ orders: 1, logs: 1, outbox: 1 })
     expect(h.fake.sent(token).length).toBe(1)
   })

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { B, makeToken } from '../fake-telegram'
-import { createHarness, one, eventually, expectNoSecrets, type Harness } from '../helpers'
+import { makeToken } from '../fake-telegram'
+import { createHarness, expectNoSecrets, type Harness } from '../helpers'
 
 /**
  * Order intake and its one Telegram message, through the HTTP API, with the real grammY client
@@ -17,7 +17,7 @@ async function connectedShop(chatId = '555000111') {
   await h.connect(shopId, token, chatId)
   return { shopId, token }
 }
-const logRows = (orderId: number) => h.sql<{ status: string; error: string | null; attempts: number; sent_at: Date | null; message: string }[]>`
+const _logRows = (orderId: number) => h.sql<{ status: string; error: string | null; attempts: number; sent_at: Date | null; message: string }[]>`
   select status, error, attempts, sent_at, message from telegram_send_log where order_id = ${orderId}`
 
 beforeAll(async () => {

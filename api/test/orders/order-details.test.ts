@@ -54,7 +54,11 @@ describe('what is in the bouquet', () => {
   })
 
   test('the message reads in a florist’s order: surprise, when and where, what to assemble, postcard, money and people (snapshot)', () => {
-    const text = renderOrderMessage({ ...FULL, deliveryTime: '14:00–16:00', items: FULL.items.map((i) => ({ ...i, price: i.price === undefined ? null : String(i.price) })) }, 'Цветы на Мира', 'Europe/Moscow')
+    const text = renderOrderMessage(
+      { ...FULL, deliveryTime: '14:00–16:00', items: FULL.items.map((i) => ({ ...i, price: i.price === undefined ? null : String(i.price) })) },
+      'Цветы на Мира',
+      'Europe/Moscow',
+    )
     expect(text).toBe(
       [
         '🌸 <b>Новый заказ №FD-1</b> · Цветы на Мира',
@@ -77,7 +81,11 @@ describe('what is in the bouquet', () => {
   })
 
   test('50 items with long names stay under 4096 characters, cut with «и ещё N позиций» only because they must be', () => {
-    const items = Array.from({ length: 50 }, (_, i) => ({ name: `Пион кустовой сорта «Сара Бернар» №${i + 1} ${'🌸'.repeat(40)}`, quantity: i + 1, price: '1000' }))
+    const items = Array.from({ length: 50 }, (_, i) => ({
+      name: `Пион кустовой сорта «Сара Бернар» №${i + 1} ${'🌸'.repeat(40)}`,
+      quantity: i + 1,
+      price: '1000',
+    }))
     const text = renderOrderMessage({ number: 'BIG', total: '50000', customerName: 'Оптовик', items }, 'Лавка')
     expect(text.length).toBeLessThan(TELEGRAM_TEXT_LIMIT)
     const shown = text.split('\n').filter((l) => l.startsWith('• ')).length
@@ -112,7 +120,10 @@ describe('what is in the bouquet', () => {
     for (const [extra, field] of bad) {
       const r = await h.post(`/shops/${shopId}/orders`, { number: `BAD-${field}`, total: 10, customerName: 'x', ...extra })
       expect(r.status, JSON.stringify(extra).slice(0, 80)).toBe(422)
-      expect(r.json.details.map((d: { path: string }) => d.path), field).toContain(field)
+      expect(
+        r.json.details.map((d: { path: string }) => d.path),
+        field,
+      ).toContain(field)
     }
     expect(await n()).toBe(before)
   })
@@ -138,7 +149,11 @@ describe('shop settings for the florist’s day', () => {
     expect((await h.get(`/shops/${shop}/telegram/settings`)).json.timeZone).toBe('Asia/Vladivostok')
     // «Принят: Ольга, HH:MM» is written in the shop's own time
     const at = new Date('2026-03-08T01:05:00Z')
-    const text = renderOrderMessage({ number: 'V', total: '1', customerName: 'x', status: 'accepted', acceptedBy: 'Ольга', acceptedAt: at }, 'Лавка', 'Asia/Vladivostok')
+    const text = renderOrderMessage(
+      { number: 'V', total: '1', customerName: 'x', status: 'accepted', acceptedBy: 'Ольга', acceptedAt: at },
+      'Лавка',
+      'Asia/Vladivostok',
+    )
     expect(text).toContain('<b>Принят</b>: Ольга, 11:05')
   })
 })

@@ -12,7 +12,7 @@ const tokens: string[] = []
 let updateId = 90_000
 
 type Button = { text: string; callback_data?: string; url?: string }
-const buttons = (c: Call) => ((c.payload.reply_markup as { inline_keyboard?: Button[][] } | undefined)?.inline_keyboard ?? []).flat()
+const _buttons = (c: Call) => ((c.payload.reply_markup as { inline_keyboard?: Button[][] } | undefined)?.inline_keyboard ?? []).flat()
 
 async function orderWithMessage(h: Harness, opts: { chatId?: string } = {}) {
   const shopId = await h.shop('Флора')
@@ -26,11 +26,17 @@ async function orderWithMessage(h: Harness, opts: { chatId?: string } = {}) {
   return { shopId, token, orderId: r.json.order.id as number, sent, messageId: Number(log.message_id), chatId: Number(log.chat_id) }
 }
 
-const press = (data: string | undefined, messageId: number, chatId: number, from = { id: 501, first_name: 'Ольга', last_name: 'Петрова' }) => ({
+const _press = (data: string | undefined, messageId: number, chatId: number, from = { id: 501, first_name: 'Ольга', last_name: 'Петрова' }) => ({
   update_id: ++updateId,
-  callback_query: { id: `cb${updateId}`, from: { is_bot: false, ...from }, data, chat_instance: 'x', message: { message_id: messageId, date: 0, chat: { id: chatId, type: 'private' } } },
+  callback_query: {
+    id: `cb${updateId}`,
+    from: { is_bot: false, ...from },
+    data,
+    chat_instance: 'x',
+    message: { message_id: messageId, date: 0, chat: { id: chatId, type: 'private' } },
+  },
 })
-const answers = (h: Harness, token: string) => h.fake.callsOf('answerCallbackQuery', token).map((c) => String(c.payload.text))
+const _answers = (h: Harness, token: string) => h.fake.callsOf('answerCallbackQuery', token).map((c) => String(c.payload.text))
 const edits = (h: Harness, token: string) => h.fake.callsOf('editMessageText', token)
 
 beforeAll(async () => {
@@ -48,7 +54,12 @@ describe('PATCH status', () => {
   test('valid steps edit the message each time; the same status again is a no-op', async () => {
     const { shopId, token, orderId, messageId } = await orderWithMessage(hw)
     const path = `/shops/${shopId}/orders/${orderId}`
-    const steps: [string, string][] = [['accepted', 'Принят'], ['assembling', 'Собирается'], ['delivering', 'Доставляется'], ['done', 'Выполнен']]
+    const steps: [string, string][] = [
+      ['accepted', 'Принят'],
+      ['assembling', 'Собирается'],
+      ['delivering', 'Доставляется'],
+      ['done', 'Выполнен'],
+    ]
     for (const [i, [status, label]] of steps.entries()) {
       const r = await hw.request('PATCH', path, { status, by: 'Администратор' })
       expect(r.status).toBe(200)
@@ -89,7 +100,10 @@ describe('PATCH status', () => {
     const { shopId, token, orderId } = await orderWithMessage(hw)
     hw.fake.queue(token, B.e500, B.e500)
     await hw.request('PATCH', `/shops/${shopId}/orders/${orderId}`, { status: 'accepted' })
-    await eventually(async () => (await hw.sql`select 1 from telegram_outbox where order_id = ${orderId} and kind = 'order_status' and state = 'done'`).length === 1, { message: 'edit done' })
+    await eventually(
+      async () => (await hw.sql`select 1 from telegram_outbox where order_id = ${orderId} and kind = 'order_status' and state = 'done'`).length === 1,
+      { message: 'edit done' },
+    )
     expect(edits(hw, token).length).toBe(3)
     expect(one(await hw.sql`select attempts from telegram_outbox where order_id = ${orderId} and kind = 'order_status'`).attempts).toBe(3)
   })
@@ -98,7 +112,11 @@ describe('PATCH status', () => {
     const { shopId, token, orderId } = await orderWithMessage(hw)
     hw.fake.behaveMethod(token, 'editMessageText', B.notModified)
     await hw.request('PATCH', `/shops/${shopId}/orders/${orderId}`, { status: 'accepted' })
-    const d = await eventually(async () => (await hw.sql`select state, attempts, last_error from telegram_outbox where order_id = ${orderId} and kind = 'order_status' and state <> 'pending'`)[0], { message: 'edit settled' })
+    const d = await eventually(
+      async () =>
+        (await hw.sql`select state, attempts, last_error from telegram_outbox where order_id = ${orderId} and kind = 'order_status' and state <> 'pending'`)[0],
+      { message: 'edit settled' },
+    )
     expect(d).toMatchObject({ state: 'done', attempts: 1, last_error: null })
     expect(edits(hw, token).length).toBe(1)
   })
@@ -108,7 +126,10 @@ describe('PATCH status', () => {
     hw.fake.behaveMethod(token, 'editMessageText', B.messageGone)
     const before = hw.fake.sent(token).length
     await hw.request('PATCH', `/shops/${shopId}/orders/${orderId}`, { status: 'accepted' })
-    await eventually(async () => (await hw.sql`select 1 from telegram_outbox where order_id = ${orderId} and kind = 'order_status' and state = 'done'`).length === 1, { message: 'edit done' })
+    await eventually(
+      async () => (await hw.sql`select 1 from telegram_outbox where order_id = ${orderId} and kind = 'order_status' and state = 'done'`).length === 1,
+      { message: 'edit done' },
+    )
     const fresh = hw.fake.sent(token).slice(before)
     expect(fresh.length).toBe(1)
     expect(String(fresh[0]!.payload.text)).toContain('<b>Принят</b>')
@@ -130,11 +151,17 @@ describe('PATCH status', () => {
     const r = await hw.post(`/shops/${shopId}/orders`, { number: 'LATE-1', total: 10, customerName: 'Лиза' })
     expect(r.json.telegramStatus).toBe('failed')
     await hw.request('PATCH', `/shops/${shopId}/orders/${r.json.order.id}`, { status: 'accepted' })
-    await eventually(async () => (await hw.sql`select 1 from telegram_send_log where order_id = ${r.json.order.id} and status = 'SENT'`).length === 1, { timeoutMs: 8000, message: 'notification sent' })
+    await eventually(async () => (await hw.sql`select 1 from telegram_send_log where order_id = ${r.json.order.id} and status = 'SENT'`).length === 1, {
+      timeoutMs: 8000,
+      message: 'notification sent',
+    })
     const sent = hw.fake.sent(token).filter((c) => String(c.payload.text).includes('LATE-1'))
     expect(sent.length).toBe(2) // the 429 and the delivered one
     expect(String(sent[1]!.payload.text)).toContain('<b>Принят</b>')
-    await eventually(async () => (await hw.sql`select 1 from telegram_outbox where order_id = ${r.json.order.id} and kind = 'order_status' and state = 'done'`).length === 1, { timeoutMs: 8000, message: 'edit settled' })
+    await eventually(
+      async () => (await hw.sql`select 1 from telegram_outbox where order_id = ${r.json.order.id} and kind = 'order_status' and state = 'done'`).length === 1,
+      { timeoutMs: 8000, message: 'edit settled' },
+    )
     expect(hw.fake.sent(token).filter((c) => String(c.payload.text).includes('LATE-1')).length).toBe(2)
   })
 })

@@ -1,13 +1,6 @@
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, chmodSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { describe, expect, test } from 'bun:test'
 import path from 'node:path'
 import { ConfigError, loadConfig } from '../../src/config'
-import { createSql } from '../../src/platform/db/client'
-import { migrate, seed, SQL_DIR } from '../../src/platform/db/migrate'
-import { buildUi, uiIsStale } from '../../src/platform/ui-build'
-import { createHarness, one, freePort, type Harness } from '../helpers'
-import { withDatabase } from '../preload'
 
 const ROOT = path.resolve(import.meta.dir, '../../..')
 

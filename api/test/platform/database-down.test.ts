@@ -1,15 +1,9 @@
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, chmodSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { describe, expect, test } from 'bun:test'
 import path from 'node:path'
-import { ConfigError, loadConfig } from '../../src/config'
 import { createSql } from '../../src/platform/db/client'
-import { migrate, seed, SQL_DIR } from '../../src/platform/db/migrate'
-import { buildUi, uiIsStale } from '../../src/platform/ui-build'
-import { createHarness, one, freePort, type Harness } from '../helpers'
-import { withDatabase } from '../preload'
+import { createHarness, freePort } from '../helpers'
 
-const ROOT = path.resolve(import.meta.dir, '../../..')
+const _ROOT = path.resolve(import.meta.dir, '../../..')
 
 describe('database down', () => {
   test('a request while PostgreSQL is unreachable is a quick 503 with the error shape', async () => {
@@ -19,7 +13,15 @@ describe('database down', () => {
     const { createApp } = await import('../../src/app')
     const { createServices } = await import('../../src/wiring')
     const dead = createSql(`postgres://u:p@127.0.0.1:${freePort()}/x`, { max: 1 })
-    const app = createApp(createServices({ config: h.config, sql: dead, client: services.client, cipher: { currentKeyId: 'none', encrypt: (s) => s, decrypt: (s) => s, sign: (s) => s }, log: services.log }))
+    const app = createApp(
+      createServices({
+        config: h.config,
+        sql: dead,
+        client: services.client,
+        cipher: { currentKeyId: 'none', encrypt: (s) => s, decrypt: (s) => s, sign: (s) => s },
+        log: services.log,
+      }),
+    )
     try {
       const started = Date.now()
       const health = await app.handle(new Request('http://localhost/health'))

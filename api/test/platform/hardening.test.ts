@@ -65,7 +65,12 @@ describe('HTTP hardening', () => {
     const count = async () => (await h.sql<{ n: number }[]>`select count(*)::int as n from orders`)[0]!.n
     const before = await count()
     for (const path of ['/shops/1/orders', '/telegram/webhook/abcdefghijkl']) {
-      const r = await fetch(h.base + path, { method: 'POST', body: chunked(900_000), headers: { 'content-type': 'application/json' }, duplex: 'half' } as RequestInit)
+      const r = await fetch(h.base + path, {
+        method: 'POST',
+        body: chunked(900_000),
+        headers: { 'content-type': 'application/json' },
+        duplex: 'half',
+      } as RequestInit)
       expect(r.status).toBe(413)
       expect((await r.json()).error).toBe('payload_too_large')
     }
@@ -81,7 +86,12 @@ describe('HTTP hardening', () => {
         c.close()
       },
     })
-    const r = await fetch(h.base + '/shops/1/orders', { method: 'POST', body: stream, headers: { 'content-type': 'application/json' }, duplex: 'half' } as RequestInit)
+    const r = await fetch(h.base + '/shops/1/orders', {
+      method: 'POST',
+      body: stream,
+      headers: { 'content-type': 'application/json' },
+      duplex: 'half',
+    } as RequestInit)
     expect(r.status).toBe(201)
   })
 

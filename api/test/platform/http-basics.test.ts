@@ -1,15 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, chmodSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { ConfigError, loadConfig } from '../../src/config'
-import { createSql } from '../../src/platform/db/client'
-import { migrate, seed, SQL_DIR } from '../../src/platform/db/migrate'
-import { buildUi, uiIsStale } from '../../src/platform/ui-build'
-import { createHarness, one, freePort, type Harness } from '../helpers'
-import { withDatabase } from '../preload'
+import { createHarness, one, type Harness } from '../helpers'
 
-const ROOT = path.resolve(import.meta.dir, '../../..')
+const _ROOT = path.resolve(import.meta.dir, '../../..')
 
 describe('HTTP basics', () => {
   let h: Harness
@@ -42,7 +35,11 @@ describe('HTTP basics', () => {
   })
 
   test('an unknown route is 404 with the error shape', async () => {
-    for (const [method, p] of [['GET', '/nope'], ['POST', '/shops/1/nothing'], ['DELETE', '/shops/1/orders']]) {
+    for (const [method, p] of [
+      ['GET', '/nope'],
+      ['POST', '/shops/1/nothing'],
+      ['DELETE', '/shops/1/orders'],
+    ]) {
       const r = await h.request(method!, p!)
       expect(r.status).toBe(404)
       expect(r.json.error).toBe('not_found')
@@ -86,7 +83,9 @@ describe('HTTP basics', () => {
     expect(page.status).toBe(200)
     expect(page.headers.get('content-type')).toContain('text/html')
     const doc = (await h.get('/swagger/json')).json
-    const routes = Object.entries(doc.paths as Record<string, Record<string, unknown>>).flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${p}`))
+    const routes = Object.entries(doc.paths as Record<string, Record<string, unknown>>).flatMap(([p, ops]) =>
+      Object.keys(ops).map((m) => `${m.toUpperCase()} ${p}`),
+    )
     for (const r of [
       'POST /shops/{shopId}/orders',
       'GET /shops/{shopId}/orders',

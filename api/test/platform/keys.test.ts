@@ -5,7 +5,8 @@ import { createTokenCipher, keyIdOf, legacyButtonKey, loadButtonKey } from '../.
 import { makeToken } from '../fake-telegram'
 import { createHarness, one } from '../helpers'
 
-const storedToken = async (h: { sql: import('../../src/platform/db/client').Sql }, shopId: number) => one(await h.sql<{ bot_token: string }[]>`select bot_token from telegram_integrations where shop_id = ${shopId}`).bot_token
+const storedToken = async (h: { sql: import('../../src/platform/db/client').Sql }, shopId: number) =>
+  one(await h.sql<{ bot_token: string }[]>`select bot_token from telegram_integrations where shop_id = ${shopId}`).bot_token
 
 describe('encryption keys', () => {
   test('rotation: the previous key still reads, re-encryption moves every token to the new key, then the old key can go', async () => {

@@ -35,8 +35,17 @@ describe('GET /metrics (Prometheus text format)', () => {
     expect(Number(fam('notify_outbox_oldest_due_seconds').metrics[0]!.value)).toBeGreaterThanOrEqual(0)
     // recorded after each response is sent, so it shows in a later scrape (the parser above drops the
     // labels of labelled histograms, so this one is read from the text)
-    const line = await eventually(async () =>
-      (await h.get('/metrics', op)).text.split('\n').find((l) => l.startsWith('http_request_duration_seconds_count{') && l.includes('method="POST"') && l.includes('route="/shops/:shopId/orders"') && l.includes('status="201"')),
+    const line = await eventually(
+      async () =>
+        (await h.get('/metrics', op)).text
+          .split('\n')
+          .find(
+            (l) =>
+              l.startsWith('http_request_duration_seconds_count{') &&
+              l.includes('method="POST"') &&
+              l.includes('route="/shops/:shopId/orders"') &&
+              l.includes('status="201"'),
+          ),
       { message: 'HTTP duration of POST /shops/:shopId/orders' },
     )
     expect(Number(line.split(' ').at(-1))).toBeGreaterThanOrEqual(2)

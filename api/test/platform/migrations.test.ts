@@ -1,15 +1,11 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, chmodSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readdirSync } from 'node:fs'
 import path from 'node:path'
-import { ConfigError, loadConfig } from '../../src/config'
 import { createSql } from '../../src/platform/db/client'
 import { migrate, seed, SQL_DIR } from '../../src/platform/db/migrate'
-import { buildUi, uiIsStale } from '../../src/platform/ui-build'
-import { createHarness, one, freePort, type Harness } from '../helpers'
 import { withDatabase } from '../preload'
 
-const ROOT = path.resolve(import.meta.dir, '../../..')
+const _ROOT = path.resolve(import.meta.dir, '../../..')
 
 describe('migrations and seed', () => {
   let name: string
@@ -29,7 +25,9 @@ describe('migrations and seed', () => {
     const url = withDatabase(process.env.TEST_ADMIN_URL!, name)
     const a = createSql(url, { max: 1 })
     const b = createSql(url, { max: 1 })
-    const files = readdirSync(SQL_DIR).filter((f) => /^\d{3}_.+\.sql$/.test(f)).sort()
+    const files = readdirSync(SQL_DIR)
+      .filter((f) => /^\d{3}_.+\.sql$/.test(f))
+      .sort()
     const [ra, rb] = await Promise.all([migrate(a), migrate(b)])
     expect([...ra, ...rb].sort()).toEqual(files)
     expect(await migrate(a)).toEqual([])

@@ -13,8 +13,7 @@ describe('the API document tells the truth', () => {
   })
   afterAll(() => h.close())
 
-  const operations = () =>
-    Object.entries<any>(doc.paths).flatMap(([path, ops]) => Object.entries<any>(ops).map(([method, op]) => ({ path, method, op })))
+  const operations = () => Object.entries<any>(doc.paths).flatMap(([path, ops]) => Object.entries<any>(ops).map(([method, op]) => ({ path, method, op })))
 
   test('it is a valid OpenAPI document (swagger-parser) naming its server and licence', async () => {
     await SwaggerParser.validate(structuredClone(doc))
@@ -40,7 +39,8 @@ describe('the API document tells the truth', () => {
   test('request bodies are offered as JSON only, and path ids are integers', () => {
     for (const { path, method, op } of operations()) {
       if (op.requestBody) expect(Object.keys(op.requestBody.content), `${method} ${path}`).toEqual(['application/json'])
-      for (const p of op.parameters ?? []) if (p.in === 'path' && /Id$/.test(p.name) && p.name !== 'webhookId') expect(p.schema.type, `${method} ${path} ${p.name}`).toBe('integer')
+      for (const p of op.parameters ?? [])
+        if (p.in === 'path' && /Id$/.test(p.name) && p.name !== 'webhookId') expect(p.schema.type, `${method} ${path} ${p.name}`).toBe('integer')
     }
   })
 

@@ -1,13 +1,9 @@
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, chmodSync } from 'node:fs'
+import { afterAll, describe, expect, test } from 'bun:test'
+import { existsSync, mkdtempSync, readFileSync, chmodSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { ConfigError, loadConfig } from '../../src/config'
-import { createSql } from '../../src/platform/db/client'
-import { migrate, seed, SQL_DIR } from '../../src/platform/db/migrate'
 import { buildUi, uiIsStale } from '../../src/platform/ui-build'
-import { createHarness, one, freePort, type Harness } from '../helpers'
-import { withDatabase } from '../preload'
+import { freePort } from '../helpers'
 import { removeDataDir } from '../../src/platform/db/embedded'
 
 const ROOT = path.resolve(import.meta.dir, '../../..')
@@ -29,7 +25,10 @@ describe('the real process', () => {
   async function healthy(port: number, timeoutMs = 60_000) {
     const deadline = Date.now() + timeoutMs
     while (Date.now() < deadline) {
-      const ok = await fetch(`http://127.0.0.1:${port}/health`).then((r) => r.ok, () => false)
+      const ok = await fetch(`http://127.0.0.1:${port}/health`).then(
+        (r) => r.ok,
+        () => false,
+      )
       if (ok) return
       await Bun.sleep(50)
     }
@@ -63,7 +62,11 @@ describe('the real process', () => {
     const page = await fetch(`http://127.0.0.1:${port}/shops/1/growth/telegram`)
     expect(page.status).toBe(200)
     expect(page.headers.get('content-type')).toContain('text/html')
-    const created = await fetch(`http://127.0.0.1:${port}/shops/1/orders`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ number: 'KEEP-1', total: 10, customerName: 'Дана' }) })
+    const created = await fetch(`http://127.0.0.1:${port}/shops/1/orders`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ number: 'KEEP-1', total: 10, customerName: 'Дана' }),
+    })
     expect(created.status).toBe(201)
     const pgPid = postmasterPid(dataDir)!
     expect(alive(pgPid)).toBe(true)

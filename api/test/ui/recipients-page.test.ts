@@ -21,7 +21,11 @@ describe('recipients on the settings page', () => {
     shopId = await h.shop('Цветы у дома')
     await h.connect(shopId, token, '8100001')
     await h.sql`update telegram_chats set title = 'Ольга (владелец)', type = 'private' where shop_id = ${shopId}`
-    const florists = await h.post(`/shops/${shopId}/telegram/chats`, { chatId: '-1008100002', threadId: 3, events: ['order_created', 'order_cancelled', 'daily_summary'] })
+    const florists = await h.post(`/shops/${shopId}/telegram/chats`, {
+      chatId: '-1008100002',
+      threadId: 3,
+      events: ['order_created', 'order_cancelled', 'daily_summary'],
+    })
     await h.sql`update telegram_chats set title = 'Флористы', type = 'supergroup' where id = ${florists.json.id}`
     const courier = await h.post(`/shops/${shopId}/telegram/chats`, { chatId: '8100003', events: ['order_status'], quietHours: { from: '22:00', to: '08:00' } })
     await h.sql`update telegram_chats set title = 'Курьер Павел', type = 'private' where id = ${courier.json.id}`
@@ -57,10 +61,13 @@ describe('recipients on the settings page', () => {
         if (name === 'desktop') {
           // the courier also wants new orders: one click, saved at once
           await rows.nth(2).getByTestId('event-order_created').check()
-          await eventually(async () => {
-            const items = (await h.get(`/shops/${shopId}/telegram/chats`)).json.items
-            return items[2].events.includes('order_created')
-          }, { message: 'event saved' })
+          await eventually(
+            async () => {
+              const items = (await h.get(`/shops/${shopId}/telegram/chats`)).json.items
+              return items[2].events.includes('order_created')
+            },
+            { message: 'event saved' },
+          )
         }
       } finally {
         await ctx.close()

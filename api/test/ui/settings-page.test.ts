@@ -4,7 +4,7 @@
  * the page like the owner would and checks the outcome in the DOM, the database and the fake.
  * The tests share one page and run in order: connect → capture → test message → failure → retry.
  */
-import { existsSync, mkdirSync } from 'node:fs'
+import { mkdirSync } from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
@@ -197,7 +197,13 @@ describe('settings page in Chromium', () => {
     const [log] = await h.sql`select message_id, chat_id from telegram_send_log where order_id = ${created.json.order.id}`
     const res = await h.fake.deliver(goodToken, {
       update_id: 9100,
-      callback_query: { id: 'cb-ui', from: { id: 4242, is_bot: false, first_name: 'Ольга' }, chat_instance: 'ui', data: accept.callback_data, message: { message_id: Number(log!.message_id), date: 0, chat: { id: Number(log!.chat_id), type: 'private' } } },
+      callback_query: {
+        id: 'cb-ui',
+        from: { id: 4242, is_bot: false, first_name: 'Ольга' },
+        chat_instance: 'ui',
+        data: accept.callback_data,
+        message: { message_id: Number(log!.message_id), date: 0, chat: { id: Number(log!.chat_id), type: 'private' } },
+      },
     })
     expect(res.status).toBe(200)
     const row = page.locator('[data-testid=recent-row][data-order-number="UI-2002"]')
@@ -216,7 +222,14 @@ describe('settings page in Chromium', () => {
   })
 
   test('at phone width (375×812) nothing overflows sideways and the controls stay usable', async () => {
-    const phone = await browser.newContext({ viewport: { width: 375, height: 812 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true, locale: 'ru-RU', timezoneId: 'Europe/Moscow' })
+    const phone = await browser.newContext({
+      viewport: { width: 375, height: 812 },
+      deviceScaleFactor: 2,
+      isMobile: true,
+      hasTouch: true,
+      locale: 'ru-RU',
+      timezoneId: 'Europe/Moscow',
+    })
     try {
       const p = await openPage(phone, pageErrors)
       await p.goto(url)

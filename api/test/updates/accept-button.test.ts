@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { B, makeToken, type Call } from '../fake-telegram'
+import { makeToken, type Call } from '../fake-telegram'
 import { createHarness, eventually, expectNoSecrets, one, type Harness } from '../helpers'
 
 /**
@@ -28,7 +28,13 @@ async function orderWithMessage(h: Harness, opts: { chatId?: string } = {}) {
 
 const press = (data: string | undefined, messageId: number, chatId: number, from = { id: 501, first_name: 'Ольга', last_name: 'Петрова' }) => ({
   update_id: ++updateId,
-  callback_query: { id: `cb${updateId}`, from: { is_bot: false, ...from }, data, chat_instance: 'x', message: { message_id: messageId, date: 0, chat: { id: chatId, type: 'private' } } },
+  callback_query: {
+    id: `cb${updateId}`,
+    from: { is_bot: false, ...from },
+    data,
+    chat_instance: 'x',
+    message: { message_id: messageId, date: 0, chat: { id: chatId, type: 'private' } },
+  },
 })
 const answers = (h: Harness, token: string) => h.fake.callsOf('answerCallbackQuery', token).map((c) => String(c.payload.text))
 const edits = (h: Harness, token: string) => h.fake.callsOf('editMessageText', token)
@@ -76,7 +82,9 @@ describe('«Принять» in the chat', () => {
   test('ten people pressing at once: exactly one accepts', async () => {
     const { token, orderId, sent, messageId, chatId } = await orderWithMessage(hw)
     const data = buttons(sent)[0]!.callback_data
-    await Promise.all(Array.from({ length: 10 }, (_, i) => hw.fake.deliver(token, press(data, messageId, chatId, { id: 1000 + i, first_name: `Флорист ${i}`, last_name: '' }))))
+    await Promise.all(
+      Array.from({ length: 10 }, (_, i) => hw.fake.deliver(token, press(data, messageId, chatId, { id: 1000 + i, first_name: `Флорист ${i}`, last_name: '' }))),
+    )
     const a = answers(hw, token)
     expect(a.filter((t) => t.startsWith('Вы приняли')).length).toBe(1)
     expect(a.filter((t) => t.startsWith('Заказ уже принят')).length).toBe(9)

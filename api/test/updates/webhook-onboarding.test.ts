@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { B, makeToken } from '../fake-telegram'
-import { createHarness, eventually, expectNoSecrets, type Harness } from '../helpers'
+import { makeToken } from '../fake-telegram'
+import { createHarness, expectNoSecrets, type Harness } from '../helpers'
 
 /**
  * Connect, status, test message and onboarding by /start. `hw` listens on a real port with
@@ -58,7 +58,11 @@ describe('onboarding by webhook', () => {
     const hook = hw.fake.webhooks.get(token)!
     const missing = await fetch(hook.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(update) })
     expect(missing.status).toBe(401)
-    const unknown = await fetch(`${hw.base}/telegram/webhook/nonexistent-hook-id`, { method: 'POST', headers: { 'x-telegram-bot-api-secret-token': hook.secret, 'content-type': 'application/json' }, body: '{}' })
+    const unknown = await fetch(`${hw.base}/telegram/webhook/nonexistent-hook-id`, {
+      method: 'POST',
+      headers: { 'x-telegram-bot-api-secret-token': hook.secret, 'content-type': 'application/json' },
+      body: '{}',
+    })
     expect(unknown.status).toBe(401)
     expect((await integration(hw, shopId))!.chat_id).toBeNull()
   })
@@ -89,7 +93,10 @@ describe('onboarding by webhook', () => {
     const shopId = await hw.shop()
     const token = newToken()
     const c = await hw.connect(shopId, token)
-    const res = await hw.fake.deliver(token, startUpdate(`/start@${c.botUsername} ${startCode(c.connectGroupLink)}`, { id: -1009876543210987, type: 'supergroup', title: 'Флористы' }))
+    const res = await hw.fake.deliver(
+      token,
+      startUpdate(`/start@${c.botUsername} ${startCode(c.connectGroupLink)}`, { id: -1009876543210987, type: 'supergroup', title: 'Флористы' }),
+    )
     expect(res.status).toBe(200)
     expect(await integration(hw, shopId)).toMatchObject({ chat_id: '-1009876543210987', chat_type: 'supergroup', chat_title: 'Флористы' })
   })
@@ -124,7 +131,11 @@ describe('onboarding by webhook', () => {
       expect(res.status).toBe(200)
     }
     const hook = hw.fake.webhooks.get(token)!
-    const notJson = await fetch(hook.url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': hook.secret }, body: '{oops' })
+    const notJson = await fetch(hook.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': hook.secret },
+      body: '{oops',
+    })
     expect(notJson.status).toBeLessThan(500)
     await hw.services.updates.settle()
     const replies = hw.fake.sent(token)
@@ -136,7 +147,10 @@ describe('onboarding by webhook', () => {
     const shopId = await hw.shop()
     const token = newToken()
     await hw.connect(shopId, token, '-4242')
-    await hw.fake.deliver(token, { update_id: ++updateId, my_chat_member: { chat: { id: -4242, type: 'group', title: 'G' }, from: { id: 1 }, new_chat_member: { status: 'kicked' } } })
+    await hw.fake.deliver(token, {
+      update_id: ++updateId,
+      my_chat_member: { chat: { id: -4242, type: 'group', title: 'G' }, from: { id: 1 }, new_chat_member: { status: 'kicked' } },
+    })
     const s = await hw.get(`/shops/${shopId}/telegram/status`)
     expect(s.json).toMatchObject({ state: 'failing', botInChat: false, lastErrorCode: 'bot_kicked' })
     expect(s.json.lastError).toContain('удалили')

@@ -1,5 +1,5 @@
 import { createSignal, Show } from 'solid-js'
-import { ApiError, fieldMessage, userMessage, type ShopApi, type Status } from '../api'
+import { userMessage, type ShopApi, type Status } from '../api'
 import { Qr } from './Qr'
 
 /**

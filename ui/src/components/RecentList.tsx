@@ -1,5 +1,5 @@
 import { createSignal, For, Show } from 'solid-js'
-import { ApiError, userMessage, type Order } from '../api'
+import { userMessage, type Order } from '../api'
 import { clockTime, exactTime, explainError, formatMoney, notificationWords, orderStatusWord, relativeTime } from '../format'
 
 /** The last orders with their Telegram notification; failed ones get «Повторить». Live via polling. */
@@ -68,18 +68,15 @@ function Row(props: { order: Order; now: number; onRetry: (orderId: number) => P
           <span class="muted">
             {' · '}
             {orderStatus()}
-            {props.order.statusChangedBy ?? props.order.acceptedBy ? ` (${props.order.statusChangedBy ?? props.order.acceptedBy})` : ''}
+            {(props.order.statusChangedBy ?? props.order.acceptedBy) ? ` (${props.order.statusChangedBy ?? props.order.acceptedBy})` : ''}
           </span>
         </Show>
       </div>
       <div class="recent-state">
-        <span class={`badge small ${words().tone}`} title={
-            n().sentAt
-              ? `Отправлено ${exactTime(n().sentAt!)}`
-              : n().status === 'skipped'
-                ? 'Telegram не был подключён, когда пришёл заказ'
-                : undefined
-          }>
+        <span
+          class={`badge small ${words().tone}`}
+          title={n().sentAt ? `Отправлено ${exactTime(n().sentAt!)}` : n().status === 'skipped' ? 'Telegram не был подключён, когда пришёл заказ' : undefined}
+        >
           {words().label}
         </span>
         <Show when={n().status === 'failed'}>

@@ -17,7 +17,8 @@ const STATE: Record<Recipient['state'], { label: string; tone: string }> = {
   removed: { label: 'Бот удалён из чата', tone: 'bad' },
 }
 
-const kind = (r: Recipient) => (r.type === 'private' ? 'личный чат' : r.type === 'channel' ? 'канал' : r.type ? 'группа' : r.chatId.startsWith('-') ? 'группа' : 'чат')
+const kind = (r: Recipient) =>
+  r.type === 'private' ? 'личный чат' : r.type === 'channel' ? 'канал' : r.type ? 'группа' : r.chatId.startsWith('-') ? 'группа' : 'чат'
 
 /**
  * Who gets what: every chat the shop's bot writes to (owner, florists' group or its topic, courier),
@@ -41,19 +42,26 @@ export function RecipientsCard(props: { api: ShopApi; recipients: Recipient[]; o
     }
   }
   const change = (r: Recipient, c: RecipientChange) => run(r, () => props.api.changeChat(r.id, c))
-  const toggleEvent = (r: Recipient, e: RecipientEvent, on: boolean) =>
-    change(r, { events: on ? [...r.events, e] : r.events.filter((x) => x !== e) })
+  const toggleEvent = (r: Recipient, e: RecipientEvent, on: boolean) => change(r, { events: on ? [...r.events, e] : r.events.filter((x) => x !== e) })
   const test = (r: Recipient) =>
-    run(r, async () => {
-      const t = await props.api.testChat(r.id)
-      if (!t.sent) throw new Error(explainError(t.error ?? '', t.errorCode).title)
-    }, 'Тестовое сообщение отправлено')
+    run(
+      r,
+      async () => {
+        const t = await props.api.testChat(r.id)
+        if (!t.sent) throw new Error(explainError(t.error ?? '', t.errorCode).title)
+      },
+      'Тестовое сообщение отправлено',
+    )
 
   return (
     <section class="card" aria-labelledby="recipients-title" data-testid="recipients">
       <div class="card-head">
         <h2 id="recipients-title">Кто получает уведомления</h2>
-        <span class="muted small">{props.recipients.length ? `${props.recipients.length} ${props.recipients.length === 1 ? 'чат' : props.recipients.length < 5 ? 'чата' : 'чатов'}` : ''}</span>
+        <span class="muted small">
+          {props.recipients.length
+            ? `${props.recipients.length} ${props.recipients.length === 1 ? 'чат' : props.recipients.length < 5 ? 'чата' : 'чатов'}`
+            : ''}
+        </span>
       </div>
       <Show when={props.recipients.length} fallback={<p class="muted">Пока ни одного чата: откройте ссылку на бота выше и нажмите «Старт».</p>}>
         <ul class="recipients">
@@ -85,7 +93,12 @@ export function RecipientsCard(props: { api: ShopApi; recipients: Recipient[]; o
                   <For each={EVENTS}>
                     {(e) => (
                       <label class="check">
-                        <input type="checkbox" data-testid={`event-${e.id}`} checked={r.events.includes(e.id)} onChange={(ev) => toggleEvent(r, e.id, ev.currentTarget.checked)} />
+                        <input
+                          type="checkbox"
+                          data-testid={`event-${e.id}`}
+                          checked={r.events.includes(e.id)}
+                          onChange={(ev) => toggleEvent(r, e.id, ev.currentTarget.checked)}
+                        />
                         {e.label}
                       </label>
                     )}
@@ -105,9 +118,21 @@ export function RecipientsCard(props: { api: ShopApi; recipients: Recipient[]; o
                   <Show when={r.quietHours}>
                     {(q) => (
                       <span class="quiet">
-                        <input type="time" class="input time" aria-label="Тихие часы с" value={q().from} onChange={(ev) => change(r, { quietHours: { from: ev.currentTarget.value, to: q().to } })} />
+                        <input
+                          type="time"
+                          class="input time"
+                          aria-label="Тихие часы с"
+                          value={q().from}
+                          onChange={(ev) => change(r, { quietHours: { from: ev.currentTarget.value, to: q().to } })}
+                        />
                         –
-                        <input type="time" class="input time" aria-label="Тихие часы до" value={q().to} onChange={(ev) => change(r, { quietHours: { from: q().from, to: ev.currentTarget.value } })} />
+                        <input
+                          type="time"
+                          class="input time"
+                          aria-label="Тихие часы до"
+                          value={q().to}
+                          onChange={(ev) => change(r, { quietHours: { from: q().from, to: ev.currentTarget.value } })}
+                        />
                         <span class="muted small">без звука, но сразу</span>
                       </span>
                     )}
@@ -115,7 +140,13 @@ export function RecipientsCard(props: { api: ShopApi; recipients: Recipient[]; o
                 </div>
                 <div class="recipient-row actions">
                   <label class="check">
-                    <input type="checkbox" data-testid="recipient-enabled" checked={r.enabled} disabled={busy() === r.id} onChange={(ev) => change(r, { enabled: ev.currentTarget.checked })} />
+                    <input
+                      type="checkbox"
+                      data-testid="recipient-enabled"
+                      checked={r.enabled}
+                      disabled={busy() === r.id}
+                      onChange={(ev) => change(r, { enabled: ev.currentTarget.checked })}
+                    />
                     Присылать в этот чат
                   </label>
                   <span class="spacer" />

@@ -49,11 +49,7 @@ export function SettingsForm(props: { api: ShopApi; status: Status; onSaved: () 
       const fields = { botToken: fieldMessage(e, 'botToken') ?? undefined, chatId: fieldMessage(e, 'chatId') ?? undefined }
       setErrors(fields)
       const message =
-        e.code === 'token_rejected'
-          ? 'Telegram не принял токен'
-          : fields.botToken || fields.chatId
-            ? 'проверьте поля, отмеченные красным'
-            : userMessage(e)
+        e.code === 'token_rejected' ? 'Telegram не принял токен' : fields.botToken || fields.chatId ? 'проверьте поля, отмеченные красным' : userMessage(e)
       setSave({ kind: 'error', message })
     }
   }
@@ -106,9 +102,7 @@ export function SettingsForm(props: { api: ShopApi; status: Status; onSaved: () 
             }}
           />
           <p id="bot-token-help" class="help">
-            {saved()
-              ? `Сохранён токен ${props.status.botToken}. Оставьте поле пустым, чтобы не менять его.`
-              : 'Токен выдаёт @BotFather после команды /newbot.'}
+            {saved() ? `Сохранён токен ${props.status.botToken}. Оставьте поле пустым, чтобы не менять его.` : 'Токен выдаёт @BotFather после команды /newbot.'}
           </p>
           <p id="bot-token-error" class="field-error" data-testid="field-error-botToken" role="alert">
             {errors().botToken ?? ''}
@@ -150,24 +144,32 @@ export function SettingsForm(props: { api: ShopApi; status: Status; onSaved: () 
           <ChatIdHint open={!props.status.chatId && !props.status.botToken} />
         </div>
 
-        <Show when={props.status.botUsername} fallback={<p class="help" data-testid="enabled-note">Уведомления включатся, как только вы сохраните токен.</p>}>
-        <label class="switch">
-          <input
-            type="checkbox"
-            role="switch"
-            data-testid="enabled-toggle"
-            checked={enabled()}
-            onChange={(e) => {
-              touched = true
-              setEnabled(e.currentTarget.checked)
-              edited()
-            }}
-          />
-          <span class="switch-track" aria-hidden="true">
-            <span class="switch-thumb" />
-          </span>
-          <span class="switch-label">Присылать уведомления о новых заказах</span>
-        </label>
+        <Show
+          when={props.status.botUsername}
+          fallback={
+            <p class="help" data-testid="enabled-note">
+              Уведомления включатся, как только вы сохраните токен.
+            </p>
+          }
+        >
+          <label class="switch">
+            <input
+              type="checkbox"
+              role="switch"
+              aria-checked={enabled()}
+              data-testid="enabled-toggle"
+              checked={enabled()}
+              onChange={(e) => {
+                touched = true
+                setEnabled(e.currentTarget.checked)
+                edited()
+              }}
+            />
+            <span class="switch-track" aria-hidden="true">
+              <span class="switch-thumb" />
+            </span>
+            <span class="switch-label">Присылать уведомления о новых заказах</span>
+          </label>
         </Show>
 
         <div class="actions">

@@ -1,5 +1,5 @@
 import { createSignal, Show } from 'solid-js'
-import { ApiError, userMessage, type ShopApi, type Status, type TestResult } from '../api'
+import { userMessage, type ShopApi, type Status, type TestResult } from '../api'
 import { exactTime, explainError, relativeTime, STATE_WORDS } from '../format'
 
 function stateText(s: Status): string {
@@ -30,7 +30,11 @@ export function StatusCard(props: { api: ShopApi; status: Status; now: number; o
     setResult(null)
     try {
       const r: TestResult = await props.api.test()
-      if (r.sent) setResult({ ok: true, text: r.mock ? 'Демо-режим: сообщение записано, в Telegram не отправлялось.' : 'Тестовое сообщение отправлено — проверьте Telegram.' })
+      if (r.sent)
+        setResult({
+          ok: true,
+          text: r.mock ? 'Демо-режим: сообщение записано, в Telegram не отправлялось.' : 'Тестовое сообщение отправлено — проверьте Telegram.',
+        })
       else setResult({ ok: false, text: `Не отправлено: ${explainError(r.error ?? '').title}.`, advice: explainError(r.error ?? '').action })
     } catch (err) {
       setResult({ ok: false, text: `Не отправлено: ${userMessage(err)}` })
@@ -121,7 +125,10 @@ export function StatusCard(props: { api: ShopApi; status: Status; now: number; o
           {testing() ? 'Отправляем…' : 'Отправить тестовое сообщение'}
         </button>
         <p class="test-result" data-testid="test-result" role="status" data-ok={result() ? String(result()!.ok) : undefined}>
-          <Show when={result()} fallback={<span class="muted">{canTest() ? 'Проверьте, что сообщения доходят.' : 'Станет доступно, когда чат будет подключён.'}</span>}>
+          <Show
+            when={result()}
+            fallback={<span class="muted">{canTest() ? 'Проверьте, что сообщения доходят.' : 'Станет доступно, когда чат будет подключён.'}</span>}
+          >
             {(r) => (
               <span class={r().ok ? 'ok-text' : 'bad-text'}>
                 {r().ok ? '✓ ' : ''}

@@ -26,7 +26,15 @@ export function TokenDialog(props: { reason: AuthReason | 'launch'; onSubmit: (t
   const text = () => TEXT[props.reason]
   return (
     <div class="overlay">
-      <form class="dialog card" role="dialog" aria-modal="true" aria-labelledby="token-dialog-title" data-testid="token-dialog" data-reason={props.reason} onSubmit={submit}>
+      <form
+        class="dialog card"
+        role="dialog"
+        aria-modal="true"
+        aria-labelledby="token-dialog-title"
+        data-testid="token-dialog"
+        data-reason={props.reason}
+        onSubmit={submit}
+      >
         <h2 id="token-dialog-title">{text().title}</h2>
         <p class="muted" data-testid="token-dialog-text">
           {text().body}

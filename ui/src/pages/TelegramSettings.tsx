@@ -118,7 +118,14 @@ export function TelegramSettings(props: { shopId: string; launchError?: ApiError
         <Show
           when={status()}
           fallback={
-            <Show when={loadError()} fallback={<section class="card skeleton" aria-busy="true">Загружаем…</section>}>
+            <Show
+              when={loadError()}
+              fallback={
+                <section class="card skeleton" aria-busy="true">
+                  Загружаем…
+                </section>
+              }
+            >
               {(e) => (
                 <section class="card" role="alert">
                   <h2>{e().status === 404 ? 'Магазин не найден' : 'Не удалось загрузить настройки'}</h2>

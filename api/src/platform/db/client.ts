@@ -29,8 +29,22 @@ export function isDatabaseUnavailable(err: unknown): boolean {
   const e = err as { code?: string; errno?: string }
   const code = e.code ?? e.errno ?? ''
   return (
-    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', 'CONNECT_TIMEOUT', 'ConnectionRefused', 'ConnectionClosed'].includes(code) ||
+    [
+      'ECONNREFUSED',
+      'ECONNRESET',
+      'ETIMEDOUT',
+      'EPIPE',
+      'ENOTFOUND',
+      'CONNECTION_CLOSED',
+      'CONNECTION_ENDED',
+      'CONNECTION_DESTROYED',
+      'CONNECT_TIMEOUT',
+      'ConnectionRefused',
+      'ConnectionClosed',
+    ].includes(code) ||
     code.startsWith('08') || // connection exception class
-    code === '57P01' || code === '57P02' || code === '57P03' // admin shutdown, crash shutdown, cannot connect now
+    code === '57P01' ||
+    code === '57P02' ||
+    code === '57P03' // admin shutdown, crash shutdown, cannot connect now
   )
 }

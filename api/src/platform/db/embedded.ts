@@ -58,7 +58,11 @@ function reachableBinaries(bins: Binaries, owner: Owner): Binaries {
   const binDir = path.dirname(bins.initdb)
   if (canReach(binDir, owner) && canReach(bins.initdb, owner)) return bins
   const native = path.dirname(binDir)
-  const key = createHash('sha1').update(readFileSync(bins.initdb)).update(String(statSync(bins.postgres).size)).digest('hex').slice(0, 12)
+  const key = createHash('sha1')
+    .update(readFileSync(bins.initdb))
+    .update(String(statSync(bins.postgres).size))
+    .digest('hex')
+    .slice(0, 12)
   const copy = path.join('/var/tmp', `posiflora-pg-bin-${key}`)
   if (!existsSync(path.join(copy, 'bin', 'initdb'))) {
     const tmp = `${copy}.${process.pid}.tmp`
@@ -117,14 +121,18 @@ async function freePort(): Promise<number> {
  * Starts (initialising on first use) the cluster under `dataDir`. A cluster left running by a
  * process that was killed with SIGKILL is stopped first, so a restart always recovers by itself.
  */
-export async function startEmbeddedPostgres(opts: { dataDir: string; log?: (event: string, fields?: Record<string, unknown>) => void }): Promise<EmbeddedPostgres> {
+export async function startEmbeddedPostgres(opts: {
+  dataDir: string
+  log?: (event: string, fields?: Record<string, unknown>) => void
+}): Promise<EmbeddedPostgres> {
   const log = opts.log ?? (() => {})
   const dataDir = path.resolve(opts.dataDir)
   mkdirSync(dataDir, { recursive: true })
   const owner = ensureOwner()
   const installed = await loadBinaries()
   const bins = reachableBinaries(installed, owner)
-  if (bins.initdb !== installed.initdb) log('embedded_db_binaries_relocated', { bin: path.dirname(bins.initdb), why: 'the postgres user cannot reach node_modules' })
+  if (bins.initdb !== installed.initdb)
+    log('embedded_db_binaries_relocated', { bin: path.dirname(bins.initdb), why: 'the postgres user cannot reach node_modules' })
   const clusterDir = resolveClusterDir(dataDir, owner)
   if (clusterDir !== path.join(dataDir, 'pg')) log('embedded_db_cluster_relocated', { clusterDir, link: path.join(dataDir, 'pg') })
   const chown = (p: string) => owner.uid !== undefined && chownSync(p, owner.uid, owner.gid!)
@@ -142,7 +150,12 @@ export async function startEmbeddedPostgres(opts: { dataDir: string; log?: (even
     writeFileSync(tmpPw, password + '\n', { mode: 0o600 })
     chown(tmpPw)
     try {
-      run(bins.initdb, ['-D', clusterDir, '-U', 'postgres', '--auth=scram-sha-256', `--pwfile=${tmpPw}`, '-E', 'UTF8', '--no-locale', '--no-sync'], owner, 'initdb')
+      run(
+        bins.initdb,
+        ['-D', clusterDir, '-U', 'postgres', '--auth=scram-sha-256', `--pwfile=${tmpPw}`, '-E', 'UTF8', '--no-locale', '--no-sync'],
+        owner,
+        'initdb',
+      )
     } finally {
       rmSync(tmpPw, { force: true })
     }
@@ -164,7 +177,18 @@ export async function startEmbeddedPostgres(opts: { dataDir: string; log?: (even
   const logFile = path.join(clusterDir, 'server.log')
   run(
     bins.pg_ctl,
-    ['start', '-D', clusterDir, '-w', '-t', '60', '-l', logFile, '-o', `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c max_connections=200 -c fsync=on`],
+    [
+      'start',
+      '-D',
+      clusterDir,
+      '-w',
+      '-t',
+      '60',
+      '-l',
+      logFile,
+      '-o',
+      `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c max_connections=200 -c fsync=on`,
+    ],
     owner,
     'pg_ctl start',
   )

@@ -49,7 +49,10 @@ type Issue = { path: string; message: string }
 function validationIssues(err: unknown): Issue[] {
   const all = (err as { all?: { path?: string; message?: string; summary?: string }[] }).all ?? []
   return all.slice(0, 20).map((i) => ({
-    path: String(i.path ?? '').replace(/^\//, '').replace(/\//g, '.') || '(body)',
+    path:
+      String(i.path ?? '')
+        .replace(/^\//, '')
+        .replace(/\//g, '.') || '(body)',
     message: String(i.message ?? i.summary ?? 'invalid'),
   }))
 }

@@ -4,7 +4,11 @@ type Json = Record<string, any>
 
 const ERROR_REF = {
   description: 'Error: `{error, message, details?}`',
-  content: { 'application/json': { schema: { type: 'object', required: ['error', 'message'], properties: { error: { type: 'string' }, message: { type: 'string' }, details: {} } } } },
+  content: {
+    'application/json': {
+      schema: { type: 'object', required: ['error', 'message'], properties: { error: { type: 'string' }, message: { type: 'string' }, details: {} } },
+    },
+  },
 }
 const STANDARD: Record<string, string> = {
   '400': 'Malformed id, query or JSON',
@@ -58,7 +62,10 @@ export function completeDocument(doc: Json, serverUrl: string): Json {
   const webhook = doc.paths?.['/telegram/webhook/{webhookId}']?.post
   if (webhook) {
     webhook.responses ??= {}
-    webhook.responses['200'] = { description: 'Handled (or ignored, for updates we do not act on)', content: { 'application/json': { schema: { type: 'object', properties: { ok: { type: 'boolean' }, result: { type: 'string' } } } } } }
+    webhook.responses['200'] = {
+      description: 'Handled (or ignored, for updates we do not act on)',
+      content: { 'application/json': { schema: { type: 'object', properties: { ok: { type: 'boolean' }, result: { type: 'string' } } } } },
+    }
     webhook.responses['401'] = { ...error('401'), description: 'Unknown webhook id or wrong X-Telegram-Bot-Api-Secret-Token' }
   }
   return doc

@@ -23,8 +23,7 @@ export const pagePlugin = (distDir = UI_DIST) => {
           status: 503,
           headers: { 'content-type': 'text/html; charset=utf-8' },
         })
-  const favicon = () =>
-    new Response(FAVICON_SVG, { headers: { 'content-type': 'image/svg+xml', 'cache-control': 'public, max-age=86400' } })
+  const favicon = () => new Response(FAVICON_SVG, { headers: { 'content-type': 'image/svg+xml', 'cache-control': 'public, max-age=86400' } })
   return new Elysia({ name: 'page' })
     .get('/favicon.svg', favicon, { detail: { hide: true } })
     .get('/favicon.ico', favicon, { detail: { hide: true } })
