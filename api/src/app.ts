@@ -161,7 +161,7 @@ export function createApp(s: Services, opts: { uiDist?: string } = {}) {
       .use(orderRoutes(s.orders))
       .use(connectRoutes(s.telegram))
       .use(recipientRoutes(s.recipients))
-      .use(settingsRoutes(sql))
+      .use(settingsRoutes(sql, s.recipients))
       .use(mockStartRoutes(s.telegram, s.updates))
       .use(webhookRoutes(s.updates, sql, log))
       .use(pagePlugin(opts.uiDist))

@@ -17,6 +17,8 @@ export type OutgoingMessage = {
   threadId?: number | null
   /** Send silently (`disable_notification`), e.g. inside a recipient's quiet hours. */
   silent?: boolean
+  /** A reply to this message of the chat (e.g. a reminder under its order), sent anyway if it is gone. */
+  replyToMessageId?: number | null
 }
 export type SentMessage = { messageId: number; chatId: string }
 

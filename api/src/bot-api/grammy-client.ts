@@ -131,6 +131,7 @@ export class GrammyClient implements TelegramClient {
             reply_markup: toMarkup(msg.keyboard),
             ...(msg.threadId ? { message_thread_id: msg.threadId } : {}),
             ...(msg.silent ? { disable_notification: true } : {}),
+            ...(msg.replyToMessageId ? { reply_parameters: { message_id: msg.replyToMessageId, allow_sending_without_reply: true } } : {}),
           },
           s,
         ),

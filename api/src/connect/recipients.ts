@@ -1,6 +1,6 @@
 import { TelegramError, type TelegramClient } from '../bot-api'
 import { errorCodeOf } from '../bot-api'
-import { testMessageText } from '../notifications'
+import { deliveriesOn, localDay, renderSummary, testMessageText } from '../notifications'
 import { insertAudit } from '../platform/audit'
 import { maskChatId, type TokenCipher } from '../platform/crypto'
 import type { Sql } from '../platform/db/client'
@@ -165,5 +165,33 @@ export class RecipientService {
       log.warn('test_message_failed', { shopId, recipientId: id, errorCode: code })
       return { sent: false, error: err.message, errorCode: code, mock: client.mode === 'mock' }
     }
+  }
+
+  /** POST …/telegram/summary: today's summary now, to every recipient that wants the morning summary. */
+  async sendSummaryNow(shopId: number): Promise<{ sent: number; failed: number; deliveries: number; text: string }> {
+    const { sql, client, cipher, log, timeoutMs } = this.deps
+    const shop = await getShopOr404(sql, shopId)
+    const time_zone = (await sql<{ time_zone: string }[]>`select time_zone from shops where id = ${shopId}`)[0]!.time_zone
+    const day = localDay(new Date(), time_zone)
+    const rows = await deliveriesOn(sql, shopId, day)
+    const text = renderSummary(shop.name, day, rows)
+    const deliveries = rows.filter((r) => r.status !== 'cancelled').length
+    const row = await findIntegration(sql, shopId)
+    const token = row ? safeDecrypt(cipher, row.bot_token, shopId) : null
+    if (!token) throw new Conflict('Connect a bot token first', 'not_connected')
+    const chats = await sql<ChatRow[]>`
+      select ${sql.unsafe(COLUMNS)} from telegram_chats where shop_id = ${shopId} and enabled and 'daily_summary' = any(events) order by id`
+    let sent = 0
+    for (const c of chats) {
+      try {
+        await client.sendMessage(token, { chatId: c.chat_id, threadId: c.thread_id ? Number(c.thread_id) : null, text }, AbortSignal.timeout(timeoutMs))
+        sent++
+      } catch (err) {
+        if (!(err instanceof TelegramError)) throw err
+        log.warn('summary_not_sent', { shopId, recipientId: Number(c.id), errorCode: errorCodeOf(err.failure) })
+      }
+    }
+    log.info('summary_sent_now', { shopId, sent, deliveries })
+    return { sent, failed: chats.length - sent, deliveries, text }
   }
 }

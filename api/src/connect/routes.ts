@@ -102,7 +102,7 @@ export const recipientRoutes = (recipients: RecipientService) =>
     })
 
 /** The shop's day: time zone, reminder lead time, morning summary time. */
-export const settingsRoutes = (sql: Sql) =>
+export const settingsRoutes = (sql: Sql, recipients: RecipientService) =>
   new Elysia({ name: 'telegram-settings', detail: { tags: ['Telegram'] } })
     .get('/shops/:shopId/telegram/settings', ({ params }) => getShopSettings(sql, params.shopId), {
       params: ShopParams,
@@ -115,4 +115,12 @@ export const settingsRoutes = (sql: Sql) =>
       body: ShopSettingsPatch,
       response: { 200: ShopSettingsSchema, ...errors },
       detail: { summary: 'Change the shop’s time zone, reminder lead minutes or summary time' },
+    })
+    .post('/shops/:shopId/telegram/summary', ({ params }) => recipients.sendSummaryNow(params.shopId), {
+      params: ShopParams,
+      response: { 200: z.object({ sent: z.number(), failed: z.number(), deliveries: z.number(), text: z.string() }), ...errors },
+      detail: {
+        summary: 'Send today’s summary now to the daily_summary chats',
+        description: '`sent`: chats it reached; `deliveries`: today’s deliveries in it (the text is returned too).',
+      },
     })

@@ -2,6 +2,7 @@ import type { Sql } from '../platform/db/client'
 import type { Logger } from '../platform/log'
 import type { Delivery } from './sender'
 import { claimDueDeliveries, releaseLease } from './outbox'
+import { scheduleSummaries } from './summary'
 
 /**
  * The loop every replica runs: claims due deliveries (retries, status edits, first attempts whose
@@ -17,7 +18,15 @@ export class Dispatcher {
   private listener: { unlisten(): Promise<void> } | null = null
   private readonly inFlight = new Set<Promise<unknown>>()
 
-  constructor(private readonly deps: { sql: Sql; delivery: Delivery; log: Logger }) {}
+  private lastScheduled = 0
+
+  constructor(private readonly deps: { sql: Sql; delivery: Delivery; log: Logger; now?: () => Date }) {}
+
+  /** Writes the next morning summaries (idempotent); every replica may, the database keeps one. */
+  async schedule(): Promise<number> {
+    this.lastScheduled = Date.now()
+    return scheduleSummaries(this.deps.sql, this.deps.now?.() ?? new Date())
+  }
 
   /** Starts the dispatcher loop (every replica runs one) and listens for work committed anywhere. */
   start(): void {
@@ -99,6 +108,7 @@ export class Dispatcher {
       if (!this.listener) await this.listen().catch((err) => log.warn('dispatcher_listen_failed', { error: err }))
       // Claim in batches: after a finished attempt, wait until a quarter of the slots are free (or
       // all attempts are done) rather than paying a claim query per message.
+      if (Date.now() - this.lastScheduled > 60_000) await this.schedule().catch((err) => log.warn('schedule_failed', { error: err }))
       const free = config.concurrency - this.inFlight.size
       if (free >= Math.max(1, Math.floor(config.concurrency / 4)) || this.inFlight.size === 0) {
         try {

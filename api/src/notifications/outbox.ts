@@ -11,7 +11,7 @@ export type DeliveryRow = {
   id: string
   shop_id: string
   order_id: string
-  kind: 'order' | 'order_status'
+  kind: 'order' | 'order_status' | 'delivery_reminder' | 'daily_summary'
   state: 'pending' | 'done' | 'dead'
   attempts: number
   revision: number
@@ -42,6 +42,10 @@ export type DeliveryRow = {
   order_delivery_state: 'pending' | 'done' | 'dead' | null
   /** The recipient (telegram_chats.id) and what its chat wants. */
   chat_ref: string | null
+  /** the shop-local day of a morning summary */
+  due_key: string | null
+  /** when the delivery window starts, for a reminder ("in N minutes") */
+  slot_starts_at: Date | null
   thread_id: string | null
   quiet_from: string | null
   quiet_to: string | null
@@ -51,7 +55,9 @@ export type DeliveryRow = {
 /** Everything one attempt needs, in one read: the order, the bot, the recipient and its own message. */
 export async function loadDelivery(sql: Sql, id: string): Promise<DeliveryRow | null> {
   const [row] = await sql<DeliveryRow[]>`
-    select d.id, d.shop_id, d.order_id, d.kind, d.state, d.attempts, d.revision, d.created_at, d.chat_ref,
+    select d.id, d.shop_id, d.order_id, d.kind, d.state, d.attempts, d.revision, d.created_at, d.chat_ref, d.due_key,
+           case when o.delivery_date is not null and o.delivery_slot_from is not null
+                then (o.delivery_date + o.delivery_slot_from) at time zone s.time_zone end as slot_starts_at,
            s.name as shop_name, s.time_zone,
            o.number, o.total::text as total, o.customer_name, o.customer_phone, o.recipient_name, o.recipient_phone,
            o.delivery_date::text as delivery_date, o.delivery_time, o.address, o.comment, o.items, o.card_text, o.surprise, o.status, o.accepted_by, o.accepted_at,
@@ -59,7 +65,7 @@ export async function loadDelivery(sql: Sql, id: string): Promise<DeliveryRow | 
            m.message_id, m.chat_id as message_chat_id,
            (select od.state from telegram_outbox od where od.order_id = d.order_id and od.kind = 'order' and od.chat_ref = d.chat_ref) as order_delivery_state
     from telegram_outbox d
-    join orders o on o.id = d.order_id
+    left join orders o on o.id = d.order_id
     join shops s on s.id = d.shop_id
     left join telegram_integrations i on i.shop_id = d.shop_id
     left join telegram_chats c on c.id = d.chat_ref
@@ -304,7 +310,7 @@ export async function queueStatusEdit(tx: Sql, shopId: number, orderId: number, 
     where c.shop_id = ${shopId} and c.enabled
       and (exists (select 1 from telegram_outbox o where o.order_id = ${orderId} and o.kind = 'order' and o.chat_ref = c.id)
            or ${event} = any(c.events))
-    on conflict (order_id, kind, coalesce(chat_ref, 0)) do update set
+    on conflict (coalesce(order_id, 0), kind, coalesce(chat_ref, 0), coalesce(due_key, '')) do update set
       state = 'pending', next_attempt_at = now(), attempts = 0, last_error = null,
       revision = telegram_outbox.revision + 1, updated_at = now()`
   return rows.count > 0

@@ -4,6 +4,7 @@ import { isDatabaseUnavailable, type Sql } from '../platform/db/client'
 import type { Logger } from '../platform/log'
 import { errorCodeOf, TelegramError, type ErrorCode, type Keyboard, type TelegramClient } from '../bot-api'
 import { renderOrderMessage, renderStatusLine } from './message'
+import { deliveriesOn, renderReminder, renderSummary } from './summary'
 import {
   finishFailed,
   finishSent,
@@ -112,28 +113,35 @@ export class Delivery {
       return { status: 'pending' }
     }
     const paced = !opts.firstAttempt
-    const text = renderOrderMessage(
-      {
-        number: d.number,
-        total: d.total,
-        customerName: d.customer_name,
-        customerPhone: d.customer_phone,
-        recipientName: d.recipient_name,
-        recipientPhone: d.recipient_phone,
-        deliveryDate: d.delivery_date,
-        deliveryTime: d.delivery_time,
-        address: d.address,
-        comment: d.comment,
-        items: d.items,
-        cardText: d.card_text,
-        surprise: d.surprise,
-        status: d.status,
-        acceptedBy: d.accepted_by,
-        acceptedAt: d.accepted_at,
-      },
-      d.shop_name,
-      d.time_zone,
-    )
+    if (d.kind === 'delivery_reminder' && d.status !== 'new' && d.status !== 'accepted') {
+      // already assembling, out for delivery, done or cancelled: nobody needs reminding
+      await finishSkipped(sql, d.id, this.owner, `no reminder: the order is ${d.status}`)
+      return { status: 'sent' }
+    }
+    const text = !d.order_id
+      ? ''
+      : renderOrderMessage(
+          {
+            number: d.number,
+            total: d.total,
+            customerName: d.customer_name,
+            customerPhone: d.customer_phone,
+            recipientName: d.recipient_name,
+            recipientPhone: d.recipient_phone,
+            deliveryDate: d.delivery_date,
+            deliveryTime: d.delivery_time,
+            address: d.address,
+            comment: d.comment,
+            items: d.items,
+            cardText: d.card_text,
+            surprise: d.surprise,
+            status: d.status,
+            acceptedBy: d.accepted_by,
+            acceptedAt: d.accepted_at,
+          },
+          d.shop_name,
+          d.time_zone,
+        )
     const fields = { shopId: d.shop_id, orderId: d.order_id, deliveryId: d.id, kind: d.kind, attempt: d.attempts + 1 }
     const m = this.deps.metrics
     const fail = async (errorCode: ErrorCode, error: string, retryAt: Date | null): Promise<AttemptOutcome> => {
@@ -180,8 +188,19 @@ export class Delivery {
     }
     // A recipient that never got the order (it follows statuses or cancellations only) gets one line.
     const statusLine = d.kind === 'order_status' && !d.message_id && d.order_delivery_state === null
-    const body = statusLine ? renderStatusLine({ number: d.number, status: d.status, acceptedBy: d.accepted_by }, d.shop_name) : text
-    const keyboard = statusLine ? undefined : this.deps.keyboard?.(d)
+    let body = statusLine ? renderStatusLine({ number: d.number, status: d.status, acceptedBy: d.accepted_by }, d.shop_name) : text
+    let keyboard = statusLine ? undefined : this.deps.keyboard?.(d)
+    let replyToMessageId: number | null = null
+    if (d.kind === 'daily_summary') {
+      body = renderSummary(d.shop_name, d.due_key!, await deliveriesOn(sql, d.shop_id, d.due_key!))
+      keyboard = undefined
+    } else if (d.kind === 'delivery_reminder') {
+      const minutes = d.slot_starts_at ? Math.max(0, Math.round((new Date(d.slot_starts_at).getTime() - Date.now()) / 60_000)) : 0
+      body = renderReminder({ number: d.number, status: d.status, deliveryTime: d.delivery_time, address: d.address, recipientName: d.recipient_name }, minutes)
+      replyToMessageId = d.message_id ? Number(d.message_id) : null
+    }
+    // not the order's own message: reminders, summaries and status lines are not edited later
+    const standalone = statusLine || d.kind === 'delivery_reminder' || d.kind === 'daily_summary'
     const silent = inQuietHours(new Date(), d.time_zone, d.quiet_from, d.quiet_to)
     const threadId = d.thread_id ? Number(d.thread_id) : null
     const base = { id: d.id, kind: d.kind, shopId: d.shop_id, orderId: d.order_id, chatRef: d.chat_ref, mock: client.mode === 'mock', revision: d.revision }
@@ -200,14 +219,14 @@ export class Delivery {
             paceMs: paced ? this.paceFor(chatId) : 0,
           })
         } else {
-          const sent = await client.sendMessage(token, { chatId, text: body, keyboard, threadId, silent }, signal)
+          const sent = await client.sendMessage(token, { chatId, text: body, keyboard, threadId, silent, replyToMessageId }, signal)
           await this.recordSent(started, {
             ...base,
             text: body,
             messageId: sent.messageId,
             chatId: sent.chatId,
             paceMs: paced ? this.paceFor(chatId) : 0,
-            isStatusLine: statusLine,
+            isStatusLine: standalone,
           })
         }
         log.info('delivery_sent', { ...fields, chatRef: d.chat_ref, silent, mock: client.mode === 'mock' })

@@ -87,6 +87,18 @@ export async function insertOrderOnce(sql: Sql, shopId: number, o: CreateOrderIn
         from o
         join telegram_integrations i on i.shop_id = o.shop_id and i.enabled
         join telegram_chats c on c.shop_id = o.shop_id and c.enabled and 'order_created' = any(c.events)
+        returning id),
+      -- a reminder before the delivery window, per recipient that wants it, due lead minutes before it starts
+      r as (
+        insert into telegram_outbox (shop_id, order_id, kind, chat_ref, next_attempt_at)
+        select o.shop_id, o.id, 'delivery_reminder', c.id,
+               ((${o.deliveryDate ?? null}::date + ${o.deliveryTime.from}::time) at time zone sh.time_zone) - make_interval(mins => sh.reminder_lead_minutes)
+        from o
+        join shops sh on sh.id = o.shop_id
+        join telegram_integrations i on i.shop_id = o.shop_id and i.enabled
+        join telegram_chats c on c.shop_id = o.shop_id and c.enabled and 'delivery_reminder' = any(c.events)
+        where ${o.deliveryDate ?? null}::date is not null and ${o.deliveryTime.from}::time is not null
+          and ((${o.deliveryDate ?? null}::date + ${o.deliveryTime.from}::time) at time zone sh.time_zone) > now()
         returning id)
       select o.*, (select array_agg(id order by id) from d) as notification_ids from o`
   } catch (err) {

@@ -41,9 +41,13 @@ async function shopWithRecipients(recipients: { chatId: string; events?: string[
 
 const to = (calls: Call[], chatId: string) => calls.filter((c) => String(c.payload.chat_id) === chatId)
 const settle = (shop: number) =>
-  eventually(async () => (await h.sql`select count(*)::int as n from telegram_outbox where shop_id = ${shop} and state = 'pending'`)[0]!.n === 0, {
-    message: 'outbox drained',
-  })
+  eventually(
+    async () =>
+      (await h.sql`select count(*)::int as n from telegram_outbox where shop_id = ${shop} and state = 'pending' and next_attempt_at <= now()`)[0]!.n === 0,
+    {
+      message: 'outbox drained',
+    },
+  )
 
 describe('recipients get exactly the messages they asked for', () => {
   test('owner (all), florists (new orders and cancellations), courier (statuses only), accountant (cancellations only) across create → done and cancel', async () => {
