@@ -172,8 +172,9 @@ export async function finishSent(
     isStatusLine?: boolean
   },
 ): Promise<void> {
-  const pace = p.paceMs ? sql`, next_send_at = greatest(next_send_at, now() + make_interval(secs => ${p.paceMs / 1000}))` : sql``
-  await sql`
+  const statement = async (sql: Sql) => {
+    const pace = p.paceMs ? sql`, next_send_at = greatest(next_send_at, now() + make_interval(secs => ${p.paceMs / 1000}))` : sql``
+    await sql`
     with d as (
       update telegram_outbox
       set state = case when revision = ${p.revision ?? 0} then 'done' else 'pending' end,
@@ -192,23 +193,29 @@ export async function finishSent(
       update telegram_send_log set message = ${p.text}, message_id = ${p.messageId}
       where shop_id = ${p.shopId} and order_id = ${p.orderId} and ${p.kind} <> 'order' and not ${p.isStatusLine ?? false}
         and chat_id = ${p.chatId})
+    -- SENT once every recipient's new-order notification is done; showing the first recipient's message
     insert into telegram_send_log (shop_id, order_id, message, status, error, attempts, sent_at, message_id, chat_id, mock)
-    select ${p.shopId}, ${p.orderId}, ${p.text},
-           case when not exists (select 1 from telegram_outbox x where x.order_id = ${p.orderId} and x.kind = 'order' and x.state <> 'done' and x.id <> ${p.id})
-                then 'SENT' else 'FAILED' end,
-           null, coalesce((select attempts from d), 1), now(), ${p.messageId}, ${p.chatId}, ${p.mock}
+    select ${p.shopId}, ${p.orderId}, ${p.text}, 'SENT', null, coalesce((select attempts from d), 1), now(),
+           coalesce(fm.message_id, ${p.messageId}), coalesce(fm.chat_id, ${p.chatId}), ${p.mock}
+    from (select 1) one
+    left join lateral (
+      select m.message_id, m.chat_id from telegram_messages m
+      where m.order_id = ${p.orderId} and m.chat_ref < ${p.chatRef ?? 0} order by m.chat_ref limit 1) fm on true
     where ${p.kind} = 'order'
+      and not exists (select 1 from telegram_outbox x where x.order_id = ${p.orderId} and x.kind = 'order' and x.state <> 'done' and x.id <> ${p.id})
     on conflict (shop_id, order_id) do update set
-      status = case when excluded.status = 'SENT' then 'SENT' else telegram_send_log.status end,
-      error = case when excluded.status = 'SENT' then null else telegram_send_log.error end,
-      error_code = case when excluded.status = 'SENT' then null else telegram_send_log.error_code end,
-      sent_at = case when excluded.status = 'SENT' then now() else telegram_send_log.sent_at end,
+      status = 'SENT', error = null, error_code = null, sent_at = now(),
       attempts = greatest(telegram_send_log.attempts, excluded.attempts),
-      -- the log row shows the first recipient's message (the chat older clients know)
-      message = case when telegram_send_log.message_id is null or telegram_send_log.chat_id = excluded.chat_id then excluded.message else telegram_send_log.message end,
-      message_id = coalesce(telegram_send_log.message_id, excluded.message_id),
-      chat_id = coalesce(telegram_send_log.chat_id, excluded.chat_id),
+      message = excluded.message, message_id = excluded.message_id, chat_id = excluded.chat_id,
       mock = excluded.mock, updated_at = now()`
+  }
+  // Recipients of one order finish concurrently: the order row lock makes the last one see the others
+  // done (a fresh snapshot after the lock), so exactly one of them writes SENT and none misses it.
+  if (p.kind !== 'order') return statement(sql)
+  await sql.begin(async (tx) => {
+    await tx`select 1 from orders where id = ${p.orderId} for update`
+    await statement(tx as unknown as Sql)
+  })
 }
 
 /**
