@@ -183,7 +183,8 @@ describe('recipients get exactly the messages they asked for', () => {
   test('recipients finishing the same order at once: the log row says SENT exactly when all of them have it', async () => {
     const { shop } = await shopWithRecipients([{ chatId: '5551001' }, { chatId: '5551002' }, { chatId: '5551003' }, { chatId: '5551004' }])
     const rs = await Promise.all(Array.from({ length: 20 }, (_, i) => h.post(`/shops/${shop}/orders`, { number: `C-${i}`, total: 10, customerName: 'Кира' })))
-    expect(rs.every((r) => r.json.telegramStatus === 'sent')).toBe(true)
+    // a chat busy with another of these orders leaves the message to the dispatcher (pending), never fails
+    expect(rs.every((r) => r.json.telegramStatus === 'sent' || r.json.telegramStatus === 'pending')).toBe(true)
     await settle(shop)
     const logs = await h.sql<{ status: string; n: number }[]>`select status, count(*)::int as n from telegram_send_log where shop_id = ${shop} group by status`
     expect(logs).toEqual([{ status: 'SENT', n: 20 }])
