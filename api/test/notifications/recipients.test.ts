@@ -187,6 +187,6 @@ describe('recipients get exactly the messages they asked for', () => {
     expect(rs.every((r) => r.json.telegramStatus === 'sent' || r.json.telegramStatus === 'pending')).toBe(true)
     await settle(shop)
     const logs = await h.sql<{ status: string; n: number }[]>`select status, count(*)::int as n from telegram_send_log where shop_id = ${shop} group by status`
-    expect(logs).toEqual([{ status: 'SENT', n: 20 }])
+    expect([...logs]).toEqual([{ status: 'SENT', n: 20 }])
   })
 })
