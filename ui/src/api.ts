@@ -4,66 +4,19 @@
  * call, so an expired session or a wrong token never leaves the page silently broken.
  */
 
-export type State = 'not_connected' | 'waiting_chat' | 'active' | 'paused' | 'failing'
+// The page's types are the API's own (type-only imports: nothing of the server is bundled), so the two
+// cannot drift apart.
+type ApiStatus = import('../../api/src/connect/schema').Status
+type ApiIntegration = import('zod').infer<typeof import('../../api/src/connect/schema').IntegrationSchema>
+type ApiOrderList = import('zod').infer<typeof import('../../api/src/orders/schema').OrderListResponse>
 
-export type Status = {
-  state: State
-  /** How late notifications are when Telegram's limits hold them back (0 when nothing waits). */
-  deliveryLagSeconds?: number
-  mode: 'real' | 'mock'
-  enabled: boolean
-  botUsername: string | null
-  botToken: string | null
-  chatId: string | null
-  chatTitle: string | null
-  chatType: string | null
-  botInChat: boolean | null
-  lastSentAt: string | null
-  sentCount: number
-  failedCount: number
-  lastError: string | null
-  /** Machine-readable reason (bot_blocked, token_revoked, …): the advice is picked by it. */
-  lastErrorCode: string | null
-  lastErrorAt: string | null
-  connectLink: string | null
-  connectGroupLink: string | null
-  webhook: boolean
-  updatedAt: string | null
-}
-
-export type Integration = {
-  shopId: number
-  botUsername: string
-  botToken: string
-  chatId: string | null
-  enabled: boolean
-  connectLink: string | null
-  connectGroupLink: string | null
-}
-
-export type Notification = {
-  status: 'sent' | 'failed' | 'pending' | 'skipped'
-  error: string | null
-  errorCode: string | null
-  sentAt: string | null
-  attempts: number
-  retrying: boolean
-  nextAttemptAt: string | null
-  updatedAt: string | null
-}
-
-export type Order = {
-  id: number
-  number: string
-  total: string
-  customerName: string
-  status?: string
-  acceptedBy?: string | null
-  acceptedAt?: string | null
-  statusChangedBy?: string | null
-  createdAt: string
-  notification: Notification
-}
+export type State = ApiStatus['state']
+export type Status = ApiStatus
+export type Integration = ApiIntegration
+export type Order = ApiOrderList['items'][number]
+export type Notification = Order['notification']
+/** The machine-readable reason of a failure, as the server classifies it (bot-api/client.ts). */
+export type ErrorCode = import('../../api/src/bot-api/client').ErrorCode
 
 export type TestResult = { sent: boolean; error: string | null; mock: boolean }
 

@@ -1,4 +1,4 @@
-import type { Notification, State } from './api'
+import type { ErrorCode, Notification, State } from './api'
 
 /** The integration state as the owner reads it; the badge tone follows it. */
 export const STATE_WORDS: Record<State, { label: string; tone: 'neutral' | 'waiting' | 'ok' | 'paused' | 'bad' }> = {
@@ -52,7 +52,7 @@ export type Advice = { title: string; action: string }
  * already Russian but carry Telegram's English description; this keeps the part a person acts on.
  */
 /** What the owner should do, by the API's machine-readable reason. */
-const ADVICE_BY_CODE: Record<string, Advice> = {
+const ADVICE_BY_CODE: Partial<Record<ErrorCode, Advice>> = {
   bot_blocked: {
     title: 'Бот заблокирован в Telegram',
     action: 'Откройте чат с ботом и нажмите «Разблокировать» (или «Перезапустить»), затем нажмите «Повторить».',
@@ -74,7 +74,7 @@ const ADVICE_BY_CODE: Record<string, Advice> = {
 }
 
 export function explainError(reason: string, code?: string | null): Advice {
-  const known = code ? ADVICE_BY_CODE[code] : undefined
+  const known = code ? ADVICE_BY_CODE[code as ErrorCode] : undefined
   if (known) return known
   // Older rows (and the test message) carry only the text: recognise it by its words.
   const r = reason.toLowerCase()

@@ -3,6 +3,7 @@ import type { Logger } from '../platform/log'
 import type { Delivery } from './sender'
 import { claimDueDeliveries, releaseLease } from './outbox'
 import { scheduleSummaries } from './summary'
+import { BackgroundLoop } from '../platform/loop'
 
 /**
  * The loop every replica runs: claims due deliveries (retries, status edits, first attempts whose
@@ -10,17 +11,15 @@ import { scheduleSummaries } from './summary'
  * flight. It sleeps until a NOTIFY on `telegram_outbox` (work committed by any process), a finished
  * attempt, or the interval.
  */
-export class Dispatcher {
-  private running = false
-  private loop: Promise<void> | null = null
-  private wakeUp: (() => void) | null = null
-  private wakePending = false
+export class Dispatcher extends BackgroundLoop {
   private listener: { unlisten(): Promise<void> } | null = null
   private readonly inFlight = new Set<Promise<unknown>>()
 
   private lastScheduled = 0
 
-  constructor(private readonly deps: { sql: Sql; delivery: Delivery; log: Logger; now?: () => Date }) {}
+  constructor(private readonly deps: { sql: Sql; delivery: Delivery; log: Logger; now?: () => Date }) {
+    super()
+  }
 
   /** Writes the next morning summaries (idempotent); every replica may, the database keeps one. */
   async schedule(): Promise<number> {
@@ -28,25 +27,8 @@ export class Dispatcher {
     return scheduleSummaries(this.deps.sql, this.deps.now?.() ?? new Date())
   }
 
-  /** Starts the dispatcher loop (every replica runs one) and listens for work committed anywhere. */
-  start(): void {
-    if (this.running) return
-    this.running = true
-    this.loop = this.run()
-  }
-
-  /** Lets the loop look for work now instead of at the next interval (never lost while it is busy). */
-  wake(): void {
-    this.wakePending = true
-    this.wakeUp?.()
-  }
-
-  /** Stops claiming, waits for attempts in flight, then returns. */
-  async stop(): Promise<void> {
-    if (!this.running) return
-    this.running = false
-    this.wake()
-    await this.loop
+  /** After the loop: wait for attempts in flight, then stop listening. */
+  protected async afterStop(): Promise<void> {
     await Promise.allSettled([...this.inFlight])
     const l = this.listener
     this.listener = null
@@ -97,7 +79,7 @@ export class Dispatcher {
    * Keeps up to `concurrency` attempts in flight: claims as slots free up, sleeps when nothing is due
    * until a NOTIFY, a finished attempt or the interval wakes it.
    */
-  private async run(): Promise<void> {
+  protected async run(): Promise<void> {
     const { log } = this.deps
     const config = this.deps.delivery.config
     // Shops claimed now may be written to again after the pacing interval: look again at the earliest
@@ -106,9 +88,10 @@ export class Dispatcher {
     while (this.running) {
       this.wakePending = false
       if (!this.listener) await this.listen().catch((err) => log.warn('dispatcher_listen_failed', { error: err }))
+      // The next morning summaries are written once a minute (idempotent; any replica may).
+      if (Date.now() - this.lastScheduled > 60_000) await this.schedule().catch((err) => log.warn('schedule_failed', { error: err }))
       // Claim in batches: after a finished attempt, wait until a quarter of the slots are free (or
       // all attempts are done) rather than paying a claim query per message.
-      if (Date.now() - this.lastScheduled > 60_000) await this.schedule().catch((err) => log.warn('schedule_failed', { error: err }))
       const free = config.concurrency - this.inFlight.size
       if (free >= Math.max(1, Math.floor(config.concurrency / 4)) || this.inFlight.size === 0) {
         try {
@@ -121,17 +104,10 @@ export class Dispatcher {
       }
       if (!this.running) break
       if (this.wakePending) continue
-      await new Promise<void>((resolve) => {
-        const now = Date.now()
-        reopen = reopen.filter((t) => t > now)
-        const untilReopen = reopen.length ? Math.min(...reopen) - now : Infinity
-        const t = setTimeout(resolve, Math.min(untilReopen, config.intervalMs))
-        this.wakeUp = () => {
-          clearTimeout(t)
-          resolve()
-        }
-      })
-      this.wakeUp = null
+      const now = Date.now()
+      reopen = reopen.filter((t) => t > now)
+      const untilReopen = reopen.length ? Math.min(...reopen) - now : Infinity
+      await this.sleep(Math.min(untilReopen, config.intervalMs))
     }
   }
 }

@@ -5,19 +5,17 @@ import type { UpdateRouter } from './router'
 import { claimPollableIntegrations, releasePoll } from '../connect'
 import { safeDecrypt } from '../connect'
 import type { TokenCipher } from '../platform/crypto'
+import { BackgroundLoop } from '../platform/loop'
 
 /**
  * Without PUBLIC_URL nobody can reach our webhook, so updates are fetched with getUpdates for bots
  * that wait for /start (and bound ones, for button presses). It never calls deleteWebhook: a bot whose
  * webhook was set by a deployment with PUBLIC_URL answers 409 here, and is then left alone.
  */
-export class Poller {
-  private running = false
-  private loop: Promise<void> | null = null
-  private timer: ReturnType<typeof setTimeout> | null = null
-  private wakeUp: (() => void) | null = null
-
-  constructor(private readonly deps: { sql: Sql; client: TelegramClient; cipher: TokenCipher; router: UpdateRouter; log: Logger; intervalMs: number }) {}
+export class Poller extends BackgroundLoop {
+  constructor(private readonly deps: { sql: Sql; client: TelegramClient; cipher: TokenCipher; router: UpdateRouter; log: Logger; intervalMs: number }) {
+    super()
+  }
 
   async pollOnce(): Promise<number> {
     const { sql, client, cipher, router, log } = this.deps
@@ -45,25 +43,12 @@ export class Poller {
     return rows.length
   }
 
-  start(): void {
-    if (this.running) return
-    this.running = true
-    this.loop = (async () => {
-      while (this.running) {
-        await this.pollOnce().catch((err) => this.deps.log.warn('poller_error', { error: err }))
-        if (!this.running) break
-        await new Promise<void>((resolve) => {
-          this.timer = setTimeout(resolve, this.deps.intervalMs)
-          this.wakeUp = resolve
-        })
-      }
-    })()
-  }
-
-  async stop(): Promise<void> {
-    this.running = false
-    if (this.timer) clearTimeout(this.timer)
-    this.wakeUp?.()
-    await this.loop
+  protected async run(): Promise<void> {
+    while (this.running) {
+      this.wakePending = false
+      await this.pollOnce().catch((err) => this.deps.log.warn('poller_error', { error: err }))
+      if (!this.running) break
+      if (!this.wakePending) await this.sleep(this.deps.intervalMs)
+    }
   }
 }

@@ -102,8 +102,9 @@ describe('delivery failures and retries', () => {
       expect(r.json.telegram.errorCode).toBe(code)
       const [d] = await h.sql`select state from telegram_outbox where order_id = ${r.json.order.id}`
       expect(d!.state).toBe('dead')
-      // a dispatcher pass finds nothing to retry (a dead notification is not due)
-      expect(await h.services.dispatcher.runOnce()).toBe(0)
+      // dispatcher passes (other shops' work may be due too) never take a dead notification again
+      await h.services.dispatcher.runOnce()
+      await h.services.dispatcher.runOnce()
       expect(h.fake.sent(token).length).toBe(1)
       const s = await h.get(`/shops/${shopId}/telegram/status`)
       expect(s.json.state).toBe('failing')
