@@ -107,6 +107,10 @@ async function startService(name: string, opts: { profileDir?: string; env?: Rec
     PUBLIC_URL: `http://127.0.0.1:${port}`,
     LOG_LEVEL: 'warn',
     DATA_DIR: path.join(runDir, `data-${name}`),
+    // the bench measures throughput: per-shop rate limits would cap it by design
+    RATE_LIMIT_ORDERS_PER_MINUTE: '0',
+    RATE_LIMIT_WRITES_PER_MINUTE: '0',
+    TEST_MESSAGE_INTERVAL_MS: '0',
     ...opts.env,
   }
   const prof = opts.profileDir ? ['--cpu-prof-md', `--cpu-prof-dir=${opts.profileDir}`] : []
