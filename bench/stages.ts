@@ -11,7 +11,7 @@ import { CreateOrderBody } from '../api/src/orders/schema'
 import { getShopOr404 } from '../api/src/platform/shops'
 import { GrammyClient } from '../api/src/bot-api/grammy-client'
 import { renderOrderMessage } from '../api/src/notifications/message'
-import { finishSent, loadDelivery } from '../api/src/notifications/outbox'
+import { finishSent, loadNotification } from '../api/src/notifications/outbox'
 import type { TokenCipher } from '../api/src/platform/crypto'
 import { makeToken } from '../api/test/fake-telegram'
 import { round, sampleOrder, summary } from './lib'
@@ -69,8 +69,8 @@ export async function stageTimings(p: { sql: Sql; fakeUrl: string; shops: number
     const r = await insertOrderOnce(sql, shop(i), parsed[i]!, 'bench-stage', 30)
     if (r?.created) ids.push(...r.notificationIds)
   })
-  const rowsById = new Map<string, Awaited<ReturnType<typeof loadDelivery>>>()
-  out.loadDelivery = await timed(ids.length, concurrency, async (i) => rowsById.set(ids[i]!, await loadDelivery(sql, ids[i]!)))
+  const rowsById = new Map<string, Awaited<ReturnType<typeof loadNotification>>>()
+  out.loadNotification = await timed(ids.length, concurrency, async (i) => rowsById.set(ids[i]!, await loadNotification(sql, ids[i]!)))
   const client = new GrammyClient({ apiRoot: p.fakeUrl, timeoutMs: 4000 })
   const tokens = shops.map(() => makeToken('stage'))
   out.sendMessageGrammyToFake = await timed(ids.length, concurrency, (i) =>
@@ -116,8 +116,8 @@ export async function stageTimings(p: { sql: Sql; fakeUrl: string; shops: number
     if (r?.delivery_id) ids2.push(r.delivery_id)
   })
   // (b) finishSent in ONE statement: the outbox update feeds the send-log upsert.
-  const rows2 = new Map<string, Awaited<ReturnType<typeof loadDelivery>>>()
-  for (const id of ids2) rows2.set(id, await loadDelivery(sql, id))
+  const rows2 = new Map<string, Awaited<ReturnType<typeof loadNotification>>>()
+  for (const id of ids2) rows2.set(id, await loadNotification(sql, id))
   out.candidateFinishSentCte = await timed(ids2.length, concurrency, (i) => {
     const d = rows2.get(ids2[i]!)!
     return sql`

@@ -2,7 +2,7 @@ import { AccessService } from './access'
 import { GrammyClient, MockClient, type TelegramClient } from './bot-api'
 import type { Config } from './config'
 import { RecipientService, TelegramService } from './connect'
-import { Delivery, Dispatcher, defaultDeliveryConfig, type DeliveryConfig } from './notifications'
+import { Sender, Dispatcher, defaultSenderConfig, type SenderConfig } from './notifications'
 import { OrderService, orderKeyboard } from './orders'
 import type { TokenCipher } from './platform/crypto'
 import type { Sql } from './platform/db/client'
@@ -17,10 +17,10 @@ export function createTelegramClient(config: Pick<Config, 'TELEGRAM_MODE' | 'TEL
 }
 
 /** Builds the object graph once; main.ts, the tests and the bench build the same graph. */
-export function createServices(p: { config: Config; sql: Sql; client: TelegramClient; cipher: TokenCipher; log: Logger; delivery?: Partial<DeliveryConfig> }) {
+export function createServices(p: { config: Config; sql: Sql; client: TelegramClient; cipher: TokenCipher; log: Logger; delivery?: Partial<SenderConfig> }) {
   const { config, sql, client, cipher, log } = p
-  const deliveryConfig: DeliveryConfig = {
-    ...defaultDeliveryConfig,
+  const deliveryConfig: SenderConfig = {
+    ...defaultSenderConfig,
     timeoutMs: config.TELEGRAM_TIMEOUT_MS,
     baseDelayMs: config.RETRY_BASE_DELAY_MS,
     maxDelayMs: config.RETRY_MAX_DELAY_MS,
@@ -31,7 +31,7 @@ export function createServices(p: { config: Config; sql: Sql; client: TelegramCl
     ...p.delivery,
   }
   const metrics = new Metrics(sql)
-  const delivery = new Delivery({ sql, client, cipher, log, metrics, config: deliveryConfig, keyboard: orderKeyboard(cipher, config.PUBLIC_URL) })
+  const delivery = new Sender({ sql, client, cipher, log, metrics, config: deliveryConfig, keyboard: orderKeyboard(cipher, config.PUBLIC_URL) })
   const dispatcher = new Dispatcher({ sql, delivery, log })
   const telegram = new TelegramService({ sql, client, cipher, log, publicUrl: config.PUBLIC_URL, timeoutMs: config.TELEGRAM_TIMEOUT_MS })
   const recipients = new RecipientService({ sql, client, cipher, log, timeoutMs: config.TELEGRAM_TIMEOUT_MS })

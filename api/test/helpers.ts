@@ -8,7 +8,7 @@ import { createLogger } from '../src/platform/log'
 import { createServices, type Services } from '../src/wiring'
 import { GrammyClient } from '../src/bot-api/grammy-client'
 import type { TelegramClient } from '../src/bot-api/client'
-import type { DeliveryConfig } from '../src/notifications/sender'
+import type { SenderConfig } from '../src/notifications/sender'
 import { createTokenCipher, legacyButtonKey } from '../src/platform/crypto'
 import { FakeTelegram } from './fake-telegram'
 import { withDatabase } from './preload'
@@ -65,7 +65,7 @@ export function freePort(): number {
 export async function createHarness(
   opts: {
     env?: Record<string, string>
-    delivery?: Partial<DeliveryConfig>
+    delivery?: Partial<SenderConfig>
     listen?: boolean
     seed?: boolean
     client?: TelegramClient

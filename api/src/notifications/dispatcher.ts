@@ -1,7 +1,7 @@
 import type { Sql } from '../platform/db/client'
 import type { Logger } from '../platform/log'
-import type { Delivery } from './sender'
-import { claimDueDeliveries, releaseLease } from './outbox'
+import type { Sender } from './sender'
+import { claimDueNotifications, releaseLease } from './outbox'
 import { scheduleSummaries } from './summary'
 import { BackgroundLoop } from '../platform/loop'
 
@@ -17,7 +17,7 @@ export class Dispatcher extends BackgroundLoop {
 
   private lastScheduled = 0
 
-  constructor(private readonly deps: { sql: Sql; delivery: Delivery; log: Logger; now?: () => Date }) {
+  constructor(private readonly deps: { sql: Sql; delivery: Sender; log: Logger; now?: () => Date }) {
     super()
   }
 
@@ -38,7 +38,7 @@ export class Dispatcher extends BackgroundLoop {
   /** Claims what is due (up to `limit`, one per shop, paced per chat). */
   private claim(limit: number) {
     const { sql, delivery } = this.deps
-    return claimDueDeliveries(sql, delivery.owner, limit, delivery.config.leaseSec, delivery.config)
+    return claimDueNotifications(sql, delivery.owner, limit, delivery.config.leaseSec, delivery.config)
   }
 
   /** Runs one leased delivery in the background; a free slot wakes the loop. */

@@ -7,7 +7,7 @@ import type { Sql } from '../platform/db/client'
  * delivery at the same time; `FOR UPDATE SKIP LOCKED` lets them claim without waiting on each other.
  */
 
-export type DeliveryRow = {
+export type NotificationRow = {
   id: string
   shop_id: string
   order_id: string
@@ -53,8 +53,8 @@ export type DeliveryRow = {
 }
 
 /** Everything one attempt needs, in one read: the order, the bot, the recipient and its own message. */
-export async function loadDelivery(sql: Sql, id: string): Promise<DeliveryRow | null> {
-  const [row] = await sql<DeliveryRow[]>`
+export async function loadNotification(sql: Sql, id: string): Promise<NotificationRow | null> {
+  const [row] = await sql<NotificationRow[]>`
     select d.id, d.shop_id, d.order_id, d.kind, d.state, d.attempts, d.revision, d.created_at, d.chat_ref, d.due_key,
            case when o.delivery_date is not null and o.delivery_slot_from is not null
                 then (o.delivery_date + o.delivery_slot_from) at time zone s.time_zone end as slot_starts_at,
@@ -84,7 +84,13 @@ export type Pacing = { chatIntervalMs: number; groupIntervalMs: number }
  * Recipient rows are taken with SKIP LOCKED, so replicas claim disjoint chats and never pace one chat
  * twice. Expired leases of crashed workers count as due.
  */
-export async function claimDueDeliveries(sql: Sql, owner: string, limit: number, leaseSec: number, pacing: Pacing): Promise<{ id: string; shop_id: string }[]> {
+export async function claimDueNotifications(
+  sql: Sql,
+  owner: string,
+  limit: number,
+  leaseSec: number,
+  pacing: Pacing,
+): Promise<{ id: string; shop_id: string }[]> {
   return sql<{ id: string; shop_id: string }[]>`
     with candidates as (
       -- Due rows, oldest first, of chats that may be written to now. Locked SKIP LOCKED for the
@@ -272,7 +278,7 @@ export type RequeueResult = { state: 'queued'; ids: string[] } | { state: 'alrea
  * The owner's "retry": every dead (or waiting) new-order notification of the order becomes due now and
  * is leased to the caller, who attempts them at once. A recipient that has it is not sent it again.
  */
-export async function requeueDelivery(sql: Sql, shopId: number, orderId: number, owner: string, leaseSec: number): Promise<RequeueResult> {
+export async function requeueNotifications(sql: Sql, shopId: number, orderId: number, owner: string, leaseSec: number): Promise<RequeueResult> {
   const rows = await sql<{ id: string }[]>`
     update telegram_outbox
     set state = 'pending', next_attempt_at = now(), locked_by = ${owner},

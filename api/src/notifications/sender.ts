@@ -9,20 +9,20 @@ import {
   finishFailed,
   finishSent,
   finishSkipped,
-  loadDelivery,
+  loadNotification,
   migrateChat,
   paceMs,
   postpone,
   releaseLease,
   takeChatSlot,
-  type DeliveryRow,
+  type NotificationRow,
   type Pacing,
 } from './outbox'
 import { inQuietHours } from './quiet-hours'
 import type { TokenCipher } from '../platform/crypto'
 import type { Metrics } from '../platform/metrics'
 
-export type DeliveryConfig = {
+export type SenderConfig = {
   timeoutMs: number
   baseDelayMs: number
   maxDelayMs: number
@@ -36,7 +36,7 @@ export type DeliveryConfig = {
   concurrency: number
 } & Pacing
 
-export const defaultDeliveryConfig: DeliveryConfig = {
+export const defaultSenderConfig: SenderConfig = {
   timeoutMs: 4000,
   baseDelayMs: 2000,
   maxDelayMs: 600_000,
@@ -54,7 +54,7 @@ const STATUS_EDIT_WAIT_MS = 2000
 
 export type AttemptOutcome = { status: 'sent' | 'failed' | 'pending'; error?: string; errorCode?: ErrorCode; retryAt?: Date | null }
 
-export type KeyboardFor = (d: DeliveryRow) => Keyboard | undefined
+export type KeyboardFor = (d: NotificationRow) => Keyboard | undefined
 
 /**
  * One attempt of a notification (or of the edit of its message) and what follows from its outcome:
@@ -67,7 +67,7 @@ export type KeyboardFor = (d: DeliveryRow) => Keyboard | undefined
  * is bounded by `timeoutMs`, far below the lease, so a live worker never loses its lease mid-send,
  * and a SENT that cannot be written right now is retried while the lease lasts (`recordSent`).
  */
-export class Delivery {
+export class Sender {
   readonly owner = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`
   private readonly background = new Set<Promise<unknown>>()
 
@@ -77,7 +77,7 @@ export class Delivery {
       client: TelegramClient
       cipher: TokenCipher
       log: Logger
-      config: DeliveryConfig
+      config: SenderConfig
       keyboard?: KeyboardFor
       random?: () => number
       metrics?: Metrics
@@ -101,12 +101,12 @@ export class Delivery {
   }
 
   /** One attempt of a delivery whose lease the caller holds. Never throws for a Telegram failure. */
-  async attempt(delivery: string | DeliveryRow, signal?: AbortSignal, opts: { firstAttempt?: boolean } = {}): Promise<AttemptOutcome> {
+  async attempt(delivery: string | NotificationRow, signal?: AbortSignal, opts: { firstAttempt?: boolean } = {}): Promise<AttemptOutcome> {
     // The dispatcher's claim has already taken the chat's pacing slot; the request's own first attempt
     // takes it only if it is free now, and otherwise leaves the row to the dispatcher (no 429).
     const { sql, client, cipher, log } = this.deps
     const started = Date.now()
-    const d = typeof delivery === 'string' ? await loadDelivery(sql, delivery) : delivery
+    const d = typeof delivery === 'string' ? await loadNotification(sql, delivery) : delivery
     if (d?.state !== 'pending') return { status: d?.state === 'done' ? 'sent' : 'failed', error: 'not pending' }
     if (opts.firstAttempt && d.chat_ref && d.chat_id && !(await takeChatSlot(sql, d.chat_ref, this.deps.config))) {
       await releaseLease(sql, d.id, this.owner)

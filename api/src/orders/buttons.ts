@@ -1,6 +1,6 @@
 import { safeEqual } from '../platform/http/auth'
 import type { Keyboard } from '../bot-api'
-import type { DeliveryRow } from '../notifications'
+import type { NotificationRow } from '../notifications'
 import type { TokenCipher } from '../platform/crypto'
 
 /**
@@ -29,7 +29,7 @@ export const orderPageUrl = (publicUrl: string, shopId: string | number, orderId
 
 /** «Принять» while the order is new, «Открыть» whenever PUBLIC_URL is set; nothing otherwise. */
 export function orderKeyboard(cipher: TokenCipher, publicUrl: string | undefined) {
-  return (d: Pick<DeliveryRow, 'shop_id' | 'order_id' | 'status'>): Keyboard | undefined => {
+  return (d: Pick<NotificationRow, 'shop_id' | 'order_id' | 'status'>): Keyboard | undefined => {
     const row: Keyboard[number] = []
     if (d.status === 'new') row.push({ text: 'Принять', callbackData: acceptCallbackData(cipher, d.shop_id, d.order_id) })
     if (publicUrl) row.push({ text: 'Открыть', url: orderPageUrl(publicUrl, d.shop_id, d.order_id) })

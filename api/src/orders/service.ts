@@ -5,7 +5,7 @@ import { Conflict, NotFound } from '../platform/http/errors'
 import type { Logger } from '../platform/log'
 import { maskChatId } from '../platform/crypto'
 import { getShopOr404 } from '../platform/shops'
-import { requeueDelivery, type AttemptOutcome, type Delivery, type Dispatcher } from '../notifications'
+import { requeueNotifications, type AttemptOutcome, type Sender, type Dispatcher } from '../notifications'
 import { changeOrderStatus, findOrder, insertOrderOnce, listOrders, toOrder, type OrderWithNotificationRow } from './repository'
 import { NEXT_STATUSES, previousStatuses, type CreateOrderInput, type Order, type OrderStatus } from './schema'
 
@@ -17,7 +17,7 @@ export type TelegramOutcome = {
 const sameMoney = (a: string, b: string) => Number(a).toFixed(2) === Number(b).toFixed(2)
 
 export class OrderService {
-  constructor(private readonly deps: { sql: Sql; delivery: Delivery; dispatcher: Dispatcher; log: Logger }) {}
+  constructor(private readonly deps: { sql: Sql; delivery: Sender; dispatcher: Dispatcher; log: Logger }) {}
 
   /**
    * Stores the order (once per number) and makes the first notification attempt after commit,
@@ -164,7 +164,7 @@ export class OrderService {
     await getShopOr404(sql, shopId)
     const row = await findOrder(sql, shopId, orderId)
     if (!row) throw new NotFound(`Order ${orderId} does not exist in shop ${shopId}`, 'order_not_found')
-    const q = await requeueDelivery(sql, shopId, orderId, delivery.owner, delivery.config.leaseSec)
+    const q = await requeueNotifications(sql, shopId, orderId, delivery.owner, delivery.config.leaseSec)
     if (q.state === 'already_sent') throw new Conflict('This notification was already sent; it is not sent twice', 'already_sent')
     if (q.state === 'in_progress') throw new Conflict('This notification is being sent right now', 'in_progress')
     if (q.state === 'none') throw new Conflict('This order had no notification to resend (Telegram was not connected when it came in)', 'nothing_to_resend')
