@@ -178,9 +178,8 @@ export async function finishSent(
     isStatusLine?: boolean
   },
 ): Promise<void> {
-  const statement = async (sql: Sql) => {
-    const pace = p.paceMs ? sql`, next_send_at = greatest(next_send_at, now() + make_interval(secs => ${p.paceMs / 1000}))` : sql``
-    await sql`
+  const pace = p.paceMs ? sql`, next_send_at = greatest(next_send_at, now() + make_interval(secs => ${p.paceMs / 1000}))` : sql``
+  const written = await sql`
     with d as (
       update telegram_outbox
       set state = case when revision = ${p.revision ?? 0} then 'done' else 'pending' end,
@@ -213,14 +212,27 @@ export async function finishSent(
       status = 'SENT', error = null, error_code = null, sent_at = now(),
       attempts = greatest(telegram_send_log.attempts, excluded.attempts),
       message = excluded.message, message_id = excluded.message_id, chat_id = excluded.chat_id,
-      mock = excluded.mock, updated_at = now()`
-  }
-  // Recipients of one order finish concurrently: the order row lock makes the last one see the others
-  // done (a fresh snapshot after the lock), so exactly one of them writes SENT and none misses it.
-  if (p.kind !== 'order') return statement(sql)
+      mock = excluded.mock, updated_at = now()
+    returning 1`
+  if (p.kind !== 'order' || written.length) return
+  // Not written: another recipient's notification was not done when this statement began. Two
+  // recipients finishing at once could each see the other unfinished, so look again after both have
+  // committed, under the order's row lock (a fresh snapshot): the last one to look writes SENT. A
+  // shop with one chat never gets here — its statement above already wrote SENT in one round trip.
   await sql.begin(async (tx) => {
     await tx`select 1 from orders where id = ${p.orderId} for update`
-    await statement(tx as unknown as Sql)
+    await tx`
+      insert into telegram_send_log (shop_id, order_id, message, status, error, attempts, sent_at, message_id, chat_id, mock)
+      select ${p.shopId}, ${p.orderId}, ${p.text}, 'SENT', null,
+             (select coalesce(max(attempts), 1) from telegram_outbox where order_id = ${p.orderId} and kind = 'order'), now(),
+             fm.message_id, fm.chat_id, ${p.mock}
+      from (select m.message_id, m.chat_id from telegram_messages m where m.order_id = ${p.orderId} order by m.chat_ref limit 1) fm
+      where not exists (select 1 from telegram_outbox x where x.order_id = ${p.orderId} and x.kind = 'order' and x.state <> 'done')
+      on conflict (shop_id, order_id) do update set
+        status = 'SENT', error = null, error_code = null, sent_at = now(),
+        attempts = greatest(telegram_send_log.attempts, excluded.attempts),
+        message = excluded.message, message_id = excluded.message_id, chat_id = excluded.chat_id,
+        mock = excluded.mock, updated_at = now()`
   })
 }
 
