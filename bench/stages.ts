@@ -49,7 +49,10 @@ export async function stageTimings(p: { sql: Sql; fakeUrl: string; shops: number
   const parsed = Array.from({ length: n }, (_, i) => CreateOrderBody.parse(body(i)))
   out.validateZodUs = cpu((i) => CreateOrderBody.parse(body(i)))
   out.renderMessageUs = cpu((i) =>
-    renderOrderMessage({ ...parsed[i]!, deliveryTime: parsed[i]!.deliveryTime.text, total: parsed[i]!.total, status: 'new', acceptedBy: null, acceptedAt: null }, 'Магазин'),
+    renderOrderMessage(
+      { ...parsed[i]!, deliveryTime: parsed[i]!.deliveryTime.text, total: parsed[i]!.total, status: 'new', acceptedBy: null, acceptedAt: null },
+      'Магазин',
+    ),
   )
   const sampleToken = makeToken('cipher')
   out.encryptDecryptTokenUs = cpu(() => p.cipher.decrypt(p.cipher.encrypt(sampleToken, 1), 1))
