@@ -8,7 +8,7 @@ import type { TokenCipher } from './platform/crypto'
 import type { Sql } from './platform/db/client'
 import type { Logger } from './platform/log'
 import { Metrics } from './platform/metrics'
-import { createCallbackHandler, Poller, UpdateRouter } from './updates'
+import { BotCommands, createCallbackHandler, Poller, UpdateRouter } from './updates'
 
 export type Services = ReturnType<typeof createServices>
 
@@ -40,7 +40,8 @@ export function createServices(p: { config: Config; sql: Sql; client: TelegramCl
   // Imports run one way (updates → orders → notifications): the router is built last and given the
   // button handler, so nothing is assigned after construction.
   const onCallback = createCallbackHandler({ sql, client, cipher, orders, log, timeoutMs: config.TELEGRAM_TIMEOUT_MS })
-  const updates = new UpdateRouter({ sql, client, cipher, log, timeoutMs: config.TELEGRAM_TIMEOUT_MS, onCallback })
+  const commands = new BotCommands({ sql, client, cipher, log, timeoutMs: config.TELEGRAM_TIMEOUT_MS, publicUrl: config.PUBLIC_URL })
+  const updates = new UpdateRouter({ sql, client, cipher, log, timeoutMs: config.TELEGRAM_TIMEOUT_MS, onCallback, commands })
   const poller = new Poller({ sql, client, cipher, router: updates, log, intervalMs: config.POLL_INTERVAL_MS })
   return {
     config,

@@ -46,7 +46,8 @@ export const B = {
   } as Behaviour,
 }
 
-export type Call = { token: string; method: string; payload: Record<string, unknown>; at: number }
+/** One request to the fake; `result` is what it answered when the call succeeded (e.g. the message id). */
+export type Call = { token: string; method: string; payload: Record<string, unknown>; at: number; result?: unknown }
 
 /** A token shaped like a real one, unique per call site. */
 let seq = 0
@@ -177,7 +178,8 @@ export class FakeTelegram {
     if (b.kind === 'html') return new Response('<html><body>Bad Gateway</body></html>', { status: b.status, headers: { 'content-type': 'text/html' } })
     if (b.kind === 'error')
       return Response.json({ ok: false, error_code: b.status, description: b.description, parameters: b.parameters }, { status: b.status })
-    return Response.json({ ok: true, result: this.result(token, method, payload) })
+    call.result = this.result(token, method, payload)
+    return Response.json({ ok: true, result: call.result })
   }
 
   /** Telegram-like pacing of sends (only with `limits`): true means this call gets a 429. */

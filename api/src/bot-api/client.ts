@@ -6,7 +6,8 @@
 
 export type BotInfo = { id: number; username: string; firstName: string }
 
-export type InlineButton = { text: string; callbackData: string } | { text: string; url: string }
+/** `webApp` opens a Mini App (private chats only; Telegram refuses it in groups). */
+export type InlineButton = { text: string; callbackData: string } | { text: string; url: string } | { text: string; webApp: string }
 export type Keyboard = InlineButton[][]
 
 export type OutgoingMessage = {
@@ -29,7 +30,12 @@ export type TgUpdate = {
   update_id: number
   message?: { message_id: number; chat: TgChat; from?: TgUser; text?: string; date?: number; message_thread_id?: number; is_topic_message?: boolean }
   my_chat_member?: { chat: TgChat; from?: TgUser; new_chat_member?: { status?: string } }
-  callback_query?: { id: string; from: TgUser; data?: string; message?: { message_id: number; chat: TgChat } }
+  callback_query?: {
+    id: string
+    from: TgUser
+    data?: string
+    message?: { message_id: number; chat: TgChat; message_thread_id?: number; is_topic_message?: boolean }
+  }
 }
 
 export const ALLOWED_UPDATES = ['message', 'my_chat_member', 'callback_query'] as const
@@ -115,4 +121,10 @@ export interface TelegramClient {
   setWebhook(token: string, opts: { url: string; secretToken: string }, signal?: AbortSignal): Promise<void>
   deleteWebhook(token: string, signal?: AbortSignal): Promise<void>
   getUpdates(token: string, opts: { offset: number; timeoutSec: number }, signal?: AbortSignal): Promise<TgUpdate[]>
+  /** The command menu Telegram shows in the bot's chats. */
+  setMyCommands(token: string, commands: BotCommand[], signal?: AbortSignal): Promise<void>
+  /** The menu button of one private chat: a Mini App at `url`. */
+  setChatMenuButton(token: string, opts: { chatId: string; text: string; url: string }, signal?: AbortSignal): Promise<void>
 }
+
+export type BotCommand = { command: string; description: string }

@@ -3,6 +3,7 @@ import { redact } from '../platform/log'
 import {
   ALLOWED_UPDATES,
   TelegramError,
+  type BotCommand,
   type BotInfo,
   type Keyboard,
   type OutgoingMessage,
@@ -19,7 +20,15 @@ type GrammySignal = NonNullable<Parameters<Api['getMe']>[0]>
 function toMarkup(k?: Keyboard) {
   if (!k) return undefined
   return {
-    inline_keyboard: k.map((row) => row.map((b) => ('url' in b ? { text: b.text, url: b.url } : { text: b.text, callback_data: b.callbackData }))),
+    inline_keyboard: k.map((row) =>
+      row.map((b) =>
+        'url' in b
+          ? { text: b.text, url: b.url }
+          : 'webApp' in b
+            ? { text: b.text, web_app: { url: b.webApp } }
+            : { text: b.text, callback_data: b.callbackData },
+      ),
+    ),
   }
 }
 
@@ -178,5 +187,17 @@ export class GrammyClient implements TelegramClient {
       signal,
     )
     return updates as unknown as TgUpdate[]
+  }
+
+  async setMyCommands(token: string, commands: BotCommand[], signal?: AbortSignal): Promise<void> {
+    await this.call(token, (api, s) => api.setMyCommands(commands, {}, s), signal)
+  }
+
+  async setChatMenuButton(token: string, opts: { chatId: string; text: string; url: string }, signal?: AbortSignal): Promise<void> {
+    await this.call(
+      token,
+      (api, s) => api.setChatMenuButton({ chat_id: Number(opts.chatId), menu_button: { type: 'web_app', text: opts.text, web_app: { url: opts.url } } }, s),
+      signal,
+    )
   }
 }

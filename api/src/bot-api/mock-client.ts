@@ -47,6 +47,13 @@ export class MockClient implements TelegramClient {
     return queue
   }
 
+  async setMyCommands(token: string): Promise<void> {
+    this.record('setMyCommands', token)
+  }
+  async setChatMenuButton(token: string, opts: { chatId: string }): Promise<void> {
+    this.record('setChatMenuButton', token, { chatId: opts.chatId })
+  }
+
   /** Queues an update as if a user had written to the bot; the poller picks it up. */
   injectUpdate(token: string, build: (updateId: number) => TgUpdate): void {
     const list = this.pending.get(token) ?? []

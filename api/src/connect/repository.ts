@@ -254,3 +254,15 @@ export async function replaceEncryptedToken(sql: Sql, id: string, from: string, 
   const rows = await sql`update telegram_integrations set bot_token = ${to} where id = ${id} and bot_token = ${from}`
   return rows.count === 1
 }
+
+/** True when the chat is one of the shop's enabled recipients: bot commands answer only there. */
+export async function isRecipientChat(sql: Sql, shopId: number | string, chatId: string): Promise<boolean> {
+  const [row] = await sql`select 1 from telegram_chats where shop_id = ${shopId} and chat_id = ${chatId} and enabled limit 1`
+  return !!row
+}
+
+/** The shop's name and time zone, as its messages show them. */
+export async function shopForMessages(sql: Sql, shopId: number | string): Promise<{ name: string; timeZone: string } | null> {
+  const [row] = await sql<{ name: string; time_zone: string }[]>`select name, time_zone from shops where id = ${shopId}`
+  return row ? { name: row.name, timeZone: row.time_zone } : null
+}

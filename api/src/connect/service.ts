@@ -5,7 +5,7 @@ import { Conflict, type HttpError, Invalid, UpstreamUnavailable } from '../platf
 import type { Logger } from '../platform/log'
 import { getShopOr404 } from '../platform/shops'
 import { TelegramError, type TelegramClient } from '../bot-api'
-import { chatMovedText, oldestDueAgeSec, testMessageText } from '../notifications'
+import { BOT_COMMANDS, chatMovedText, oldestDueAgeSec, testMessageText } from '../notifications'
 import { findIntegration, renewStartCode, sendLogSummary, updateIntegrationSettings, upsertIntegrationWithToken, type IntegrationRow } from './repository'
 import type { ConnectInput, Status } from './schema'
 import { maskChatId, maskToken, randomCode, sha256, type TokenCipher } from '../platform/crypto'
@@ -120,6 +120,8 @@ export class TelegramService {
       startCodeTtlSec: START_CODE_TTL_SEC,
     })
     log.info('telegram_connected', { shopId, bot: me.username, webhook: !!webhookUrl })
+    // The command menu (/today, /orders, /order): a convenience, so a refusal does not undo the connect.
+    await client.setMyCommands(token, BOT_COMMANDS).catch((err) => log.warn('bot_commands_not_set', { shopId, error: err }))
     if (actor) await insertAudit(sql, { shopId, actor, action: 'bot_connected', details: { bot: me.username, enabled: row.enabled } })
     if (previous && webhookUrl) {
       const oldToken = safeDecrypt(cipher, previous.bot_token, shopId)

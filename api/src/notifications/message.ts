@@ -155,4 +155,29 @@ export const connectedMessageText = (shopName: string) =>
 export const staleCodeText = 'Эта ссылка для подключения устарела или уже использована. Откройте страницу настроек магазина и нажмите «Подключить чат» ещё раз.'
 
 export const helpText =
-  'Я присылаю уведомления о новых заказах магазина.\n\nЧтобы подключить этот чат, откройте страницу настроек Telegram в Posiflora и нажмите «Подключить чат» — ссылка откроет меня с нужным кодом. Чтобы переподключить, сделайте то же ещё раз.'
+  'Я присылаю уведомления о новых заказах магазина.\n\nВ подключённом чате работают команды:\n/today — доставки на сегодня\n/orders — последние заказы\n/order 1234 — заказ по номеру, с кнопками\n\nЧтобы подключить этот чат, откройте страницу настроек Telegram в Posiflora и нажмите «Подключить чат» — ссылка откроет меня с нужным кодом. Чтобы переподключить, сделайте то же ещё раз.'
+
+/** The bot's command menu (`setMyCommands`); the commands answer only in the shop's recipient chats. */
+export const BOT_COMMANDS = [
+  { command: 'today', description: 'Доставки на сегодня' },
+  { command: 'orders', description: 'Последние заказы' },
+  { command: 'order', description: 'Заказ по номеру: /order 1234' },
+  { command: 'help', description: 'Что умеет бот' },
+]
+
+/** One line of an order in `/orders`: number, time taken, sum, state, who ordered. */
+export function renderOrderLine(
+  o: { number: string; total: string; status: string; customerName: string; deliveryDate: string | null; deliveryTime: string | null; createdAt: string },
+  timeZone: string,
+): string {
+  const cut = (s: string, n: number) =>
+    escapeHtml(
+      Array.from(s).length > n
+        ? Array.from(s)
+            .slice(0, n - 1)
+            .join('') + '…'
+        : s,
+    )
+  const when = o.deliveryDate ? ` · 🚚 ${formatDate(o.deliveryDate).slice(0, 5)}${o.deliveryTime ? ' ' + cut(o.deliveryTime, 20) : ''}` : ''
+  return `• <b>№${cut(o.number, 40)}</b> · ${formatRub(o.total)} · ${STATUS_LABELS[o.status] ?? escapeHtml(o.status)}${when}\n   ${cut(o.customerName, 60)}, ${shopTime(o.createdAt, timeZone)}`
+}

@@ -215,3 +215,14 @@ export async function isOrderMessage(sql: Sql, orderId: number, chatId: string, 
   const [row] = await sql`select 1 from telegram_messages where order_id = ${orderId} and chat_id = ${chatId} and message_id = ${messageId}`
   return !!row
 }
+
+/** A page of the shop's orders, newest first, for the bot's `/orders` (one more row than asked tells if there is a next page). */
+export function latestOrders(sql: Sql, shopId: number, limit: number, offset: number): Promise<OrderRow[]> {
+  return sql<OrderRow[]>`select ${sql.unsafe(ORDER_COLUMNS)} from orders where shop_id = ${shopId} order by id desc limit ${limit} offset ${offset}`
+}
+
+/** The shop's order by the number the shop gave it (`/order 1234`). */
+export async function findOrderByNumber(sql: Sql, shopId: number, number: string): Promise<OrderRow | null> {
+  const [row] = await sql<OrderRow[]>`select ${sql.unsafe(ORDER_COLUMNS)} from orders where shop_id = ${shopId} and number = ${number}`
+  return row ?? null
+}

@@ -6,7 +6,7 @@ import { parseAcceptCallback } from '../orders'
 import { moscowTime } from '../notifications'
 import type { TelegramClient, TgUpdate } from '../bot-api'
 import type { CallbackHandler } from './router'
-import type { IntegrationRow } from '../connect'
+import { isRecipientChat, type IntegrationRow } from '../connect'
 import type { TokenCipher } from '../platform/crypto'
 
 const displayName = (u: NonNullable<TgUpdate['callback_query']>['from']) =>
@@ -14,7 +14,7 @@ const displayName = (u: NonNullable<TgUpdate['callback_query']>['from']) =>
 
 /**
  * A button press in an order message. The press must carry our signed data for this shop's order
- * and come from the very message we sent for it; then the first press accepts the order and every
+ * and come from a message we sent for it or from one of the shop's recipient chats; then the first press accepts the order and every
  * press gets a toast (Telegram shows a spinner on the button until it is answered).
  */
 export function createCallbackHandler(deps: {
@@ -33,8 +33,11 @@ export function createCallbackHandler(deps: {
     const q = update.callback_query!
     const shopId = Number(integration.shop_id)
     const orderId = parseAcceptCallback(cipher, shopId, q.data)
-    // «Принять» may be pressed on the order's message in any recipient chat; the first press wins for all.
-    const fromOurMessage = !!orderId && !!q.message && (await isOrderMessage(sql, orderId, String(q.message.chat?.id), Number(q.message.message_id)))
+    // «Принять» may be pressed on the order's message in any recipient chat, or on the card `/order`
+    // sent into one; the first press wins for all. A press from anywhere else is refused.
+    const chatId = String(q.message?.chat?.id)
+    const fromOurMessage =
+      !!orderId && !!q.message && ((await isOrderMessage(sql, orderId, chatId, Number(q.message.message_id))) || (await isRecipientChat(sql, shopId, chatId)))
     if (!orderId || !fromOurMessage) {
       log.warn('callback_refused', { shopId, reason: orderId ? 'not_our_message' : 'bad_data' })
       await answer(token, q.id, 'Эта кнопка не относится к заказам этого магазина')

@@ -5,6 +5,7 @@ import { connectedMessageText, helpText, staleCodeText } from '../notifications'
 import { bindChatByStartCode, markUpdateSeen, setChatMemberStatus, type IntegrationRow } from '../connect'
 import { safeDecrypt } from '../connect'
 import type { TokenCipher } from '../platform/crypto'
+import type { BotCommands, Reply } from './commands'
 
 /** `/start <code>` or `/start@bot <code>`; the code is what t.me/<bot>?start=<code> carries. */
 const START_RE = /^\/start(?:@([A-Za-z0-9_]+))?(?:\s+([A-Za-z0-9_-]{1,64}))?\s*$/
@@ -21,12 +22,29 @@ export type CallbackHandler = (integration: IntegrationRow, token: string, updat
 export class UpdateRouter {
   private readonly background = new Set<Promise<unknown>>()
 
-  constructor(private readonly deps: { sql: Sql; client: TelegramClient; cipher: TokenCipher; log: Logger; timeoutMs: number; onCallback: CallbackHandler }) {}
+  constructor(
+    private readonly deps: {
+      sql: Sql
+      client: TelegramClient
+      cipher: TokenCipher
+      log: Logger
+      timeoutMs: number
+      onCallback: CallbackHandler
+      commands: BotCommands
+    },
+  ) {}
 
   private reply(token: string, chatId: string, text: string, shopId: string, threadId: number | null = null) {
-    const p = this.deps.client
-      .sendMessage(token, { chatId, text, threadId }, AbortSignal.timeout(this.deps.timeoutMs))
-      .catch((err) => this.deps.log.warn('bot_reply_failed', { shopId, error: err }))
+    this.send(token, { chatId, text, threadId }, shopId)
+  }
+
+  private send(token: string, r: Reply & { messageId?: number }, shopId: string) {
+    const { client, timeoutMs, log } = this.deps
+    const msg = { chatId: r.chatId, text: r.text, threadId: r.threadId, keyboard: r.keyboard }
+    const call = r.messageId
+      ? client.editMessageText(token, { ...msg, messageId: r.messageId }, AbortSignal.timeout(timeoutMs))
+      : client.sendMessage(token, msg, AbortSignal.timeout(timeoutMs))
+    const p = call.catch((err) => log.warn('bot_reply_failed', { shopId, error: err }))
     this.background.add(p)
     p.finally(() => this.background.delete(p))
   }
@@ -63,6 +81,15 @@ export class UpdateRouter {
     }
 
     if (update.callback_query) {
+      const list = await this.deps.commands.press(integration, update.callback_query)
+      if (list) {
+        if (list.edit) this.send(token, list.edit, shopId)
+        if (list.send) this.send(token, list.send, shopId)
+        await this.deps.client
+          .answerCallbackQuery(token, update.callback_query.id, '', AbortSignal.timeout(this.deps.timeoutMs))
+          .catch((err) => log.warn('callback_answer_failed', { shopId, error: err }))
+        return 'handled'
+      }
       await this.deps.onCallback(integration, token, update)
       return 'handled'
     }
@@ -75,6 +102,12 @@ export class UpdateRouter {
     const help = HELP_RE.exec(text)
     if (help && (!help[1] || help[1].toLowerCase() === integration.bot_username.toLowerCase())) {
       this.reply(token, chatId, helpText, shopId)
+      return 'handled'
+    }
+    const answer = await this.deps.commands.answer(integration, msg)
+    if (answer) {
+      log.info('command_answered', { shopId, command: text.split(/[\s@]/, 1)[0] })
+      this.send(token, answer, shopId)
       return 'handled'
     }
     const start = START_RE.exec(text)
