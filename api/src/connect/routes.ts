@@ -4,7 +4,15 @@ import { actorOf, principalOf } from '../platform/http/auth'
 import { Invalid } from '../platform/http/errors'
 import { ErrorSchema, Id } from '../platform/http/schemas'
 import type { RecipientService } from './recipients'
-import { getShopSettings, ShopSettingsPatch, ShopSettingsSchema, updateShopSettings } from './settings'
+import {
+  getShopSettings,
+  previewSummary,
+  ShopSettingsPatch,
+  ShopSettingsSchema,
+  SummaryPreviewQuery,
+  SummaryPreviewSchema,
+  updateShopSettings,
+} from './settings'
 import type { Sql } from '../platform/db/client'
 import { ConnectBody, IntegrationSchema, RecipientBody, RecipientSchema, StatusSchema } from './schema'
 import type { TelegramService } from './service'
@@ -115,6 +123,15 @@ export const settingsRoutes = (sql: Sql, recipients: RecipientService) =>
       body: ShopSettingsPatch,
       response: { 200: ShopSettingsSchema, ...errors },
       detail: { summary: 'Change the shop’s time zone, reminder lead minutes or summary time' },
+    })
+    .get('/shops/:shopId/telegram/summary', ({ params, query }) => previewSummary(sql, params.shopId, query.day), {
+      params: ShopParams,
+      query: SummaryPreviewQuery,
+      response: { 200: SummaryPreviewSchema, 400: ErrorSchema, 404: ErrorSchema },
+      detail: {
+        summary: 'Preview a morning summary (default: tomorrow’s) as the bot would send it now',
+        description: 'Nothing is sent. `text` is Telegram HTML; `sendsAt` is when that day’s summary is due.',
+      },
     })
     .post('/shops/:shopId/telegram/summary', ({ params }) => recipients.sendSummaryNow(params.shopId), {
       params: ShopParams,

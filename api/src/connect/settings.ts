@@ -3,6 +3,7 @@ import { insertAudit } from '../platform/audit'
 import type { Sql } from '../platform/db/client'
 import type { Actor } from '../platform/http/auth'
 import { NotFound } from '../platform/http/errors'
+import { deliveriesOn, renderSummary } from '../notifications'
 
 /** A shop's day: its time zone (messages, quiet hours), how early reminders go, when the summary goes. */
 const isTimeZone = (tz: string) => {
@@ -52,4 +53,36 @@ export async function updateShopSettings(sql: Sql, shopId: number, p: z.infer<ty
   if (!row) throw new NotFound(`Shop ${shopId} does not exist`, 'shop_not_found')
   await insertAudit(sql, { shopId, actor, action: 'settings_changed', details: p })
   return toSettings(row)
+}
+
+export const SummaryPreviewQuery = z.object({
+  day: z
+    .string()
+    .regex(/^\d{4}-\d{2}-\d{2}$/, 'must be YYYY-MM-DD')
+    .refine((d) => !Number.isNaN(Date.parse(`${d}T00:00:00Z`)) && new Date(`${d}T00:00:00Z`).toISOString().startsWith(d), 'must be a real date')
+    .optional()
+    .describe('The shop-local day (default: tomorrow in the shop’s time zone)'),
+})
+
+export const SummaryPreviewSchema = z.object({
+  day: z.string().describe('YYYY-MM-DD, the shop’s local day'),
+  sendsAt: z.string().describe('When that morning’s summary goes (ISO 8601): the day at summaryTime in the shop’s zone'),
+  deliveries: z.number().describe('Deliveries that day, cancelled ones left out'),
+  text: z.string().describe('The message exactly as the bot would send it now (Telegram HTML)'),
+})
+
+/** What the morning summary of `day` (default: tomorrow, shop-local) would say if it went now. */
+export async function previewSummary(sql: Sql, shopId: number, day?: string): Promise<z.infer<typeof SummaryPreviewSchema>> {
+  const [shop] = await sql<{ name: string; time_zone: string; day: string; sends_at: Date }[]>`
+    select s.name, s.time_zone, d.day::text as day, (d.day + s.summary_time) at time zone s.time_zone as sends_at
+    from shops s cross join lateral (select coalesce(${day ?? null}::date, (now() at time zone s.time_zone)::date + 1) as day) d
+    where s.id = ${shopId}`
+  if (!shop) throw new NotFound(`Shop ${shopId} does not exist`, 'shop_not_found')
+  const rows = await deliveriesOn(sql, shopId, shop.day)
+  return {
+    day: shop.day,
+    sendsAt: new Date(shop.sends_at).toISOString(),
+    deliveries: rows.filter((r) => r.status !== 'cancelled').length,
+    text: renderSummary(shop.name, shop.day, rows),
+  }
 }

@@ -58,6 +58,7 @@ const SAMPLES: Sample[] = [
   { method: 'DELETE', route: '/shops/:shopId/telegram/managers/:telegramUserId', path: (i) => `/shops/${i.shop}/telegram/managers/4242` },
   { method: 'GET', route: '/shops/:shopId/telegram/settings', path: (i) => `/shops/${i.shop}/telegram/settings` },
   { method: 'PATCH', route: '/shops/:shopId/telegram/settings', path: (i) => `/shops/${i.shop}/telegram/settings`, body: () => ({ reminderLeadMinutes: 45 }) },
+  { method: 'GET', route: '/shops/:shopId/telegram/summary', path: (i) => `/shops/${i.shop}/telegram/summary` },
   { method: 'POST', route: '/shops/:shopId/telegram/summary', path: (i) => `/shops/${i.shop}/telegram/summary` },
   { method: 'GET', route: '/shops/:shopId/telegram/chats', path: (i) => `/shops/${i.shop}/telegram/chats` },
   {

@@ -87,6 +87,44 @@ describe('the morning summary', () => {
   })
 })
 
+describe('the summary preview (the settings page shows tomorrow’s)', () => {
+  test('tomorrow in the shop’s zone by default, with its send time; nothing is sent; a given day; bad days are 400 like every bad query', async () => {
+    const { shop, token } = await shopIn('Asia/Vladivostok', '7700009')
+    await h.request('PATCH', `/shops/${shop}/telegram/settings`, { summaryTime: '07:30' })
+    const todayVl = local(new Date(), 'Asia/Vladivostok').date
+    const tomorrow = new Date(`${todayVl}T12:00:00Z`)
+    tomorrow.setUTCDate(tomorrow.getUTCDate() + 1)
+    const day = tomorrow.toISOString().slice(0, 10)
+    for (const [n, d, time] of [
+      ['P-1', day, '12:00–14:00'],
+      ['P-2', day, '09:00'],
+      ['P-3', todayVl, '10:00'],
+    ] as const)
+      expect((await h.post(`/shops/${shop}/orders`, { number: n, total: 1500, customerName: 'Клиент', deliveryDate: d, deliveryTime: time })).status).toBe(201)
+    const sent = h.fake.sent(token).length
+    const r = await h.get(`/shops/${shop}/telegram/summary`)
+    expect(r.status).toBe(200)
+    expect(r.json.day).toBe(day)
+    // 07:30 in Vladivostok (UTC+10) is 21:30 UTC the evening before
+    const prev = new Date(`${day}T00:00:00Z`)
+    prev.setUTCDate(prev.getUTCDate() - 1)
+    expect(r.json.sendsAt).toBe(`${prev.toISOString().slice(0, 10)}T21:30:00.000Z`)
+    expect(r.json.deliveries).toBe(2)
+    expect(r.json.text).toContain('Всего: 2 на 3\u00a0000\u00a0₽ · <b>не приняты: 2</b>')
+    expect(r.json.text.indexOf('<b>09:00</b>')).toBeLessThan(r.json.text.indexOf('<b>12:00–14:00</b>'))
+    expect(r.json.text).not.toContain('P-3')
+    expect(h.fake.sent(token).length).toBe(sent)
+
+    const today = await h.get(`/shops/${shop}/telegram/summary?day=${todayVl}`)
+    expect(today.json).toMatchObject({ day: todayVl, deliveries: 1 })
+    for (const bad of ['2026-02-30', 'tomorrow', '2026-1-1']) {
+      const b = await h.get(`/shops/${shop}/telegram/summary?day=${bad}`)
+      expect(b.status).toBe(400)
+      expect(b.json.error).toBeTruthy()
+    }
+  })
+})
+
 describe('the reminder before a delivery window', () => {
   test('due lead minutes before the window; sent once, as a reply under the order, only for orders not yet assembling', async () => {
     const { shop, token } = await shopIn('Europe/Moscow', '7700004')
