@@ -25,6 +25,10 @@ export type Recipient = import('../../api/src/connect/schema').Recipient
 export type RecipientEvent = Recipient['events'][number]
 export type RecipientChange = { events?: RecipientEvent[]; quietHours?: { from: string; to: string } | null; enabled?: boolean; threadId?: number | null }
 
+/** The shop's day (time zone, reminder lead, summary time) and a summary preview: connect/settings.ts. */
+export type ShopSettings = import('../../api/src/connect/settings').ShopSettings
+export type SummaryPreview = import('zod').infer<typeof import('../../api/src/connect/settings').SummaryPreviewSchema>
+
 export type FieldIssue = { path: string; message: string }
 
 /** An answer in the API's error shape `{error, message, details?}`, or a network failure (status 0). */
@@ -184,6 +188,10 @@ export function shopApi(shopId: string) {
     changeChat: (id: number, change: RecipientChange) => request<Recipient>('PATCH', `${base}/telegram/chats/${id}`, change),
     removeChat: (id: number) => request<null>('DELETE', `${base}/telegram/chats/${id}`),
     testChat: (id: number) => request<TestResult & { errorCode: string | null }>('POST', `${base}/telegram/chats/${id}/test`, {}),
+    settings: () => request<ShopSettings>('GET', `${base}/telegram/settings`),
+    changeSettings: (change: Partial<ShopSettings>) => request<ShopSettings>('PATCH', `${base}/telegram/settings`, change),
+    summaryPreview: () => request<SummaryPreview>('GET', `${base}/telegram/summary`),
+    sendSummary: () => request<{ sent: number; failed: number; deliveries: number }>('POST', `${base}/telegram/summary`, {}),
     resend: (orderId: number) =>
       request<{ telegramStatus: string; telegram: { error: string | null } }>('POST', `${base}/orders/${orderId}/telegram/resend`, {}),
   }

@@ -2,6 +2,7 @@ import { createSignal, onCleanup, onMount, Show } from 'solid-js'
 import { createStore, reconcile } from 'solid-js/store'
 import { ApiError, setTokenPrompt, shopApi, type AuthReason, type Order, type Recipient, type Status } from '../api'
 import { ConnectCard } from '../components/ConnectCard'
+import { DayCard } from '../components/DayCard'
 import { RecentList } from '../components/RecentList'
 import { RecipientsCard } from '../components/RecipientsCard'
 import { SettingsForm } from '../components/SettingsForm'
@@ -148,6 +149,9 @@ export function TelegramSettings(props: { shopId: string; launchError?: ApiError
               </Show>
               <Show when={s().botUsername}>
                 <RecipientsCard api={api} recipients={recipients()} onChange={refreshSoon} />
+              </Show>
+              <Show when={s().botUsername}>
+                <DayCard api={api} />
               </Show>
               <SettingsForm api={api} status={s()} onSaved={refreshSoon} />
               <RecentList orders={orders.items} loaded={orders.loaded} now={now()} onRetry={retry} />
