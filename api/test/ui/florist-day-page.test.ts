@@ -111,7 +111,7 @@ describe('the bot’s messages as Telegram shows them', () => {
   const keyboard = (c: Call) =>
     ((c.payload.reply_markup as { inline_keyboard?: Button[][] } | undefined)?.inline_keyboard ?? []).map((r) => r.map((b) => b.text))
   const css = readFileSync(path.join(UI_ROOT, 'src', 'styles.css'), 'utf8')
-  const escape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;')
+  const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;')
 
   /** One chat screen with the messages, their HTML parsed by the browser (it is the bot's own, escaped, HTML). */
   async function draw(file: string, messages: { html: string; buttons?: string[][] }[], width = 480) {
@@ -124,7 +124,7 @@ describe('the bot’s messages as Telegram shows them', () => {
             (m, i) =>
               `<div><div class="tg-bubble"><div class="tg-text" data-i="${i}"></div></div>${
                 m.buttons?.length
-                  ? `<div class="tg-buttons">${m.buttons.map((r) => `<div>${r.map((b) => `<span>${escape(b)}</span>`).join('')}</div>`).join('')}</div>`
+                  ? `<div class="tg-buttons">${m.buttons.map((r) => `<div>${r.map((b) => `<span>${esc(b)}</span>`).join('')}</div>`).join('')}</div>`
                   : ''
               }</div>`,
           )
