@@ -3,6 +3,7 @@ import { Elysia } from 'elysia'
 import { z } from 'zod'
 import { accessRoutes } from './access'
 import { connectRoutes, recipientRoutes, settingsRoutes } from './connect'
+import { liveRoutes } from './live'
 import { orderRoutes } from './orders'
 import { mockStartRoutes, webhookRoutes } from './updates'
 import type { Services } from './wiring'
@@ -162,6 +163,7 @@ export function createApp(s: Services, opts: { uiDist?: string } = {}) {
       .use(connectRoutes(s.telegram))
       .use(recipientRoutes(s.recipients))
       .use(settingsRoutes(sql, s.recipients))
+      .use(liveRoutes(sql, s.live))
       .use(mockStartRoutes(s.telegram, s.updates))
       .use(webhookRoutes(s.updates, sql, log))
       .use(pagePlugin(opts.uiDist))

@@ -49,6 +49,9 @@ export const EnvSchema = z.object({
   RATE_LIMIT_WRITES_PER_MINUTE: intMs(120, 0, 1_000_000),
   RATE_LIMIT_WRITES_BURST: intMs(30, 1, 1_000_000),
   TEST_MESSAGE_INTERVAL_MS: intMs(3000, 0, 3_600_000),
+  /** Live pages (server-sent events) this replica holds at most, in all and per shop. */
+  LIVE_MAX_STREAMS: intMs(1000, 1, 100_000),
+  LIVE_MAX_STREAMS_PER_SHOP: intMs(20, 1, 1000),
   /** Older ENCRYPTION_KEY values (comma-separated), still read until `bun run keys:reencrypt` moves every token. */
   ENCRYPTION_KEYS_PREVIOUS: z.preprocess(
     emptyAsUndefined,

@@ -8,6 +8,7 @@ import type { TokenCipher } from './platform/crypto'
 import type { Sql } from './platform/db/client'
 import type { Logger } from './platform/log'
 import { Metrics } from './platform/metrics'
+import { LiveHub } from './live'
 import { BotCommands, createCallbackHandler, Poller, UpdateRouter } from './updates'
 
 export type Services = ReturnType<typeof createServices>
@@ -42,6 +43,17 @@ export function createServices(p: { config: Config; sql: Sql; client: TelegramCl
   const onCallback = createCallbackHandler({ sql, client, cipher, orders, log, timeoutMs: config.TELEGRAM_TIMEOUT_MS })
   const commands = new BotCommands({ sql, client, cipher, log, timeoutMs: config.TELEGRAM_TIMEOUT_MS, publicUrl: config.PUBLIC_URL })
   const updates = new UpdateRouter({ sql, client, cipher, log, timeoutMs: config.TELEGRAM_TIMEOUT_MS, onCallback, commands })
+  // Live pages: the hub is fed by LISTEN/NOTIFY and reads what it sends through the same services the GET routes use.
+  const live = new LiveHub({
+    sql,
+    log,
+    limits: { maxStreams: config.LIVE_MAX_STREAMS, maxPerShop: config.LIVE_MAX_STREAMS_PER_SHOP },
+    sources: {
+      order: (shopId, orderId) => orders.item(shopId, orderId),
+      status: (shopId) => telegram.status(shopId),
+      chats: async (shopId) => ({ items: await recipients.list(shopId) }),
+    },
+  })
   const poller = new Poller({ sql, client, cipher, router: updates, log, intervalMs: config.POLL_INTERVAL_MS })
   return {
     config,
@@ -57,13 +69,14 @@ export function createServices(p: { config: Config; sql: Sql; client: TelegramCl
     access,
     recipients,
     metrics,
+    live,
     /** Background work: the dispatcher always, the poller only when no webhook can reach us. */
     start() {
       dispatcher.start()
       if (!config.PUBLIC_URL) poller.start()
     },
     async stop() {
-      await Promise.all([dispatcher.stop(), poller.stop()])
+      await Promise.all([dispatcher.stop(), poller.stop(), live.stop()])
       await delivery.settle()
       await updates.settle()
     },

@@ -116,7 +116,8 @@ export async function createHarness(
       ;(init.headers as Record<string, string>)['content-type'] ??= 'application/json'
     }
     const res = opts.listen ? await fetch(base + path, init) : await app.handle(new Request(base + path, init))
-    const text = await res.text()
+    // a live stream never ends: its first frame is its answer
+    const text = res.headers.get('content-type')?.startsWith('text/event-stream') ? await firstChunk(res) : await res.text()
     responses.push(text)
     let json: any = null
     try {
@@ -162,6 +163,13 @@ export async function createHarness(
       if (!opts.restartOf) await db.drop()
     },
   }
+}
+
+async function firstChunk(res: Response): Promise<string> {
+  const reader = res.body!.getReader()
+  const { value } = await reader.read()
+  await reader.cancel()
+  return new TextDecoder().decode(value)
 }
 
 /** Polls `check` until it returns a truthy value or the deadline passes (no blind sleeps). */

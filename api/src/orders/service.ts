@@ -16,6 +16,24 @@ export type TelegramOutcome = {
 
 const sameMoney = (a: string, b: string) => Number(a).toFixed(2) === Number(b).toFixed(2)
 
+/** An order with its notification and per-recipient state, as GET /orders lists it. */
+const listItem = (r: OrderWithNotificationRow) => ({
+  ...toOrder(r),
+  statusChangedBy: r.status_changed_by,
+  notification: notificationOf(r),
+  // per recipient: who has it, who is still waiting, who failed and why
+  recipients: r.recipients.map((x) => ({
+    id: Number(x.id),
+    title: x.title,
+    chatId: maskChatId(x.chatId)!,
+    threadId: x.threadId === null ? null : Number(x.threadId),
+    state: (x.state === 'done' ? 'sent' : x.state === 'dead' ? 'failed' : 'pending') as 'sent' | 'failed' | 'pending',
+    error: x.state === 'done' ? null : x.error,
+    errorCode: x.state === 'done' ? null : x.errorCode,
+    sentAt: x.sentAt ? new Date(x.sentAt).toISOString() : null,
+  })),
+})
+
 export class OrderService {
   constructor(private readonly deps: { sql: Sql; delivery: Sender; dispatcher: Dispatcher; log: Logger }) {}
 
@@ -90,24 +108,15 @@ export class OrderService {
     const rows = await listOrders(sql, shopId, limit + 1, cursor)
     const page = rows.slice(0, limit)
     return {
-      items: page.map((r) => ({
-        ...toOrder(r),
-        statusChangedBy: r.status_changed_by,
-        notification: notificationOf(r),
-        // per recipient: who has it, who is still waiting, who failed and why
-        recipients: r.recipients.map((x) => ({
-          id: Number(x.id),
-          title: x.title,
-          chatId: maskChatId(x.chatId)!,
-          threadId: x.threadId === null ? null : Number(x.threadId),
-          state: (x.state === 'done' ? 'sent' : x.state === 'dead' ? 'failed' : 'pending') as 'sent' | 'failed' | 'pending',
-          error: x.state === 'done' ? null : x.error,
-          errorCode: x.state === 'done' ? null : x.errorCode,
-          sentAt: x.sentAt ? new Date(x.sentAt).toISOString() : null,
-        })),
-      })),
+      items: page.map(listItem),
       nextCursor: rows.length > limit ? String(page[page.length - 1]!.id) : null,
     }
+  }
+
+  /** One order as the list shows it (the live stream sends these), or null. */
+  async item(shopId: number, orderId: number) {
+    const [row] = await listOrders(this.deps.sql, shopId, 1, orderId + 1)
+    return row && Number(row.id) === orderId ? listItem(row) : null
   }
 
   /**

@@ -60,6 +60,7 @@ const SAMPLES: Sample[] = [
   { method: 'PATCH', route: '/shops/:shopId/telegram/settings', path: (i) => `/shops/${i.shop}/telegram/settings`, body: () => ({ reminderLeadMinutes: 45 }) },
   { method: 'GET', route: '/shops/:shopId/telegram/summary', path: (i) => `/shops/${i.shop}/telegram/summary` },
   { method: 'POST', route: '/shops/:shopId/telegram/summary', path: (i) => `/shops/${i.shop}/telegram/summary` },
+  { method: 'GET', route: '/shops/:shopId/events', path: (i) => `/shops/${i.shop}/events` },
   { method: 'GET', route: '/shops/:shopId/telegram/chats', path: (i) => `/shops/${i.shop}/telegram/chats` },
   {
     method: 'POST',

@@ -1,0 +1,30 @@
+import { Elysia } from 'elysia'
+import { z } from 'zod'
+import type { Sql } from '../platform/db/client'
+import { ErrorSchema, ShopParams } from '../platform/http/schemas'
+import { getShopOr404 } from '../platform/shops'
+import type { LiveHub } from './hub'
+
+/** `GET /shops/{id}/events`: the page's live stream (server-sent events), authorised like any shop route. */
+export const liveRoutes = (sql: Sql, hub: LiveHub) =>
+  new Elysia({ name: 'live', detail: { tags: ['Live'] } }).get(
+    '/shops/:shopId/events',
+    async ({ params, request, server }) => {
+      await getShopOr404(sql, params.shopId)
+      // a stream is idle between events: Bun's per-request idle timeout must not end it (heartbeats keep proxies happy)
+      server?.timeout(request, 0)
+      return hub.open(params.shopId, request.signal)
+    },
+    {
+      params: ShopParams,
+      response: { 200: z.string().describe('text/event-stream'), 404: ErrorSchema, 429: ErrorSchema, 503: ErrorSchema },
+      detail: {
+        summary: 'Live changes of the shop for its open pages (server-sent events)',
+        description:
+          'Events: `ready` on open; `order` (an item as in GET /orders) when an order or its notification changes; `status` (as GET /telegram/status); ' +
+          '`chats` (as GET /telegram/chats) when a recipient changes; `reload` after a burst too large to send item by item; `bye` before the stream ends ' +
+          '(after 10 minutes: reconnect). A comment line every 15 s keeps the connection open. Send the credential as `Authorization: Bearer …` ' +
+          '(read it with fetch; EventSource cannot send headers). 429 when the shop has too many open, 503 when the service does.',
+      },
+    },
+  )
