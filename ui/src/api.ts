@@ -114,6 +114,64 @@ export async function startSession(shopId: string): Promise<ApiError | null> {
   }
 }
 
+/**
+ * Inside Telegram: the Mini App's signed `initData` is traded for the same owner session (the shop's
+ * owner in Telegram or a manager the owner allowed). Returns why it failed, if it did.
+ */
+export async function startTelegramSession(shopId: string, initData: string): Promise<ApiError | null> {
+  sessionShop = shopId
+  if (currentSession()) return null
+  try {
+    const s = await request<{ token: string; shopId: number; expiresAt: string }>('POST', '/session', { shopId: Number(shopId), initData }, { noAuth: true })
+    keepSession(shopId, s.token)
+    return null
+  } catch (err) {
+    return err instanceof ApiError ? err : new ApiError(0, 'network', String(err))
+  }
+}
+
+export type LiveEvent = { event: string; data: unknown }
+
+/**
+ * The shop's live stream (server-sent events), read with fetch so it carries the credential in a
+ * header (EventSource cannot). Resolves when the stream ends; throws ApiError when it cannot open.
+ */
+export async function readLive(shopId: string, on: { open: () => void; event: (e: LiveEvent) => void }, signal: AbortSignal): Promise<void> {
+  const token = currentToken()
+  const res = await fetch(`/shops/${encodeURIComponent(shopId)}/events`, {
+    headers: { accept: 'text/event-stream', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    signal,
+  }).catch(() => {
+    throw new ApiError(0, 'network', 'Нет связи с сервером')
+  })
+  if (!res.ok || !res.body) {
+    const e = (await res.json().catch(() => ({}))) as { error?: string; message?: string }
+    throw new ApiError(res.status, e.error ?? `http_${res.status}`, e.message ?? `Сервер ответил ${res.status}`)
+  }
+  on.open()
+  const reader = res.body.getReader()
+  const decoder = new TextDecoder()
+  let buf = ''
+  try {
+    for (;;) {
+      const { value, done } = await reader.read()
+      if (done) return
+      buf += decoder.decode(value, { stream: true })
+      for (let i = buf.indexOf('\n\n'); i >= 0; i = buf.indexOf('\n\n')) {
+        const block = buf.slice(0, i)
+        buf = buf.slice(i + 2)
+        const event = /^event: (.*)$/m.exec(block)?.[1]
+        const data = /^data: (.*)$/m.exec(block)?.[1]
+        if (event) on.event({ event, data: data ? JSON.parse(data) : null })
+      }
+    }
+  } catch {
+    // the connection broke: the caller reconnects
+  } finally {
+    reader.cancel().catch(() => {})
+  }
+}
+
 /** Ends the owner session on the server and forgets it here. */
 export async function endSession(): Promise<void> {
   if (currentSession()) await request('DELETE', '/session').catch(() => undefined)

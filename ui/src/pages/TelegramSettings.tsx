@@ -1,6 +1,7 @@
-import { createSignal, onCleanup, onMount, Show } from 'solid-js'
+import { createEffect, createSignal, onCleanup, onMount, Show } from 'solid-js'
 import { createStore, reconcile } from 'solid-js/store'
-import { ApiError, setTokenPrompt, shopApi, type AuthReason, type Order, type Recipient, type Status } from '../api'
+import { ApiError, readLive, setTokenPrompt, shopApi, type AuthReason, type LiveEvent, type Order, type Recipient, type Status } from '../api'
+import { haptic, type TgWebApp } from '../telegram'
 import { ConnectCard } from '../components/ConnectCard'
 import { DayCard } from '../components/DayCard'
 import { RecentList } from '../components/RecentList'
@@ -9,14 +10,17 @@ import { SettingsForm } from '../components/SettingsForm'
 import { StatusCard } from '../components/StatusCard'
 import { TokenDialog } from '../components/TokenDialog'
 
-/** How often the page asks for status and recent orders; quick enough that a /start feels instant. */
+/** How often the page asks for status and recent orders while its live stream is down (the fallback). */
 const POLL_MS = 3000
+const SHOWN_ORDERS = 20
 
 /**
- * `/shops/:shopId/growth/telegram`: the shop owner's Telegram settings. Polls the status and the
- * recent orders, so a chat captured by /start and new or retried notifications show up by themselves.
+ * `/shops/:shopId/growth/telegram`: the shop owner's Telegram settings. Live: a stream of server-sent
+ * events brings new orders, notifications, status and recipients the moment they change; while the
+ * stream is down the page polls instead. Inside Telegram (a Mini App) it opens on the order list and
+ * the settings are one tap away, with Telegram's back button.
  */
-export function TelegramSettings(props: { shopId: string; launchError?: ApiError | null }) {
+export function TelegramSettings(props: { shopId: string; launchError?: ApiError | null; telegram?: TgWebApp | null }) {
   const api = shopApi(props.shopId)
   const [status, setStatus] = createSignal<Status | null>(null)
   const [orders, setOrders] = createStore<{ items: Order[]; loaded: boolean }>({ items: [], loaded: false })
@@ -26,6 +30,10 @@ export function TelegramSettings(props: { shopId: string; launchError?: ApiError
   const [banner, setBanner] = createSignal<string | null>(null)
   const [now, setNow] = createSignal(Date.now())
   const [ask, setAsk] = createSignal<{ reason: AuthReason | 'launch'; resolve: (t: string) => void } | null>(null)
+  const [live, setLive] = createSignal(false)
+  const tg = props.telegram ?? null
+  const [view, setView] = createSignal<'orders' | 'settings'>('orders')
+  const showSettings = () => !tg || view() === 'settings'
   // A launch link that did not work is said once, in place of the generic 401 prompt that follows it.
   let launchFailed = !!props.launchError
 
@@ -68,14 +76,83 @@ export function TelegramSettings(props: { shopId: string; launchError?: ApiError
       else if (!status()) setLoadError(e)
     } finally {
       setNow(Date.now())
-      if (!stopped) timer = setTimeout(tick, POLL_MS)
+      clearTimeout(timer)
+      if (!stopped && !live()) timer = setTimeout(tick, POLL_MS)
     }
   }
-  onMount(tick)
+
+  /** A pushed order: replaced in place, or put on top when new (newest first, the last 20). */
+  const upsertOrder = (o: Order) => {
+    const known = orders.items.some((x) => x.id === o.id)
+    if (!known && o.id < (orders.items.at(-1)?.id ?? 0) && orders.items.length >= SHOWN_ORDERS) return
+    const next = known ? orders.items.map((x) => (x.id === o.id ? o : x)) : [o, ...orders.items].sort((a, b) => b.id - a.id).slice(0, SHOWN_ORDERS)
+    setOrders('items', reconcile(next, { key: 'id' }))
+    if (!known) haptic.success()
+  }
+  const onLive = (e: LiveEvent) => {
+    if (e.event === 'order') upsertOrder(e.data as Order)
+    else if (e.event === 'status') applyStatus(e.data as Status)
+    else if (e.event === 'chats') setRecipients((e.data as { items: Recipient[] }).items)
+    else if (e.event === 'reload') void tick()
+    setNow(Date.now())
+  }
+
+  // The live stream: reconnects by itself (1 s, 2 s, … 30 s); polling covers the gaps.
+  const liveAbort = new AbortController()
+  const runLive = async () => {
+    let wait = 1000
+    while (!stopped) {
+      try {
+        await readLive(
+          props.shopId,
+          {
+            open: () => {
+              setLive(true)
+              wait = 1000
+              void tick() // catch up on what changed while the stream was down; no next poll while live
+            },
+            event: onLive,
+          },
+          liveAbort.signal,
+        )
+      } catch {
+        // refused (e.g. 401 until a credential is given, 429 with many tabs) or offline: polling goes on
+      }
+      if (stopped) return
+      if (live()) {
+        setLive(false)
+        void tick()
+      }
+      await new Promise((r) => setTimeout(r, wait))
+      wait = Math.min(wait * 2, 30_000)
+    }
+  }
+
+  onMount(() => {
+    void tick()
+    void runLive()
+  })
   onCleanup(() => {
     stopped = true
     clearTimeout(timer)
+    liveAbort.abort()
   })
+
+  // Telegram's back button leads from the settings back to the orders.
+  if (tg?.BackButton) {
+    const back = () => {
+      haptic.tap()
+      setView('orders')
+    }
+    tg.BackButton.onClick(back)
+    onCleanup(() => tg.BackButton?.offClick(back))
+    createEffect(() => (view() === 'settings' ? tg.BackButton?.show() : tg.BackButton?.hide()))
+  }
+  const openSettings = () => {
+    haptic.tap()
+    setView('settings')
+    window.scrollTo(0, 0)
+  }
 
   const refreshSoon = () => {
     void refreshStatus().catch(() => {})
@@ -110,7 +187,7 @@ export function TelegramSettings(props: { shopId: string; launchError?: ApiError
         </div>
       </header>
 
-      <main class="page">
+      <main class="page" data-live={live() ? 'on' : 'off'} data-view={tg ? view() : 'all'}>
         <Show when={offline()}>
           <p class="notice" role="status">
             Нет связи с сервером — пробуем снова…
@@ -143,18 +220,30 @@ export function TelegramSettings(props: { shopId: string; launchError?: ApiError
                   Telegram ограничивает частоту: уведомления идут с задержкой {s().deliveryLagSeconds} с. Ни одно не потеряется.
                 </p>
               </Show>
-              <StatusCard api={api} status={s()} now={now()} onTested={refreshSoon} />
-              <Show when={s().botUsername}>
-                <ConnectCard api={api} status={s()} onChange={(next) => (next ? applyStatus(next) : refreshSoon())} />
+              <Show when={tg && view() === 'orders'}>
+                <RecentList orders={orders.items} loaded={orders.loaded} now={now()} onRetry={retry} />
+                <div class="tg-nav">
+                  <button type="button" class="btn" data-testid="open-settings" onClick={openSettings}>
+                    Настройки уведомлений
+                  </button>
+                </div>
               </Show>
-              <Show when={s().botUsername}>
-                <RecipientsCard api={api} recipients={recipients()} onChange={refreshSoon} />
+              <Show when={showSettings()}>
+                <StatusCard api={api} status={s()} now={now()} onTested={refreshSoon} />
+                <Show when={s().botUsername}>
+                  <ConnectCard api={api} status={s()} onChange={(next) => (next ? applyStatus(next) : refreshSoon())} />
+                </Show>
+                <Show when={s().botUsername}>
+                  <RecipientsCard api={api} recipients={recipients()} onChange={refreshSoon} />
+                </Show>
+                <Show when={s().botUsername}>
+                  <DayCard api={api} />
+                </Show>
+                <SettingsForm api={api} status={s()} onSaved={refreshSoon} />
+                <Show when={!tg}>
+                  <RecentList orders={orders.items} loaded={orders.loaded} now={now()} onRetry={retry} />
+                </Show>
               </Show>
-              <Show when={s().botUsername}>
-                <DayCard api={api} />
-              </Show>
-              <SettingsForm api={api} status={s()} onSaved={refreshSoon} />
-              <RecentList orders={orders.items} loaded={orders.loaded} now={now()} onRetry={retry} />
             </>
           )}
         </Show>
