@@ -9,7 +9,7 @@ import type { Sql } from './platform/db/client'
 import type { Logger } from './platform/log'
 import { Metrics } from './platform/metrics'
 import { LiveHub } from './live'
-import { BotCommands, createCallbackHandler, Poller, UpdateRouter } from './updates'
+import { BotCommands, createCallbackHandler, Poller, UpdateRouter, type CallbackHandler } from './updates'
 
 export type Services = ReturnType<typeof createServices>
 
@@ -36,13 +36,25 @@ export function createServices(p: { config: Config; sql: Sql; client: TelegramCl
   const dispatcher = new Dispatcher({ sql, delivery, log })
   const telegram = new TelegramService({ sql, client, cipher, log, publicUrl: config.PUBLIC_URL, timeoutMs: config.TELEGRAM_TIMEOUT_MS })
   const recipients = new RecipientService({ sql, client, cipher, log, timeoutMs: config.TELEGRAM_TIMEOUT_MS })
-  const access = new AccessService({ sql, log, cipher, platformSecret: config.PLATFORM_SECRET, publicUrl: config.PUBLIC_URL })
+  const access = new AccessService({
+    sql,
+    log,
+    cipher,
+    client,
+    timeoutMs: config.TELEGRAM_TIMEOUT_MS,
+    platformSecret: config.PLATFORM_SECRET,
+    publicUrl: config.PUBLIC_URL,
+  })
   const orders = new OrderService({ sql, delivery, dispatcher, log })
   // Imports run one way (updates → orders → notifications): the router is built last and given the
   // button handler, so nothing is assigned after construction.
-  const onCallback = createCallbackHandler({ sql, client, cipher, orders, log, timeoutMs: config.TELEGRAM_TIMEOUT_MS })
+  const accept = createCallbackHandler({ sql, client, cipher, orders, log, timeoutMs: config.TELEGRAM_TIMEOUT_MS })
+  // «Разрешить» under an access request is the access feature's; every other press is an order's
+  const onCallback: CallbackHandler = async (integration, token, update) => {
+    if (!(await access.handleTelegramPress(integration, token, update))) await accept(integration, token, update)
+  }
   const commands = new BotCommands({ sql, client, cipher, log, timeoutMs: config.TELEGRAM_TIMEOUT_MS, publicUrl: config.PUBLIC_URL })
-  const updates = new UpdateRouter({ sql, client, cipher, log, timeoutMs: config.TELEGRAM_TIMEOUT_MS, onCallback, commands })
+  const updates = new UpdateRouter({ sql, client, cipher, log, timeoutMs: config.TELEGRAM_TIMEOUT_MS, onCallback, commands, publicUrl: config.PUBLIC_URL })
   // Live pages: the hub is fed by LISTEN/NOTIFY and reads what it sends through the same services the GET routes use.
   const live = new LiveHub({
     sql,

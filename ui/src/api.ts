@@ -29,6 +29,12 @@ export type RecipientChange = { events?: RecipientEvent[]; quietHours?: { from: 
 export type ShopSettings = import('../../api/src/connect/settings').ShopSettings
 export type SummaryPreview = import('zod').infer<typeof import('../../api/src/connect/settings').SummaryPreviewSchema>
 
+/** Who may open the page inside Telegram besides the owner, and who asked to (access/routes.ts). */
+export type Managers = {
+  items: { telegramUserId: number; name: string | null; addedBy: string; createdAt: string }[]
+  requests: { telegramUserId: number; name: string; requestedAt: string }[]
+}
+
 export type FieldIssue = { path: string; message: string }
 
 /** An answer in the API's error shape `{error, message, details?}`, or a network failure (status 0). */
@@ -246,6 +252,10 @@ export function shopApi(shopId: string) {
     changeChat: (id: number, change: RecipientChange) => request<Recipient>('PATCH', `${base}/telegram/chats/${id}`, change),
     removeChat: (id: number) => request<null>('DELETE', `${base}/telegram/chats/${id}`),
     testChat: (id: number) => request<TestResult & { errorCode: string | null }>('POST', `${base}/telegram/chats/${id}/test`, {}),
+    managers: () => request<Managers>('GET', `${base}/telegram/managers`),
+    allowManager: (telegramUserId: number, name?: string) =>
+      request<{ items: Managers['items'] }>('POST', `${base}/telegram/managers`, { telegramUserId, ...(name ? { name } : {}) }),
+    removeManager: (telegramUserId: number) => request<null>('DELETE', `${base}/telegram/managers/${telegramUserId}`),
     settings: () => request<ShopSettings>('GET', `${base}/telegram/settings`),
     changeSettings: (change: Partial<ShopSettings>) => request<ShopSettings>('PATCH', `${base}/telegram/settings`, change),
     summaryPreview: () => request<SummaryPreview>('GET', `${base}/telegram/summary`),

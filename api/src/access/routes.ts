@@ -8,6 +8,7 @@ const ShopParams = z.object({ shopId: Id })
 const ApiKeySchema = z.object({ id: z.number(), prefix: z.string(), name: z.string(), createdAt: z.string(), lastUsedAt: z.string().nullable() })
 const SessionSchema = z.object({ token: z.string(), shopId: z.number(), expiresAt: z.string() })
 const ManagerSchema = z.object({ telegramUserId: z.number(), name: z.string().nullable(), addedBy: z.string(), createdAt: z.string() })
+export const AccessRequestSchema = z.object({ telegramUserId: z.number(), name: z.string(), requestedAt: z.string() })
 const authErrors = { 401: ErrorSchema, 403: ErrorSchema }
 
 export const accessRoutes = (access: AccessService) =>
@@ -115,11 +116,22 @@ export const accessRoutes = (access: AccessService) =>
       },
       detail: { summary: 'Who changed what: the integration, recipients, order statuses, keys (newest first)' },
     })
-    .get('/shops/:shopId/telegram/managers', async ({ params }) => ({ items: await access.listManagers(params.shopId) }), {
-      params: ShopParams,
-      response: { 200: z.object({ items: z.array(ManagerSchema) }), 400: ErrorSchema, ...authErrors },
-      detail: { summary: 'Telegram users allowed to open the settings inside Telegram besides the owner' },
-    })
+    .get(
+      '/shops/:shopId/telegram/managers',
+      async ({ params }) => ({ items: await access.listManagers(params.shopId), requests: await access.listAccessRequests(params.shopId) }),
+      {
+        params: ShopParams,
+        response: {
+          200: z.object({
+            items: z.array(ManagerSchema),
+            requests: z.array(AccessRequestSchema).describe('People who opened the Mini App and are not allowed yet (last 30 days)'),
+          }),
+          400: ErrorSchema,
+          ...authErrors,
+        },
+        detail: { summary: 'Telegram users allowed to open the settings inside Telegram besides the owner, and who asked' },
+      },
+    )
     .post(
       '/shops/:shopId/telegram/managers',
       async ({ params, body, request, set }) => {

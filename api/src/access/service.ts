@@ -9,6 +9,9 @@ import { InitDataRejected, validateInitData } from './init-data'
 import { LaunchRejected, signLaunchToken, verifyLaunchToken } from './launch'
 import { insertAudit, listAudit } from '../platform/audit'
 import * as repo from './repository'
+import { AccessRequests } from './telegram-requests'
+import type { TelegramClient, TgUpdate } from '../bot-api'
+import type { IntegrationRow } from '../connect'
 
 /** An owner session lasts at most this long (the contract's 12 h); the platform can always launch again. */
 export const SESSION_TTL_MS = 12 * 60 * 60 * 1000
@@ -38,9 +41,25 @@ const toApiKey = (r: repo.ApiKeyRow): ApiKey => ({
 
 /** API keys, owner sessions and owner links; and the lookup the auth plugin asks for every credential. */
 export class AccessService {
+  private readonly requests: AccessRequests
+
   constructor(
-    private readonly deps: { sql: Sql; log: Logger; cipher: TokenCipher; platformSecret: string | undefined; publicUrl: string | undefined; now?: () => Date },
-  ) {}
+    private readonly deps: {
+      sql: Sql
+      log: Logger
+      cipher: TokenCipher
+      platformSecret: string | undefined
+      publicUrl: string | undefined
+      client: TelegramClient
+      timeoutMs: number
+      now?: () => Date
+    },
+  ) {
+    this.requests = new AccessRequests({ ...deps, allow: (shopId, m, actor) => this.allowManager(shopId, m, actor) })
+  }
+
+  /** The owner's «Разрешить» in the bot (a callback query); true when the press was one of ours. */
+  readonly handleTelegramPress = (integration: IntegrationRow, token: string, update: TgUpdate) => this.requests.press(integration, token, update)
 
   private now() {
     return this.deps.now?.() ?? new Date()
@@ -147,6 +166,8 @@ export class AccessService {
              exists (select 1 from telegram_managers m where m.shop_id = ${shopId} and m.tg_user_id = ${user.id}) as manager`
     if (!who?.owner && !who?.manager) {
       log.info('init_data_not_allowed', { shopId })
+      const [shop] = await sql<{ name: string }[]>`select name from shops where id = ${shopId}`
+      await this.requests.ask(shopId, shop?.name ?? '', botToken, user)
       throw new HttpError(403, 'not_allowed', 'This Telegram user is neither the shop’s owner nor a manager the owner allowed: ask the owner to add you')
     }
     const name = [user.first_name, user.last_name].filter(Boolean).join(' ') || user.username || `tg:${user.id}`
@@ -157,6 +178,16 @@ export class AccessService {
     const rows = await this.deps.sql<{ tg_user_id: string; name: string | null; added_by: string; created_at: Date }[]>`
       select tg_user_id, name, added_by, created_at from telegram_managers where shop_id = ${shopId} order by created_at`
     return rows.map((r) => ({ telegramUserId: Number(r.tg_user_id), name: r.name, addedBy: r.added_by, createdAt: r.created_at.toISOString() }))
+  }
+
+  /** Who opened the Mini App without being allowed (and still is not), newest first. */
+  async listAccessRequests(shopId: number) {
+    const rows = await this.deps.sql<{ tg_user_id: string; name: string; requested_at: Date }[]>`
+      select r.tg_user_id, r.name, r.requested_at from telegram_access_requests r
+      where r.shop_id = ${shopId} and r.requested_at > now() - interval '30 days'
+        and not exists (select 1 from telegram_managers m where m.shop_id = r.shop_id and m.tg_user_id = r.tg_user_id)
+      order by r.requested_at desc limit 20`
+    return rows.map((r) => ({ telegramUserId: Number(r.tg_user_id), name: r.name, requestedAt: r.requested_at.toISOString() }))
   }
 
   async allowManager(shopId: number, m: { telegramUserId: number; name?: string }, actor: Actor) {

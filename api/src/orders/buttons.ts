@@ -27,12 +27,28 @@ export function parseAcceptCallback(cipher: TokenCipher, shopId: string | number
 export const orderPageUrl = (publicUrl: string, shopId: string | number, orderId: string | number) =>
   `${publicUrl}/shops/${shopId}/growth/telegram?order=${orderId}#order-${orderId}`
 
-/** «Принять» while the order is new, «Открыть» whenever PUBLIC_URL is set; nothing otherwise. */
+/** The page as a Telegram Mini App: Telegram adds its own `#tgWebAppData=…`, so the order goes in the query. */
+export const miniAppUrl = (publicUrl: string, shopId: string | number, orderId?: string | number) =>
+  `${publicUrl}/shops/${shopId}/growth/telegram${orderId ? `?order=${orderId}` : ''}`
+
+/** A private chat (a user id is positive); `web_app` buttons work only there, and only for an https page. */
+export const canOpenMiniApp = (publicUrl: string | undefined, chatId: string | null | undefined) =>
+  !!publicUrl && publicUrl.startsWith('https://') && !!chatId && /^[1-9][0-9]*$/.test(chatId)
+
+/**
+ * «Принять» while the order is new, «Открыть» whenever PUBLIC_URL is set: in a private chat it opens
+ * the page inside Telegram (a Mini App signed in by Telegram), in a group a plain link; nothing else.
+ */
 export function orderKeyboard(cipher: TokenCipher, publicUrl: string | undefined) {
-  return (d: Pick<NotificationRow, 'shop_id' | 'order_id' | 'status'>): Keyboard | undefined => {
+  return (d: Pick<NotificationRow, 'shop_id' | 'order_id' | 'status'> & { chat_id?: string | null }): Keyboard | undefined => {
     const row: Keyboard[number] = []
     if (d.status === 'new') row.push({ text: 'Принять', callbackData: acceptCallbackData(cipher, d.shop_id, d.order_id) })
-    if (publicUrl) row.push({ text: 'Открыть', url: orderPageUrl(publicUrl, d.shop_id, d.order_id) })
+    if (publicUrl)
+      row.push(
+        canOpenMiniApp(publicUrl, d.chat_id)
+          ? { text: 'Открыть', webApp: miniAppUrl(publicUrl, d.shop_id, d.order_id) }
+          : { text: 'Открыть', url: orderPageUrl(publicUrl, d.shop_id, d.order_id) },
+      )
     return row.length ? [row] : undefined
   }
 }

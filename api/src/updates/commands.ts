@@ -52,7 +52,7 @@ export class BotCommands {
         const number = Array.from(arg.replace(/^№/, '').trim()).slice(0, 64).join('')
         const row = await findOrderByNumber(this.deps.sql, shopId, number)
         if (!row) return { chatId, threadId, text: `Заказ №${escapeHtml(number)} не найден. Последние заказы: /orders` }
-        return { chatId, threadId, ...this.card(row, shop) }
+        return { chatId, threadId, ...this.card(row, shop, chatId) }
       }
     }
   }
@@ -74,7 +74,7 @@ export class BotCommands {
     }
     const row = await findOrder(this.deps.sql, shopId, Number(view![1]))
     if (!row) return null
-    return { send: { chatId, threadId, ...this.card(row, shop) } }
+    return { send: { chatId, threadId, ...this.card(row, shop, chatId) } }
   }
 
   /** `/orders`: five orders a page, a button per order and «‹ Новее» / «Старее ›». */
@@ -93,9 +93,9 @@ export class BotCommands {
   }
 
   /** One order as its notification shows it now, with the same buttons («Принять» while new, «Открыть»). */
-  private card(row: Parameters<typeof toOrder>[0], shop: { name: string; timeZone: string }): { text: string; keyboard?: Keyboard } {
+  private card(row: Parameters<typeof toOrder>[0], shop: { name: string; timeZone: string }, chatId: string): { text: string; keyboard?: Keyboard } {
     const o = toOrder(row)
-    const keyboard = orderKeyboard(this.deps.cipher, this.deps.publicUrl)({ shop_id: row.shop_id, order_id: row.id, status: row.status })
+    const keyboard = orderKeyboard(this.deps.cipher, this.deps.publicUrl)({ shop_id: row.shop_id, order_id: row.id, status: row.status, chat_id: chatId })
     return { text: renderOrderMessage(o, shop.name, shop.timeZone), keyboard }
   }
 }

@@ -6,6 +6,7 @@ import { bindChatByStartCode, markUpdateSeen, setChatMemberStatus, type Integrat
 import { safeDecrypt } from '../connect'
 import type { TokenCipher } from '../platform/crypto'
 import type { BotCommands, Reply } from './commands'
+import { canOpenMiniApp, miniAppUrl } from '../orders'
 
 /** `/start <code>` or `/start@bot <code>`; the code is what t.me/<bot>?start=<code> carries. */
 const START_RE = /^\/start(?:@([A-Za-z0-9_]+))?(?:\s+([A-Za-z0-9_-]{1,64}))?\s*$/
@@ -31,6 +32,7 @@ export class UpdateRouter {
       timeoutMs: number
       onCallback: CallbackHandler
       commands: BotCommands
+      publicUrl?: string
     },
   ) {}
 
@@ -129,6 +131,15 @@ export class UpdateRouter {
     }
     log.info('chat_bound', { shopId, chatType: msg.chat.type, topic: !!threadId, recipientId: bound.recipient_id })
     this.reply(token, chatId, connectedMessageText(bound.shop_name), shopId, threadId)
+    // a private chat gets the menu button «Заказы»: the shop's page inside Telegram (a Mini App needs https)
+    const { publicUrl } = this.deps
+    if (publicUrl && msg.chat.type === 'private' && canOpenMiniApp(publicUrl, chatId)) {
+      const p = this.deps.client
+        .setChatMenuButton(token, { chatId, text: 'Заказы', url: miniAppUrl(publicUrl, shopId) }, AbortSignal.timeout(this.deps.timeoutMs))
+        .catch((err) => log.warn('menu_button_not_set', { shopId, error: err }))
+      this.background.add(p)
+      p.finally(() => this.background.delete(p))
+    }
     return 'handled'
   }
 }

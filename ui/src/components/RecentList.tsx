@@ -22,6 +22,9 @@ export function RecentList(props: { orders: Order[]; loaded: boolean; now: numbe
   )
 }
 
+/** The order «Открыть» points at: `#order-<id>` (a link) or `?order=<id>` (the Mini App, whose fragment is Telegram's). */
+const linkedOrder = () => /^#order-(\d+)$/.exec(location.hash)?.[1] ?? new URLSearchParams(location.search).get('order')
+
 function Row(props: { order: Order; now: number; onRetry: (orderId: number) => Promise<void> }) {
   const [retrying, setRetrying] = createSignal(false)
   const [error, setError] = createSignal<string | null>(null)
@@ -46,10 +49,10 @@ function Row(props: { order: Order; now: number; onRetry: (orderId: number) => P
     <li
       ref={(el) => {
         // «Открыть» in Telegram links to #order-<id>: bring that order into view once it is rendered.
-        if (location.hash === `#order-${props.order.id}`) queueMicrotask(() => el.scrollIntoView({ block: 'center' }))
+        if (linkedOrder() === String(props.order.id)) queueMicrotask(() => el.scrollIntoView({ block: 'center' }))
       }}
       id={`order-${props.order.id}`}
-      classList={{ 'recent-row': true, linked: location.hash === `#order-${props.order.id}` }}
+      classList={{ 'recent-row': true, linked: linkedOrder() === String(props.order.id) }}
       data-testid="recent-row"
       data-order-number={props.order.number}
       data-status={n().status}

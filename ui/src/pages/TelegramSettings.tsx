@@ -4,6 +4,7 @@ import { ApiError, readLive, setTokenPrompt, shopApi, type AuthReason, type Live
 import { haptic, type TgWebApp } from '../telegram'
 import { ConnectCard } from '../components/ConnectCard'
 import { DayCard } from '../components/DayCard'
+import { ManagersCard } from '../components/ManagersCard'
 import { RecentList } from '../components/RecentList'
 import { RecipientsCard } from '../components/RecipientsCard'
 import { SettingsForm } from '../components/SettingsForm'
@@ -238,6 +239,7 @@ export function TelegramSettings(props: { shopId: string; launchError?: ApiError
                 </Show>
                 <Show when={s().botUsername}>
                   <DayCard api={api} />
+                  <ManagersCard api={api} />
                 </Show>
                 <SettingsForm api={api} status={s()} onSaved={refreshSoon} />
                 <Show when={!tg}>
