@@ -1,22 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { createHmac } from 'node:crypto'
 import { makeToken } from '../fake-telegram'
 import { createHarness, type Harness } from '../helpers'
-
-/**
- * initData computed the way Telegram documents it for Mini Apps (not with our code): fields as
- * key=value sorted and joined by "\n"; secret = HMAC_SHA256("WebAppData", bot_token); hash = hex HMAC.
- */
-function telegramInitData(botToken: string, user: Record<string, unknown>, authDate = Math.floor(Date.now() / 1000)): string {
-  const fields: Record<string, string> = { auth_date: String(authDate), query_id: 'AAHdF6IQAAAAAN0XohDhrOrc', user: JSON.stringify(user) }
-  const dataCheckString = Object.keys(fields)
-    .sort()
-    .map((k) => `${k}=${fields[k]}`)
-    .join('\n')
-  const secret = createHmac('sha256', 'WebAppData').update(botToken).digest()
-  const hash = createHmac('sha256', secret).update(dataCheckString).digest('hex')
-  return new URLSearchParams({ ...fields, hash }).toString()
-}
+import { telegramInitData } from '../mini-app'
 
 const ADMIN = 'operator-secret-token'
 const OWNER = { id: 5_550_123, first_name: 'Ольга', username: 'olga_flowers' }
