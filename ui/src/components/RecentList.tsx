@@ -2,12 +2,12 @@ import { createSignal, For, Show } from 'solid-js'
 import { userMessage, type Order } from '../api'
 import { clockTime, exactTime, explainError, formatMoney, notificationWords, orderStatusWord, relativeTime } from '../format'
 
-/** The last orders with their Telegram notification; failed ones get «Повторить». Live via polling. */
-export function RecentList(props: { orders: Order[]; loaded: boolean; now: number; onRetry: (orderId: number) => Promise<void> }) {
+/** The last orders with their Telegram notification; failed ones get «Повторить». Live (pushed, or polled as the fallback). */
+export function RecentList(props: { orders: Order[]; loaded: boolean; now: number; onRetry: (orderId: number) => Promise<void>; title?: string }) {
   return (
     <section class="card" aria-labelledby="recent-title">
       <div class="card-head">
-        <h2 id="recent-title">Последние уведомления</h2>
+        <h2 id="recent-title">{props.title ?? 'Последние уведомления'}</h2>
         <span class="muted small hide-phone">обновляется само</span>
       </div>
       <ul class="recent" data-testid="recent-list">

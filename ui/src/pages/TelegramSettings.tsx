@@ -222,7 +222,7 @@ export function TelegramSettings(props: { shopId: string; launchError?: ApiError
                 </p>
               </Show>
               <Show when={tg && view() === 'orders'}>
-                <RecentList orders={orders.items} loaded={orders.loaded} now={now()} onRetry={retry} />
+                <RecentList title="Заказы" orders={orders.items} loaded={orders.loaded} now={now()} onRetry={retry} />
                 <div class="tg-nav">
                   <button type="button" class="btn" data-testid="open-settings" onClick={openSettings}>
                     Настройки уведомлений
