@@ -13,6 +13,8 @@ const ADMIN = 'operator-secret-token'
 const PLATFORM_SECRET = 'p'.repeat(40)
 const OWN = 1
 let OTHER = 0
+/** Each row's recipient gets its own chat id (random ones collided now and then: a flaky unique violation). */
+let chatSeq = 0
 
 type Cred = 'none' | 'operator' | 'ownKey' | 'otherKey' | 'ownSession' | 'otherSession' | 'expiredSession' | 'revokedKey'
 const CREDS: Cred[] = ['none', 'operator', 'ownKey', 'otherKey', 'ownSession', 'otherSession', 'expiredSession', 'revokedKey']
@@ -66,7 +68,7 @@ const SAMPLES: Sample[] = [
     method: 'POST',
     route: '/shops/:shopId/telegram/chats',
     path: (i) => `/shops/${i.shop}/telegram/chats`,
-    body: () => ({ chatId: String(2_000_000 + Math.floor(Math.random() * 1e6)) }),
+    body: () => ({ chatId: String(2_000_000 + ++chatSeq) }),
   },
   {
     method: 'PATCH',
@@ -167,7 +169,7 @@ describe('tenancy matrix', () => {
         const [key] = await h.sql<{ id: string }[]>`
           insert into shop_api_keys (shop_id, prefix, key_hash) values (${OWN}, 'pfk_victim', ${crypto.randomUUID()}) returning id`
         const [recipient] = await h.sql<{ id: string }[]>`
-          insert into telegram_chats (shop_id, chat_id) values (${OWN}, ${String(3_000_000 + Math.floor(Math.random() * 1e6))}) returning id`
+          insert into telegram_chats (shop_id, chat_id) values (${OWN}, ${String(3_000_000 + ++chatSeq)}) returning id`
         const ids: Ids = { shop: OWN, orderId: Number(order!.id), keyId: Number(key!.id), webhookId, recipientId: Number(recipient!.id) }
         const path = sample.path(ids)
         const want = expected(sample.method, sample.route, cred, path)
