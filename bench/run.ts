@@ -140,6 +140,15 @@ async function intake() {
   const base = spawnProc(['bun', 'bench/baseline-server.ts'], { DATABASE_URL: pg.url, PORT: String(bport) }, bport, path.join(runDir, 'baseline-server.log'))
   await waitHealthy(`http://127.0.0.1:${bport}/health`, performance.now(), 30_000, base.proc)
   const baseIdleRss = rssMiB(base.pid)
+  // the contract floor: insert, read the integration, sendMessage inside the request, send-log row
+  const fport = freePort()
+  const floor = spawnProc(
+    ['bun', 'bench/floor-server.ts'],
+    { DATABASE_URL: pg.url, PORT: String(fport), TELEGRAM_API_ROOT: fake.url, ENCRYPTION_KEY },
+    fport,
+    path.join(runDir, 'floor-server.log'),
+  )
+  await waitHealthy(`http://127.0.0.1:${fport}/health`, performance.now(), 30_000, floor.proc)
 
   // the service, each shop connected with its own bot and a chat
   // 64 shops at c=64 post many orders a second per chat, far above Telegram's 1/s: with pacing the first
@@ -157,10 +166,11 @@ async function intake() {
   }
   const sentOk = (status: number, body: string) => status === 201 && body.includes('"telegramStatus":"sent"')
 
-  // warm both, then alternate baseline / service twice; the better round of each counts
+  // warm all three, then alternate bare insert / floor / service twice; the better round of each counts
   await load({ total: INTAKE_WARM, concurrency: INTAKE_C, make: post(bport, 'bw') })
+  await load({ total: INTAKE_WARM, concurrency: INTAKE_C, make: post(fport, 'fw'), check: sentOk })
   await load({ total: INTAKE_WARM, concurrency: INTAKE_C, make: post(svc.port, 'sw'), check: sentOk })
-  const rounds: { baseline: any; service: any }[] = []
+  const rounds: { baseline: any; floor: any; service: any }[] = []
   let svcLoadRss = 0
   let baseLoadRss = 0
   for (let r = 0; r < 2; r++) {
@@ -172,9 +182,17 @@ async function intake() {
     const bcpu = cpu.stop()
     const bwaits = await waits.stop()
     baseLoadRss = Math.max(baseLoadRss, rs.stop())
+    log(`intake round ${r + 1}: contract floor`)
+    let calls0 = fake.counts.get('sendMessage') ?? 0
+    cpu = cpuMeter(sources({ floor: () => cpuSec(floor.pid) }))
+    waits = waitSampler(sql)
+    const f = await load({ total: INTAKE_N, concurrency: INTAKE_C, make: post(fport, `f${r}`), check: sentOk })
+    const fcpu = cpu.stop()
+    const fwaits = await waits.stop()
+    const fsends = (fake.counts.get('sendMessage') ?? 0) - calls0
     log(`intake round ${r + 1}: service`)
     rs = rssSampler(svc.pid)
-    const calls0 = fake.counts.get('sendMessage') ?? 0
+    calls0 = fake.counts.get('sendMessage') ?? 0
     cpu = cpuMeter(sources({ service: () => cpuSec(svc.pid) }))
     waits = waitSampler(sql)
     const s = await load({ total: INTAKE_N, concurrency: INTAKE_C, make: post(svc.port, `s${r}`), check: sentOk })
@@ -182,18 +200,37 @@ async function intake() {
     const swaits = await waits.stop()
     svcLoadRss = Math.max(svcLoadRss, rs.stop())
     const sends = (fake.counts.get('sendMessage') ?? 0) - calls0
-    rounds.push({ baseline: { ...b, cpu: bcpu, pgWaits: bwaits }, service: { ...s, cpu: scpu, pgWaits: swaits, sendMessages: sends } })
+    rounds.push({
+      baseline: { ...b, cpu: bcpu, pgWaits: bwaits },
+      floor: { ...f, cpu: fcpu, pgWaits: fwaits, sendMessages: fsends },
+      service: { ...s, cpu: scpu, pgWaits: swaits, sendMessages: sends },
+    })
     log(
-      `  baseline ${b.perSec}/s p99 ${b.latencyMs.p99} ms; service ${s.perSec}/s p99 ${s.latencyMs.p99} ms (errors ${s.errors}${s.firstError ? ': ' + s.firstError : ''})`,
+      `  bare insert ${b.perSec}/s p99 ${b.latencyMs.p99} ms; floor ${f.perSec}/s p99 ${f.latencyMs.p99} ms (errors ${f.errors}${f.firstError ? ': ' + f.firstError : ''}); service ${s.perSec}/s p99 ${s.latencyMs.p99} ms (errors ${s.errors}${s.firstError ? ': ' + s.firstError : ''})`,
     )
   }
   const best = <T extends { perSec: number }>(xs: T[]) => xs.reduce((a, b) => (b.perSec > a.perSec ? b : a))
   const b = best(rounds.map((r) => r.baseline))
+  const f = best(rounds.map((r) => r.floor))
   const s = best(rounds.map((r) => r.service))
-  results.intake = { concurrency: INTAKE_C, orders: INTAKE_N, shops: shops.length, rounds, baseline: b, service: s, ratio: round(s.perSec / b.perSec, 3) }
-  row('Intake throughput (POST orders, c=64)', s.perSec, b.perSec, 'orders/s', '≥ 0.5×', 0)
-  row('Intake latency p50', s.latencyMs.p50, b.latencyMs.p50, 'ms')
-  row('Intake latency p99', s.latencyMs.p99, b.latencyMs.p99, 'ms', '< 50 ms')
+  results.intake = {
+    concurrency: INTAKE_C,
+    orders: INTAKE_N,
+    shops: shops.length,
+    rounds,
+    baseline: b,
+    floor: f,
+    service: s,
+    ratio: round(s.perSec / b.perSec, 3),
+    ratioToFloor: round(s.perSec / f.perSec, 3),
+    p99RatioToFloor: round(s.latencyMs.p99 / f.latencyMs.p99, 3),
+  }
+  row('Intake throughput (POST orders, c=64) vs bare insert', s.perSec, b.perSec, 'orders/s', '≥ 0.5×', 0)
+  row('Intake throughput vs contract floor (insert+send+log)', s.perSec, f.perSec, 'orders/s', '≥ 0.8×', 0)
+  row('Contract floor throughput vs bare insert', f.perSec, b.perSec, 'orders/s', undefined, 0)
+  row('Intake latency p50 vs bare insert', s.latencyMs.p50, b.latencyMs.p50, 'ms')
+  row('Intake latency p99 vs bare insert', s.latencyMs.p99, b.latencyMs.p99, 'ms', '< 50 ms')
+  row('Intake latency p99 vs contract floor', s.latencyMs.p99, f.latencyMs.p99, 'ms', '≤ 1.5×')
   results.rss = {
     serviceIdleMiB: round(svcIdleRss ?? NaN),
     serviceUnderLoadMiB: round(svcLoadRss),
@@ -203,6 +240,7 @@ async function intake() {
   row('RSS idle (service vs bare Bun.serve)', svcIdleRss ?? NaN, baseIdleRss ?? NaN, 'MiB')
   row('RSS under intake load', svcLoadRss, baseLoadRss, 'MiB')
   await svc.stop()
+  await floor.stop()
   await base.stop()
 
   // ---- profile: the same load against a service started under the CPU profiler ----
