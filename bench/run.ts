@@ -905,9 +905,8 @@ async function peak() {
   collector = null
   fakeOptions.limits = undefined
   const outbox = await sql<{ cls: string; kind: string; state: string; n: number; attempts: number; last_error_code: string | null }[]>`
-    select case when s.k < ${PEAK_HOT} then 'hot' when s.k < ${PEAK_HOT + PEAK_GROUPS} then 'group' else 'private' end as cls,
-           d.kind, d.state, count(*)::int as n, max(d.attempts)::int as attempts, max(d.last_error_code) as last_error_code
-    from telegram_outbox d join (select id, row_number() over (order by id) - 1 as k from shops where id = any(${ids}::bigint[])) s on s.id = d.shop_id
+    select s.cls, d.kind, d.state, count(*)::int as n, max(d.attempts)::int as attempts, max(d.last_error_code) as last_error_code
+    from telegram_outbox d join unnest(${ids}::bigint[], ${shops.map((x) => x.cls)}::text[]) s(id, cls) on s.id = d.shop_id
     where d.kind in ('order', 'order_status')
     group by 1, 2, 3 order by 1, 2, 3`
   await svc.stop()
