@@ -66,12 +66,16 @@ export function makeToken(label = 'T'): string {
  * - `record: false` keeps `calls` empty (it grows without bound otherwise); `counts` still counts.
  * - `onCall` sees every call (after pacing is decided: `limited` tells whether it got a 429).
  * - `limits` makes sendMessage/editMessageText answer 429 like Telegram when a bot sends more than
- *   `perBotPerSec` in the last second or a chat gets one within `1000 / perChatPerSec` ms of the last.
+ *   `perBotPerSec` in the last second or a chat gets one within `1000 / perChatPerSec` ms of the last
+ *   (with `retry_after: retryAfterSec`). With `perGroupPerMin` a group (negative chat id) also gets a
+ *   429 once it has accepted that many in the last 60 s; its `retry_after` is then the whole seconds
+ *   until the oldest of them leaves the window (at least `retryAfterSec`), as Telegram answers.
+ *   Accepted calls count; 429s do not.
  */
 export type FakeTelegramOptions = {
   record?: boolean
   onCall?: (call: Call, limited: boolean) => void
-  limits?: { perBotPerSec?: number; perChatPerSec?: number; retryAfterSec?: number }
+  limits?: { perBotPerSec?: number; perChatPerSec?: number; perGroupPerMin?: number; retryAfterSec?: number }
 }
 
 export class FakeTelegram {
@@ -81,6 +85,7 @@ export class FakeTelegram {
   limited = 0
   private readonly botWindow = new Map<string, number[]>()
   private readonly chatLast = new Map<string, number>()
+  private readonly groupWindow = new Map<string, number[]>()
   private readonly behaviours = new Map<string, Behaviour>()
   private readonly queued = new Map<string, Behaviour[]>()
   private readonly methodBehaviours = new Map<string, Behaviour>()
@@ -155,11 +160,12 @@ export class FakeTelegram {
     const call: Call = { token, method, payload, at: Date.now() }
     if (this.options.record !== false) this.calls.push(call)
     this.counts.set(method, (this.counts.get(method) ?? 0) + 1)
-    const limited = this.overLimit(call)
+    const limit = this.overLimit(call)
+    const limited = limit !== false
     this.options.onCall?.(call, limited)
     if (limited) {
       this.limited++
-      const retryAfter = this.options.limits?.retryAfterSec ?? 1
+      const retryAfter = limit
       return Response.json(
         { ok: false, error_code: 429, description: `Too Many Requests: retry after ${retryAfter}`, parameters: { retry_after: retryAfter } },
         { status: 429 },
@@ -182,17 +188,25 @@ export class FakeTelegram {
     return Response.json({ ok: true, result: call.result })
   }
 
-  /** Telegram-like pacing of sends (only with `limits`): true means this call gets a 429. */
-  private overLimit(c: Call): boolean {
+  /** Telegram-like pacing of sends (only with `limits`): false, or the `retry_after` (s) of the 429 this call gets. */
+  private overLimit(c: Call): number | false {
     const l = this.options.limits
     if (!l || (c.method !== 'sendMessage' && c.method !== 'editMessageText')) return false
+    const retryAfter = l.retryAfterSec ?? 1
     const w = (this.botWindow.get(c.token) ?? []).filter((t) => c.at - t < 1000)
     this.botWindow.set(c.token, w)
-    if (l.perBotPerSec && w.length >= l.perBotPerSec) return true
+    if (l.perBotPerSec && w.length >= l.perBotPerSec) return retryAfter
     const key = `${c.token}/${String(c.payload.chat_id)}`
     const last = this.chatLast.get(key)
-    if (l.perChatPerSec && last !== undefined && c.at - last < 1000 / l.perChatPerSec) return true
+    if (l.perChatPerSec && last !== undefined && c.at - last < 1000 / l.perChatPerSec) return retryAfter
+    let g: number[] | undefined
+    if (l.perGroupPerMin && String(c.payload.chat_id).startsWith('-')) {
+      g = (this.groupWindow.get(key) ?? []).filter((t) => c.at - t < 60_000)
+      this.groupWindow.set(key, g)
+      if (g.length >= l.perGroupPerMin) return Math.max(retryAfter, Math.ceil((g[g.length - l.perGroupPerMin]! + 60_000 - c.at) / 1000))
+    }
     w.push(c.at)
+    g?.push(c.at)
     this.chatLast.set(key, c.at)
     return false
   }
