@@ -40,6 +40,8 @@ export type NotificationRow = {
   message_chat_id: string | null
   /** For a status edit: the state of this recipient's new-order notification (null when it had none). */
   order_delivery_state: 'pending' | 'done' | 'dead' | null
+  /** The revision of this recipient's pending status edit when the row was read (new-order rows only). */
+  pending_edit_revision: number | null
   /** The recipient (telegram_chats.id) and what its chat wants. */
   chat_ref: string | null
   /** the shop-local day of a morning summary */
@@ -63,7 +65,10 @@ export async function loadNotification(sql: Sql, id: string): Promise<Notificati
            o.delivery_date::text as delivery_date, o.delivery_time, o.address, o.comment, o.items, o.card_text, o.surprise, o.status, o.accepted_by, o.accepted_at,
            i.bot_token, c.chat_id, (i.enabled and c.enabled) as enabled, c.thread_id, c.quiet_from::text, c.quiet_to::text,
            m.message_id, m.chat_id as message_chat_id,
-           (select od.state from telegram_outbox od where od.order_id = d.order_id and od.kind = 'order' and od.chat_ref = d.chat_ref) as order_delivery_state
+           (select od.state from telegram_outbox od where od.order_id = d.order_id and od.kind = 'order' and od.chat_ref = d.chat_ref) as order_delivery_state,
+           -- read with the order's status in one snapshot: the edit this revision asks for shows that status
+           (select pe.revision from telegram_outbox pe
+            where d.kind = 'order' and pe.order_id = d.order_id and pe.kind = 'order_status' and pe.chat_ref = d.chat_ref and pe.state = 'pending') as pending_edit_revision
     from telegram_outbox d
     left join orders o on o.id = d.order_id
     join shops s on s.id = d.shop_id
@@ -176,6 +181,8 @@ export async function finishSent(
     revision?: number
     paceMs?: number
     isStatusLine?: boolean
+    /** A pending status edit of this recipient's message (its revision when the message was rendered) that the message made moot. */
+    settleEditRevision?: number | null
   },
 ): Promise<void> {
   const pace = p.paceMs ? sql`, next_send_at = greatest(next_send_at, now() + make_interval(secs => ${p.paceMs / 1000}))` : sql``
@@ -189,6 +196,12 @@ export async function finishSent(
     c as (
       update telegram_chats set last_sent_at = now(), last_error = null, last_error_code = null, last_error_at = null, updated_at = now()${pace}
       where id = ${p.chatRef}),
+    e as (
+      -- the edit was asked for before this message was rendered with the status it asks for: done.
+      -- A newer change bumps the revision (or comes after this row was read): that edit stays due.
+      update telegram_outbox set state = 'done', last_error = null, last_error_code = null, updated_at = now()
+      where ${p.settleEditRevision ?? null}::int is not null and order_id = ${p.orderId} and chat_ref = ${p.chatRef} and kind = 'order_status'
+        and state = 'pending' and revision = ${p.settleEditRevision ?? null}::int and locked_by is null),
     m as (
       insert into telegram_messages (order_id, chat_ref, message_id, chat_id)
       select ${p.orderId}, ${p.chatRef}, ${p.messageId}, ${p.chatId}

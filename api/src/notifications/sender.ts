@@ -112,7 +112,6 @@ export class Sender {
       await releaseLease(sql, d.id, this.owner)
       return { status: 'pending' }
     }
-    const paced = !opts.firstAttempt
     if (d.kind === 'delivery_reminder' && d.status !== 'new' && d.status !== 'accepted') {
       // already assembling, out for delivery, done or cancelled: nobody needs reminding
       await finishSkipped(sql, d.id, this.owner, `no reminder: the order is ${d.status}`)
@@ -216,7 +215,7 @@ export class Sender {
             text,
             messageId: Number(d.message_id),
             chatId: d.message_chat_id,
-            paceMs: paced ? this.paceFor(chatId) : 0,
+            paceMs: this.paceFor(chatId),
           })
         } else {
           const sent = await client.sendMessage(token, { chatId, text: body, keyboard, threadId, silent, replyToMessageId }, signal)
@@ -225,8 +224,10 @@ export class Sender {
             text: body,
             messageId: sent.messageId,
             chatId: sent.chatId,
-            paceMs: paced ? this.paceFor(chatId) : 0,
+            paceMs: this.paceFor(chatId),
             isStatusLine: standalone,
+            // the new-order message already shows the current status: a pending edit to it is moot
+            settleEditRevision: d.kind === 'order' ? d.pending_edit_revision : null,
           })
         }
         log.info('delivery_sent', { ...fields, chatRef: d.chat_ref, silent, mock: client.mode === 'mock' })
@@ -253,7 +254,7 @@ export class Sender {
             text,
             messageId: Number(d.message_id),
             chatId: d.message_chat_id ?? chatId,
-            paceMs: paced ? this.paceFor(chatId) : 0,
+            paceMs: this.paceFor(chatId),
           })
           return { status: 'sent' }
         }

@@ -1,0 +1,56 @@
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { makeToken } from '../fake-telegram'
+import { createHarness, eventually, one, type Harness } from '../helpers'
+
+/**
+ * Pacing against Telegram's limits, as the peak-day bench found it: the next slot of a chat counts
+ * from Telegram's acceptance of the last message (also for the send inside POST /orders), and an edit
+ * that the new-order message already made moot is not sent (it would cost the chat a slot).
+ */
+let h: Harness
+beforeAll(async () => {
+  h = await createHarness({ delivery: { chatIntervalMs: 1000, groupIntervalMs: 3000 } })
+})
+afterAll(() => h.close())
+
+describe('pacing a chat', () => {
+  test('the send inside POST /orders moves the chat’s next slot from when Telegram accepted it, not from when the slot was taken', async () => {
+    const shop = await h.shop('Лавка')
+    const token = makeToken()
+    await h.connect(shop, token, '7300001')
+    h.fake.behaveMethod(token, 'sendMessage', { kind: 'slow', ms: 300 })
+    const r = await h.post(`/shops/${shop}/orders`, { number: 'PACE-1', total: 100, customerName: 'Ян' })
+    expect(r.json.telegramStatus).toBe('sent')
+    const call = h.fake.sent(token).at(-1)!
+    const { next_send_at } = one(await h.sql<{ next_send_at: Date }[]>`select next_send_at from telegram_chats where shop_id = ${shop}`)
+    // accepted ≥ 300 ms after the request reached the fake; the next message may go 1 s after that
+    expect(new Date(next_send_at).getTime()).toBeGreaterThanOrEqual(call.at + 300 + 1000 - 15)
+  })
+
+  test('an order accepted before its message could go out: the message shows «Принят» and the moot edit is not sent', async () => {
+    const shop = await h.shop('Лавка')
+    const token = makeToken()
+    await h.connect(shop, token, '-1007300002') // a group: one message per 3 s
+    await h.sql`update telegram_chats set next_send_at = now() + interval '1 second' where shop_id = ${shop}`
+    const r = await h.post(`/shops/${shop}/orders`, { number: 'PACE-2', total: 100, customerName: 'Ян' })
+    expect(r.json.telegramStatus).toBe('pending')
+    expect((await h.request('PATCH', `/shops/${shop}/orders/${r.json.order.id}`, { status: 'accepted' })).status).toBe(200)
+    h.services.dispatcher.start()
+    const sent = await eventually(() => h.fake.sent(token).find((c) => String(c.payload.text).includes('PACE-2')), {
+      message: 'sent when the slot opened',
+      timeoutMs: 5000,
+    })
+    expect(String(sent.payload.text)).toContain('<b>Принят</b>')
+    const rows = await h.sql<{ kind: string; state: string }[]>`select kind, state from telegram_outbox where order_id = ${r.json.order.id} order by kind`
+    expect(rows.map((x) => [x.kind, x.state])).toEqual([
+      ['order', 'done'],
+      ['order_status', 'done'],
+    ])
+    // a status change after the message went out is edited as always
+    await h.request('PATCH', `/shops/${shop}/orders/${r.json.order.id}`, { status: 'assembling' })
+    const edit = await eventually(() => h.fake.callsOf('editMessageText', token)[0], { message: 'the later change edited', timeoutMs: 6000 })
+    expect(String(edit.payload.text)).toContain('<b>Собирается</b>')
+    expect(h.fake.callsOf('editMessageText', token)).toHaveLength(1)
+    await h.services.dispatcher.stop()
+  }, 15_000)
+})
