@@ -40,6 +40,8 @@ export type NotificationRow = {
   message_chat_id: string | null
   /** For a status edit: the state of this recipient's new-order notification (null when it had none). */
   order_delivery_state: 'pending' | 'done' | 'dead' | null
+  /** Whether loading took the chat's pacing slot (only when asked to: the request's first attempt). */
+  slot_taken: boolean
   /** The revision of this recipient's pending status edit when the row was read (new-order rows only). */
   pending_edit_revision: number | null
   /** The recipient (telegram_chats.id) and what its chat wants. */
@@ -55,9 +57,20 @@ export type NotificationRow = {
 }
 
 /** Everything one attempt needs, in one read: the order, the bot, the recipient and its own message. */
-export async function loadNotification(sql: Sql, id: string): Promise<NotificationRow | null> {
+export async function loadNotification(sql: Sql, id: string, takeSlot?: Pacing): Promise<NotificationRow | null> {
+  // The request's first attempt also takes the chat's pacing slot, only if it is free now, in the same
+  // statement (one round trip and one commit less per recipient on the intake path).
+  const slot = takeSlot
+    ? sql`
+    with slot as (
+      update telegram_chats c set next_send_at = now() + make_interval(secs => (${paceSql(sql, takeSlot)}) / 1000.0)
+      where c.id = (select x.chat_ref from telegram_outbox x where x.id = ${id} and x.state = 'pending')
+        and (c.next_send_at is null or c.next_send_at <= now())
+      returning c.id)`
+    : sql``
   const [row] = await sql<NotificationRow[]>`
-    select d.id, d.shop_id, d.order_id, d.kind, d.state, d.attempts, d.revision, d.created_at, d.chat_ref, d.due_key,
+    ${slot}
+    select ${takeSlot ? sql`exists (select 1 from slot)` : sql`false`} as slot_taken, d.id, d.shop_id, d.order_id, d.kind, d.state, d.attempts, d.revision, d.created_at, d.chat_ref, d.due_key,
            case when o.delivery_date is not null and o.delivery_slot_from is not null
                 then (o.delivery_date + o.delivery_slot_from) at time zone s.time_zone end as slot_starts_at,
            s.name as shop_name, s.time_zone,
@@ -136,19 +149,6 @@ export async function claimDueNotifications(
     update telegram_outbox d set locked_by = ${owner}, locked_until = now() + make_interval(secs => ${leaseSec})
     from picked p where d.id = p.id
     returning d.id, d.shop_id`
-}
-
-/**
- * The request's own first attempt takes the chat's slot only if it is free now (one UPDATE, so it
- * cannot race the dispatcher); when the chat is busy the row is left to the dispatcher instead of
- * provoking a 429. True when the slot was taken.
- */
-export async function takeChatSlot(sql: Sql, chatRef: string, pacing: Pacing): Promise<boolean> {
-  const rows = await sql`
-    update telegram_chats c set next_send_at = now() + make_interval(secs => (${paceSql(sql, pacing)}) / 1000.0)
-    where c.id = ${chatRef} and (c.next_send_at is null or c.next_send_at <= now())
-    returning c.id`
-  return rows.length === 1
 }
 
 /** The chat-vs-group pacing rule, written once: groups and channels have negative ids (or @names). */

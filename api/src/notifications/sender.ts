@@ -14,7 +14,6 @@ import {
   paceMs,
   postpone,
   releaseLease,
-  takeChatSlot,
   type NotificationRow,
   type Pacing,
 } from './outbox'
@@ -106,9 +105,9 @@ export class Sender {
     // takes it only if it is free now, and otherwise leaves the row to the dispatcher (no 429).
     const { sql, client, cipher, log } = this.deps
     const started = Date.now()
-    const d = typeof delivery === 'string' ? await loadNotification(sql, delivery) : delivery
+    const d = typeof delivery === 'string' ? await loadNotification(sql, delivery, opts.firstAttempt ? this.deps.config : undefined) : delivery
     if (d?.state !== 'pending') return { status: d?.state === 'done' ? 'sent' : 'failed', error: 'not pending' }
-    if (opts.firstAttempt && d.chat_ref && d.chat_id && !(await takeChatSlot(sql, d.chat_ref, this.deps.config))) {
+    if (opts.firstAttempt && d.chat_ref && d.chat_id && !d.slot_taken) {
       await releaseLease(sql, d.id, this.owner)
       return { status: 'pending' }
     }
