@@ -39,8 +39,16 @@ create trigger send_log_live after insert or update on telegram_send_log
 create trigger outbox_live after update of state on telegram_outbox
   for each row when (old.state is distinct from new.state and new.order_id is not null and new.kind = 'order')
   execute function live_notify();
--- a chat's own bookkeeping (pacing slot, last sent) changes on every message: only what the page shows
-create trigger chats_live after insert or delete or update of enabled, member_status, last_error, events, quiet_from, quiet_to, thread_id, title on telegram_chats
+-- a chat's own bookkeeping (pacing slot, last sent, clearing a cleared error) changes on every message:
+-- only a change the page shows calls the function (WHEN is evaluated without calling it)
+create trigger chats_live_rows after insert or delete on telegram_chats
   for each row execute function live_notify();
+create trigger chats_live after update on telegram_chats
+  for each row when (old.enabled is distinct from new.enabled or old.member_status is distinct from new.member_status
+                     or old.last_error is distinct from new.last_error or old.events is distinct from new.events
+                     or old.quiet_from is distinct from new.quiet_from or old.quiet_to is distinct from new.quiet_to
+                     or old.thread_id is distinct from new.thread_id or old.title is distinct from new.title
+                     or old.chat_id is distinct from new.chat_id)
+  execute function live_notify();
 create trigger integrations_live after update of chat_id, enabled, bot_username, chat_title on telegram_integrations
   for each row execute function live_notify();

@@ -128,6 +128,10 @@ export async function claimDueNotifications(
       from telegram_chats c
       where c.id in (select chat_ref from candidates)
         and (c.next_send_at is null or c.next_send_at <= now())
+        -- a request is making the first attempt of a new order in this chat: leave the chat to it, so
+        -- the new order is not made to wait behind an edit that took the slot first
+        and not exists (select 1 from telegram_outbox o where o.chat_ref = c.id and o.state = 'pending' and o.kind = 'order'
+                        and o.locked_until > now() and o.attempts = 0)
       limit ${limit}
       for update of c skip locked
     ),
@@ -348,7 +352,7 @@ export async function queueStatusEdit(tx: Sql, shopId: number, orderId: number, 
     where c.shop_id = ${shopId} and c.enabled
       and (exists (select 1 from telegram_outbox o where o.order_id = ${orderId} and o.kind = 'order' and o.chat_ref = c.id)
            or ${event} = any(c.events))
-    on conflict (coalesce(order_id, 0), kind, coalesce(chat_ref, 0), coalesce(due_key, '')) do update set
+    on conflict (order_id, kind, chat_ref, due_key) do update set
       state = 'pending', next_attempt_at = now(), attempts = 0, last_error = null,
       revision = telegram_outbox.revision + 1, updated_at = now()`
   return rows.count > 0
@@ -371,7 +375,8 @@ export async function migrateChat(sql: Sql, shopId: number, chatRef: string | nu
  */
 export async function oldestDueAgeSec(sql: Sql, shopId: number): Promise<number> {
   const [r] = await sql<{ s: number | null }[]>`
-    select floor(extract(epoch from now() - min(next_attempt_at)))::int as s from telegram_outbox
-    where shop_id = ${shopId} and state = 'pending' and next_attempt_at <= now()`
+    select floor(extract(epoch from now() - min(d.next_attempt_at)))::int as s
+    from telegram_chats c join telegram_outbox d on d.chat_ref = c.id and d.state = 'pending' and d.next_attempt_at <= now()
+    where c.shop_id = ${shopId}`
   return Math.max(0, r?.s ?? 0)
 }

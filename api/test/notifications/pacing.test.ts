@@ -53,4 +53,28 @@ describe('pacing a chat', () => {
     expect(h.fake.callsOf('editMessageText', token)).toHaveLength(1)
     await h.services.dispatcher.stop()
   }, 15_000)
+
+  test('while a request is making a new order’s first attempt, the dispatcher does not take that chat for an edit', async () => {
+    const shop = await h.shop('Лавка')
+    const token = makeToken()
+    await h.connect(shop, token, '7300003')
+    const first = await h.post(`/shops/${shop}/orders`, { number: 'PACE-3', total: 100, customerName: 'Ян' })
+    expect(first.json.telegramStatus).toBe('sent')
+    await h.sql`update telegram_chats set next_send_at = null where shop_id = ${shop}`
+    // an edit of the first order is due, and a second order's row is leased by the request sending it
+    await h.request('PATCH', `/shops/${shop}/orders/${first.json.order.id}`, { status: 'accepted' })
+    const [chat] = await h.sql<{ id: string }[]>`select id from telegram_chats where shop_id = ${shop}`
+    const [order] = await h.sql<{ id: string }[]>`insert into orders (shop_id, number, total, customer_name) values (${shop}, 'PACE-4', 100, 'Ян') returning id`
+    await h.sql`
+      insert into telegram_outbox (shop_id, order_id, kind, chat_ref, locked_by, locked_until)
+      values (${shop}, ${order!.id}, 'order', ${chat!.id}, 'a-request', now() + interval '30 seconds')`
+    await h.sql`update telegram_chats set next_send_at = null where shop_id = ${shop}`
+    expect(await h.services.dispatcher.runOnce()).toBe(0)
+    expect(h.fake.callsOf('editMessageText', token)).toHaveLength(0)
+    // the request gave the row back (say the slot was busy): now the new order goes first, then the edit
+    await h.sql`update telegram_outbox set locked_by = null, locked_until = null where order_id = ${order!.id}`
+    await h.services.dispatcher.runOnce()
+    expect(String(h.fake.sent(token).at(-1)!.payload.text)).toContain('PACE-4')
+    expect(h.fake.callsOf('editMessageText', token)).toHaveLength(0)
+  })
 })
