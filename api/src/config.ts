@@ -72,7 +72,9 @@ export const EnvSchema = z.object({
   /** The dispatcher writes to one chat at most this often (Telegram: ~1 message/s per chat)… */
   TELEGRAM_CHAT_INTERVAL_MS: intMs(1000, 0, 60_000),
   /** …and to a group at most this often (Telegram: ~20 messages/min per group). */
-  TELEGRAM_GROUP_INTERVAL_MS: intMs(3000, 0, 600_000),
+  TELEGRAM_GROUP_INTERVAL_MS: intMs(1000, 0, 600_000),
+  /** Messages a group gets within any one minute (Telegram: about 20); 0 turns the window off. */
+  TELEGRAM_GROUP_PER_MINUTE: intMs(20, 0, 100),
   /** How often the getUpdates poller asks bots waiting for /start (only without PUBLIC_URL). */
   POLL_INTERVAL_MS: intMs(1500, 10, 60_000),
   /** `production` refuses to start without ENCRYPTION_KEY (a generated key file is a development convenience). */

@@ -29,6 +29,7 @@ export function createServices(p: { config: Config; sql: Sql; client: TelegramCl
     intervalMs: config.DISPATCH_INTERVAL_MS,
     chatIntervalMs: config.TELEGRAM_CHAT_INTERVAL_MS,
     groupIntervalMs: config.TELEGRAM_GROUP_INTERVAL_MS,
+    groupPerMinute: config.TELEGRAM_GROUP_PER_MINUTE,
     ...p.delivery,
   }
   const metrics = new Metrics(sql)

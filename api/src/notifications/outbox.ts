@@ -63,7 +63,7 @@ export async function loadNotification(sql: Sql, id: string, takeSlot?: Pacing):
   const slot = takeSlot
     ? sql`
     with slot as (
-      update telegram_chats c set next_send_at = now() + make_interval(secs => (${paceSql(sql, takeSlot)}) / 1000.0)
+      update telegram_chats c set ${reserveSlot(sql, takeSlot)}
       where c.id = (select x.chat_ref from telegram_outbox x where x.id = ${id} and x.state = 'pending')
         and (c.next_send_at is null or c.next_send_at <= now())
       returning c.id)`
@@ -93,7 +93,8 @@ export async function loadNotification(sql: Sql, id: string, takeSlot?: Pacing):
 }
 
 /** How long to leave a chat alone after sending to it (Telegram: ~1/s per chat, ~20/min per group). */
-export type Pacing = { chatIntervalMs: number; groupIntervalMs: number }
+/** Spacing of one chat's messages; a group also gets at most `groupPerMinute` within any minute (0: no window). */
+export type Pacing = { chatIntervalMs: number; groupIntervalMs: number; groupPerMinute: number }
 
 /**
  * Due notifications, leased to `owner`, at most one per recipient chat, from chats that may be written
@@ -147,7 +148,7 @@ export async function claimDueNotifications(
         for update skip locked) p
     ),
     paced as (
-      update telegram_chats c set next_send_at = now() + make_interval(secs => p.pace_ms / 1000.0)
+      update telegram_chats c set ${reserveSlot(sql, pacing)}
       from picked p where c.id = p.chat_ref and p.pace_ms > 0
     )
     update telegram_outbox d set locked_by = ${owner}, locked_until = now() + make_interval(secs => ${leaseSec})
@@ -161,7 +162,16 @@ export function paceMs(chatId: string, pacing: Pacing): number {
 }
 /** The same rule as SQL (over `c.chat_id` of `telegram_chats c`), for statements that pace chats. */
 const paceSql = (sql: Sql, pacing: Pacing) =>
-  sql`(case when c.chat_id like '-%' or c.chat_id like '@%' then ${pacing.groupIntervalMs}::int else ${pacing.chatIntervalMs}::int end)`
+  sql`(case when chat_is_group(c.chat_id) then ${pacing.groupIntervalMs}::int else ${pacing.chatIntervalMs}::int end)`
+
+/**
+ * The SET list that reserves a chat's slot for a message going out now (`telegram_chats c`): the send
+ * joins the chat's last minute (sql/018) and the next slot follows the chat's spacing and, for a
+ * group, its per-minute window.
+ */
+const reserveSlot = (sql: Sql, pacing: Pacing) =>
+  sql`sent_window = chat_window_push(c.sent_window, now()),
+      next_send_at = chat_next_slot(chat_window_push(c.sent_window, now()), now(), chat_is_group(c.chat_id), ${paceSql(sql, pacing)}, ${pacing.groupPerMinute}::int)`
 
 /**
  * Telegram accepted the message: the notification is done, the recipient's own message is recorded,
@@ -184,12 +194,18 @@ export async function finishSent(
     mock: boolean
     revision?: number
     paceMs?: number
+    /** A group's window (Pacing.groupPerMinute), applied with `paceMs`. */
+    groupPerMinute?: number
     isStatusLine?: boolean
     /** A pending status edit of this recipient's message (its revision when the message was rendered) that the message made moot. */
     settleEditRevision?: number | null
   },
 ): Promise<void> {
-  const pace = p.paceMs ? sql`, next_send_at = greatest(next_send_at, now() + make_interval(secs => ${p.paceMs / 1000}))` : sql``
+  // from Telegram's acceptance: the message's entry in the chat's last minute moves to now
+  const pace = p.paceMs
+    ? sql`, sent_window = chat_window_touch(sent_window, now()),
+          next_send_at = greatest(next_send_at, chat_next_slot(chat_window_touch(sent_window, now()), now(), chat_is_group(chat_id), ${p.paceMs}::int, ${p.groupPerMinute ?? 0}::int))`
+    : sql``
   const written = await sql`
     with d as (
       update telegram_outbox

@@ -45,7 +45,8 @@ export const defaultSenderConfig: SenderConfig = {
   intervalMs: 500,
   concurrency: 32,
   chatIntervalMs: 1000,
-  groupIntervalMs: 3000,
+  groupIntervalMs: 1000,
+  groupPerMinute: 20,
 }
 
 /** How long a status edit waits for the notification it edits before looking again. */
@@ -215,6 +216,7 @@ export class Sender {
             messageId: Number(d.message_id),
             chatId: d.message_chat_id,
             paceMs: this.paceFor(chatId),
+            groupPerMinute: this.deps.config.groupPerMinute,
           })
         } else {
           const sent = await client.sendMessage(token, { chatId, text: body, keyboard, threadId, silent, replyToMessageId }, signal)
@@ -224,6 +226,7 @@ export class Sender {
             messageId: sent.messageId,
             chatId: sent.chatId,
             paceMs: this.paceFor(chatId),
+            groupPerMinute: this.deps.config.groupPerMinute,
             isStatusLine: standalone,
             // the new-order message already shows the current status: a pending edit to it is moot
             settleEditRevision: d.kind === 'order' ? d.pending_edit_revision : null,
@@ -254,6 +257,7 @@ export class Sender {
             messageId: Number(d.message_id),
             chatId: d.message_chat_id ?? chatId,
             paceMs: this.paceFor(chatId),
+            groupPerMinute: this.deps.config.groupPerMinute,
           })
           return { status: 'sent' }
         }

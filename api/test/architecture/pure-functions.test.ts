@@ -56,8 +56,8 @@ describe('retry backoff and pacing', () => {
     expect(at(0.999).backoffMs(3)).toBe(5996)
   })
 
-  test('groups and channels are paced slower than private chats', () => {
-    const pacing = { chatIntervalMs: 1000, groupIntervalMs: 3000 }
+  test('groups and channels are spaced by the group interval, private chats by the chat interval', () => {
+    const pacing = { chatIntervalMs: 1000, groupIntervalMs: 3000, groupPerMinute: 20 }
     expect(paceMs('123456', pacing)).toBe(1000)
     expect(paceMs('-1001234567890', pacing)).toBe(3000)
     expect(paceMs('@channel', pacing)).toBe(3000)

@@ -77,4 +77,49 @@ describe('pacing a chat', () => {
     expect(String(h.fake.sent(token).at(-1)!.payload.text)).toContain('PACE-4')
     expect(h.fake.callsOf('editMessageText', token)).toHaveLength(0)
   })
+
+  test('a group gets messages 1 s apart until 20 fall within a minute; the 21st waits for the oldest to leave the minute (sql/018)', async () => {
+    const at = (s: number) => new Date(Date.UTC(2026, 2, 8, 9, 0, 0) + s * 1000).toISOString()
+    const next = async (window: string[], now: string, group: boolean) =>
+      new Date(
+        one(
+          await h.sql<
+            { t: Date }[]
+          >`select chat_next_slot(chat_window_push(${window}::timestamptz[], ${now}::timestamptz), ${now}::timestamptz, ${group}, 1000, 20) as t`,
+        ).t,
+      ).toISOString()
+    const nineteen = Array.from({ length: 19 }, (_, k) => at(k))
+    // 19 sends in the last 19 s, one more now: 20 within the minute, so the next waits until the first leaves it
+    expect(await next(nineteen, at(19), true)).toBe(at(60))
+    // with 18 before, one more now makes 19: the next may follow in 1 s
+    expect(await next(nineteen.slice(1), at(19), true)).toBe(at(20))
+    // sends older than a minute do not count
+    expect(await next([at(-120), at(-90), ...nineteen.slice(1)], at(19), true)).toBe(at(20))
+    // a private chat only keeps its spacing
+    expect(await next(nineteen, at(19), false)).toBe(at(20))
+    // the window keeps the last minute only, oldest first
+    const w = one(await h.sql<{ w: Date[] }[]>`select chat_window_push(${[at(-61), at(-30)]}::timestamptz[], ${at(0)}::timestamptz) as w`).w
+    expect(w.map((d) => new Date(d).toISOString())).toEqual([at(-30), at(0)])
+  })
+
+  test('end to end: a group inside the limit gets each new order at once, 1 s apart', async () => {
+    const g = await createHarness({ delivery: { chatIntervalMs: 1000, groupIntervalMs: 1000, groupPerMinute: 3 } })
+    try {
+      const shop = await g.shop('Лавка')
+      const token = makeToken()
+      await g.connect(shop, token, '-1007300009')
+      g.services.dispatcher.start()
+      for (let k = 1; k <= 4; k++) expect((await g.post(`/shops/${shop}/orders`, { number: `W-${k}`, total: 100, customerName: 'Ян' })).status).toBe(201)
+      await eventually(() => g.fake.sent(token).length === 3, { message: 'three within the window', timeoutMs: 5000 })
+      const [a, b, c] = g.fake.sent(token)
+      expect(b!.at - a!.at).toBeGreaterThanOrEqual(950)
+      expect(c!.at - b!.at).toBeLessThan(2000)
+      // the fourth waits until the first send leaves the minute
+      const { next_send_at } = one(await g.sql<{ next_send_at: Date }[]>`select next_send_at from telegram_chats where shop_id = ${shop}`)
+      expect(new Date(next_send_at).getTime()).toBeGreaterThanOrEqual(a!.at + 60_000 - 50)
+      expect(g.fake.sent(token)).toHaveLength(3)
+    } finally {
+      await g.close()
+    }
+  }, 15_000)
 })
