@@ -1,7 +1,7 @@
 import type { Sql } from '../platform/db/client'
 import type { Logger } from '../platform/log'
 import type { Sender } from './sender'
-import { claimDueNotifications, releaseLease } from './outbox'
+import { claimDueNotifications, loadNotifications, releaseLease, type NotificationRow } from './outbox'
 import { scheduleSummaries } from './summary'
 import { BackgroundLoop } from '../platform/loop'
 
@@ -41,11 +41,24 @@ export class Dispatcher extends BackgroundLoop {
     return claimDueNotifications(sql, delivery.owner, limit, delivery.config.leaseSec, delivery.config)
   }
 
+  /** Loads what was claimed in one statement and runs each leased delivery in the background. */
+  private async launchAll(claimed: { id: string }[]): Promise<void> {
+    if (!claimed.length) return
+    const rows = await loadNotifications(
+      this.deps.sql,
+      claimed.map((c) => c.id),
+    )
+    const loaded = new Set(rows.map((r) => String(r.id)))
+    for (const r of rows) this.launch(r)
+    for (const c of claimed) if (!loaded.has(String(c.id))) await releaseLease(this.deps.sql, c.id, this.deps.delivery.owner).catch(() => {})
+  }
+
   /** Runs one leased delivery in the background; a free slot wakes the loop. */
-  private launch(id: string): void {
+  private launch(row: NotificationRow): void {
     const { sql, log } = this.deps
+    const id = row.id
     const p = this.deps.delivery
-      .attempt(id)
+      .attempt(row)
       .catch(async (err) => {
         log.error('delivery_attempt_error', { deliveryId: id, error: err })
         await releaseLease(sql, id, this.deps.delivery.owner).catch(() => {})
@@ -61,7 +74,13 @@ export class Dispatcher extends BackgroundLoop {
   async runOnce(): Promise<number> {
     const { delivery, sql } = this.deps
     const claimed = await this.claim(delivery.config.concurrency)
-    await Promise.all(claimed.map((c) => delivery.attempt(c.id).catch(() => releaseLease(sql, c.id, delivery.owner))))
+    const rows = claimed.length
+      ? await loadNotifications(
+          sql,
+          claimed.map((c) => c.id),
+        )
+      : []
+    await Promise.all(rows.map((r) => delivery.attempt(r).catch(() => releaseLease(sql, r.id, delivery.owner))))
     return claimed.length
   }
 
@@ -96,7 +115,7 @@ export class Dispatcher extends BackgroundLoop {
       if (free >= Math.max(1, Math.floor(config.concurrency / 4)) || this.inFlight.size === 0) {
         try {
           const claimed = await this.claim(free)
-          for (const c of claimed) this.launch(c.id)
+          await this.launchAll(claimed)
           if (claimed.length && config.chatIntervalMs > 0) reopen.push(Date.now() + Math.min(config.chatIntervalMs, config.groupIntervalMs) + 5)
         } catch (err) {
           log.warn('dispatcher_error', { error: err })

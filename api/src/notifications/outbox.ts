@@ -56,21 +56,9 @@ export type NotificationRow = {
   time_zone: string
 }
 
-/** Everything one attempt needs, in one read: the order, the bot, the recipient and its own message. */
-export async function loadNotification(sql: Sql, id: string, takeSlot?: Pacing): Promise<NotificationRow | null> {
-  // The request's first attempt also takes the chat's pacing slot, only if it is free now, in the same
-  // statement (one round trip and one commit less per recipient on the intake path).
-  const slot = takeSlot
-    ? sql`
-    with slot as (
-      update telegram_chats c set ${reserveSlot(sql, takeSlot)}
-      where c.id = (select x.chat_ref from telegram_outbox x where x.id = ${id} and x.state = 'pending')
-        and (c.next_send_at is null or c.next_send_at <= now())
-      returning c.id)`
-    : sql``
-  const [row] = await sql<NotificationRow[]>`
-    ${slot}
-    select ${takeSlot ? sql`exists (select 1 from slot)` : sql`false`} as slot_taken, d.id, d.shop_id, d.order_id, d.kind, d.state, d.attempts, d.revision, d.created_at, d.chat_ref, d.due_key,
+/** Everything one attempt needs, in one read: the order, the bot, the recipient and its own message (for `telegram_outbox d`; the WHERE is the caller's). */
+const notificationSelect = (sql: Sql, slotTaken: ReturnType<Sql>) => sql`
+    select ${slotTaken} as slot_taken, d.id, d.shop_id, d.order_id, d.kind, d.state, d.attempts, d.revision, d.created_at, d.chat_ref, d.due_key,
            case when o.delivery_date is not null and o.delivery_slot_from is not null
                 then (o.delivery_date + o.delivery_slot_from) at time zone s.time_zone end as slot_starts_at,
            s.name as shop_name, s.time_zone,
@@ -87,7 +75,28 @@ export async function loadNotification(sql: Sql, id: string, takeSlot?: Pacing):
     join shops s on s.id = d.shop_id
     left join telegram_integrations i on i.shop_id = d.shop_id
     left join telegram_chats c on c.id = d.chat_ref
-    left join telegram_messages m on m.order_id = d.order_id and m.chat_ref = d.chat_ref
+    left join telegram_messages m on m.order_id = d.order_id and m.chat_ref = d.chat_ref`
+
+/** The claimed rows of one dispatcher pass, loaded in one statement (not one per message). */
+export function loadNotifications(sql: Sql, ids: string[]): Promise<NotificationRow[]> {
+  return sql<NotificationRow[]>`${notificationSelect(sql, sql`false`)} where d.id = any(${ids}::bigint[])`
+}
+
+/** One notification by id (a request's first attempt, a retry by hand). */
+export async function loadNotification(sql: Sql, id: string, takeSlot?: Pacing): Promise<NotificationRow | null> {
+  // The request's first attempt also takes the chat's pacing slot, only if it is free now, in the same
+  // statement (one round trip and one commit less per recipient on the intake path).
+  const slot = takeSlot
+    ? sql`
+    with slot as (
+      update telegram_chats c set ${reserveSlot(sql, takeSlot)}
+      where c.id = (select x.chat_ref from telegram_outbox x where x.id = ${id} and x.state = 'pending')
+        and (c.next_send_at is null or c.next_send_at <= now())
+      returning c.id)`
+    : sql``
+  const [row] = await sql<NotificationRow[]>`
+    ${slot}
+    ${notificationSelect(sql, takeSlot ? sql`exists (select 1 from slot)` : sql`false`)}
     where d.id = ${id}`
   return row ?? null
 }
