@@ -69,10 +69,11 @@ export async function stageTimings(p: { sql: Sql; fakeUrl: string; shops: number
   out.getShopOr404 = await timed(n, concurrency, (i) => getShopOr404(sql, shop(i)))
   const ids: string[] = []
   out.insertOrderOnceTx = await timed(n, concurrency, async (i) => {
-    const r = await insertOrderOnce(sql, shop(i), parsed[i]!, 'bench-stage', 30)
-    if (r?.created) ids.push(...r.notificationIds)
+    const r = await insertOrderOnce(sql, shop(i), parsed[i]!, 'bench-stage', 30, { chatIntervalMs: 0, groupIntervalMs: 0, groupPerMinute: 0 })
+    if (r?.created) ids.push(...r.notifications.map((x) => x.id))
   })
   const rowsById = new Map<string, Awaited<ReturnType<typeof loadNotification>>>()
+  // the request no longer reads this (the insert returns it); the dispatcher loads claimed rows like this, in batches
   out.loadNotification = await timed(ids.length, concurrency, async (i) => rowsById.set(ids[i]!, await loadNotification(sql, ids[i]!)))
   const client = new GrammyClient({ apiRoot: p.fakeUrl, timeoutMs: 4000 })
   const tokens = shops.map(() => makeToken('stage'))

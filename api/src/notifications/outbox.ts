@@ -178,7 +178,7 @@ const paceSql = (sql: Sql, pacing: Pacing) =>
  * joins the chat's last minute (sql/018) and the next slot follows the chat's spacing and, for a
  * group, its per-minute window.
  */
-const reserveSlot = (sql: Sql, pacing: Pacing) =>
+export const reserveSlot = (sql: Sql, pacing: Pacing) =>
   sql`sent_window = chat_window_push(c.sent_window, now()),
       next_send_at = chat_next_slot(chat_window_push(c.sent_window, now()), now(), chat_is_group(c.chat_id), ${paceSql(sql, pacing)}, ${pacing.groupPerMinute}::int)`
 

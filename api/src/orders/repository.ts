@@ -1,5 +1,5 @@
 import type { Sql } from '../platform/db/client'
-import { queueStatusEdit } from '../notifications'
+import { queueStatusEdit, reserveSlot, type NotificationRow, type Pacing } from '../notifications'
 import type { CreateOrderInput, Order } from './schema'
 
 export type OrderRow = {
@@ -55,7 +55,7 @@ export const toOrder = (r: OrderRow): Order => ({
 })
 
 export type InsertResult =
-  | { created: true; order: OrderRow; notificationIds: string[] }
+  | { created: true; order: OrderRow; notifications: NotificationRow[] }
   | { created: false; order: OrderRow; sendStatus: 'SENT' | 'FAILED' | null; outboxState: string | null }
 
 /** PostgreSQL's foreign_key_violation: the shop of the order does not exist. */
@@ -68,10 +68,17 @@ const isUnknownShop = (err: unknown) => (err as { code?: string })?.code === '23
  * `owner` at once so the request can make the first attempt without a dispatcher racing it; the
  * statement also returns everything that attempt needs. Null when the shop does not exist.
  */
-export async function insertOrderOnce(sql: Sql, shopId: number, o: CreateOrderInput, owner: string, leaseSec: number): Promise<InsertResult | null> {
-  let created: (OrderRow & { notification_ids: string[] | null })[]
+export async function insertOrderOnce(
+  sql: Sql,
+  shopId: number,
+  o: CreateOrderInput,
+  owner: string,
+  leaseSec: number,
+  pacing: Pacing,
+): Promise<InsertResult | null> {
+  let created: (OrderRow & { notifications: NotificationRow[] | null })[]
   try {
-    created = await sql<(OrderRow & { notification_ids: string[] | null })[]>`
+    created = await sql<(OrderRow & { notifications: NotificationRow[] | null })[]>`
       with o as (
         insert into orders (shop_id, number, total, customer_name, customer_phone, recipient_name, recipient_phone,
                             delivery_date, delivery_time, delivery_slot_from, delivery_slot_to, address, comment, items, card_text, surprise)
@@ -87,7 +94,12 @@ export async function insertOrderOnce(sql: Sql, shopId: number, o: CreateOrderIn
         from o
         join telegram_integrations i on i.shop_id = o.shop_id and i.enabled
         join telegram_chats c on c.shop_id = o.shop_id and c.enabled and 'order_created' = any(c.events)
-        returning id),
+        returning id, shop_id, order_id, kind, state, attempts, revision, created_at, chat_ref),
+      -- each recipient chat's pacing slot, taken only where it is free now (the first attempt's)
+      slot as (
+        update telegram_chats c set ${reserveSlot(sql, pacing)}
+        where c.id in (select chat_ref from d) and (c.next_send_at is null or c.next_send_at <= now())
+        returning c.id),
       -- a reminder before the delivery window, per recipient that wants it, due lead minutes before it starts
       r as (
         insert into telegram_outbox (shop_id, order_id, kind, chat_ref, next_attempt_at)
@@ -100,15 +112,33 @@ export async function insertOrderOnce(sql: Sql, shopId: number, o: CreateOrderIn
         where ${o.deliveryDate ?? null}::date is not null and ${o.deliveryTime.from}::time is not null
           and ((${o.deliveryDate ?? null}::date + ${o.deliveryTime.from}::time) at time zone sh.time_zone) > now()
         returning id)
-      select o.*, (select array_agg(id order by id) from d) as notification_ids from o`
+      -- what each first attempt needs (as loadNotification reads it), so the request reads nothing more
+      select o.*, (
+        select json_agg(json_build_object(
+                 'slot_taken', exists (select 1 from slot where slot.id = c.id), 'id', d.id::text, 'shop_id', d.shop_id::text,
+                 'order_id', d.order_id::text, 'kind', d.kind, 'state', d.state, 'attempts', d.attempts, 'revision', d.revision,
+                 'created_at', d.created_at, 'chat_ref', d.chat_ref::text, 'due_key', null, 'slot_starts_at', null,
+                 'shop_name', sh.name, 'time_zone', sh.time_zone,
+                 'number', o.number, 'total', o.total, 'customer_name', o.customer_name, 'customer_phone', o.customer_phone,
+                 'recipient_name', o.recipient_name, 'recipient_phone', o.recipient_phone, 'delivery_date', o.delivery_date,
+                 'delivery_time', o.delivery_time, 'address', o.address, 'comment', o.comment, 'items', o.items, 'card_text', o.card_text,
+                 'surprise', o.surprise, 'status', o.status, 'accepted_by', o.accepted_by, 'accepted_at', o.accepted_at,
+                 'bot_token', i.bot_token, 'chat_id', c.chat_id, 'enabled', i.enabled and c.enabled, 'thread_id', c.thread_id::text,
+                 'quiet_from', c.quiet_from::text, 'quiet_to', c.quiet_to::text, 'message_id', null, 'message_chat_id', null,
+                 'order_delivery_state', null, 'pending_edit_revision', null) order by d.id)
+        from d
+        join shops sh on sh.id = d.shop_id
+        join telegram_integrations i on i.shop_id = d.shop_id
+        join telegram_chats c on c.id = d.chat_ref) as notifications
+      from o`
   } catch (err) {
     if (isUnknownShop(err)) return null
     throw err
   }
   const [row] = created
   if (row) {
-    const { notification_ids, ...order } = row
-    return { created: true, order, notificationIds: notification_ids ?? [] }
+    const { notifications, ...order } = row
+    return { created: true, order, notifications: notifications ?? [] }
   }
   const [existing] = await sql<(OrderRow & { send_status: 'SENT' | 'FAILED' | null; outbox_state: string | null })[]>`
     select ${sql.unsafe(ORDER_COLUMNS_OF_O)},

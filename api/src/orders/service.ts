@@ -5,7 +5,7 @@ import { Conflict, NotFound } from '../platform/http/errors'
 import type { Logger } from '../platform/log'
 import { maskChatId } from '../platform/crypto'
 import { getShopOr404 } from '../platform/shops'
-import { requeueNotifications, type AttemptOutcome, type Sender, type Dispatcher } from '../notifications'
+import { requeueNotifications, type AttemptOutcome, type NotificationRow, type Sender, type Dispatcher } from '../notifications'
 import { changeOrderStatus, findOrder, insertOrderOnce, listOrders, toOrder, type OrderWithNotificationRow } from './repository'
 import { NEXT_STATUSES, previousStatuses, type CreateOrderInput, type Order, type OrderStatus } from './schema'
 
@@ -43,7 +43,7 @@ export class OrderService {
    */
   async create(shopId: number, input: CreateOrderInput): Promise<{ created: boolean; order: Order } & TelegramOutcome> {
     const { sql, delivery, log } = this.deps
-    const r = await insertOrderOnce(sql, shopId, input, delivery.owner, delivery.config.leaseSec)
+    const r = await insertOrderOnce(sql, shopId, input, delivery.owner, delivery.config.leaseSec, delivery.config)
     if (!r) throw new NotFound(`Shop ${shopId} does not exist`, 'shop_not_found')
     if (!r.created) {
       const o = r.order
@@ -62,10 +62,10 @@ export class OrderService {
       }
     }
     const order = toOrder(r.order)
-    log.info('order_created', { shopId, orderId: order.id, number: order.number, recipients: r.notificationIds.length })
-    if (!r.notificationIds.length)
+    log.info('order_created', { shopId, orderId: order.id, number: order.number, recipients: r.notifications.length })
+    if (!r.notifications.length)
       return { created: true, order, telegramStatus: 'skipped', telegram: { error: null, errorCode: null, retrying: false, nextAttemptAt: null, attempts: 0 } }
-    const outcome = await this.attemptNow(r.notificationIds)
+    const outcome = await this.attemptNow(r.notifications)
     return { created: true, order, ...outcome }
   }
 
@@ -74,14 +74,14 @@ export class OrderService {
    * longer than the delivery timeout. The answer sums them up: `sent` when every recipient has it,
    * `failed` when one failed, `pending` when a busy chat left one to the dispatcher.
    */
-  private async attemptNow(ids: string[]): Promise<TelegramOutcome> {
+  private async attemptNow(ids: (string | NotificationRow)[]): Promise<TelegramOutcome> {
     const { delivery, dispatcher, log } = this.deps
     const signal = AbortSignal.timeout(delivery.config.timeoutMs)
     const outcomes = await Promise.all(
       ids.map((id) =>
         delivery.attempt(id, signal, { firstAttempt: true }).catch((error): AttemptOutcome => {
           // The lease expires and the dispatcher takes over; the order itself is committed.
-          log.error('first_attempt_error', { deliveryId: id, error })
+          log.error('first_attempt_error', { deliveryId: typeof id === 'string' ? id : id.id, error })
           return { status: 'failed', error: 'Ошибка при отправке; повторим автоматически', errorCode: 'telegram_unavailable', retryAt: new Date() }
         }),
       ),
