@@ -67,6 +67,7 @@ export function createServices(p: { config: Config; sql: Sql; client: TelegramCl
       chats: async (shopId) => ({ items: await recipients.list(shopId) }),
     },
   })
+  metrics.gaugeOf('notify_live_streams', 'Open live page streams (server-sent events) in this process', () => live.size)
   const poller = new Poller({ sql, client, cipher, router: updates, log, intervalMs: config.POLL_INTERVAL_MS })
   return {
     config,

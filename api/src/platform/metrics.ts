@@ -64,6 +64,18 @@ export class Metrics {
     })
   }
 
+  /** A gauge read from the process at scrape time (e.g. open live streams, owned by a feature). */
+  gaugeOf(name: string, help: string, read: () => number): void {
+    new Gauge({
+      name,
+      help,
+      registers: [this.registry],
+      collect() {
+        this.set(read())
+      },
+    })
+  }
+
   /** The Prometheus text exposition. */
   text(): Promise<string> {
     return this.registry.metrics()

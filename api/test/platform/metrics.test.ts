@@ -56,4 +56,19 @@ describe('GET /metrics (Prometheus text format)', () => {
     const key = (await h.request('POST', '/shops/1/api-keys', {}, op)).json.key
     expect((await h.get('/metrics', { authorization: `Bearer ${key}` })).status).toBe(403)
   })
+
+  test('open live page streams are a gauge', async () => {
+    const live = async () => {
+      const fams = parsePrometheusTextFormat((await h.get('/metrics', op)).text) as Family[]
+      return Number(fams.find((f) => f.name === 'notify_live_streams')!.metrics[0]!.value)
+    }
+    expect(await live()).toBe(0)
+    const res = await h.app.handle(new Request('http://localhost/shops/1/events', { headers: op }))
+    expect(res.status).toBe(200)
+    const reader = res.body!.getReader()
+    await reader.read() // the `ready` event
+    expect(await live()).toBe(1)
+    await reader.cancel()
+    await eventually(async () => (await live()) === 0, { message: 'the stream closed' })
+  })
 })
