@@ -58,8 +58,10 @@ export async function updateShopSettings(sql: Sql, shopId: number, p: z.infer<ty
 export const SummaryPreviewQuery = z.object({
   day: z
     .string()
-    .regex(/^\d{4}-\d{2}-\d{2}$/, 'must be YYYY-MM-DD')
-    .refine((d) => !Number.isNaN(Date.parse(`${d}T00:00:00Z`)) && new Date(`${d}T00:00:00Z`).toISOString().startsWith(d), 'must be a real date')
+    .refine(
+      (d) => /^\d{4}-\d{2}-\d{2}$/.test(d) && !Number.isNaN(Date.parse(`${d}T00:00:00Z`)) && new Date(`${d}T00:00:00Z`).toISOString().startsWith(d),
+      'must be a real date as YYYY-MM-DD',
+    )
     .optional()
     .describe('The shop-local day (default: tomorrow in the shop’s time zone)'),
 })

@@ -120,7 +120,7 @@ describe('the summary preview (the settings page shows tomorrow’s)', () => {
     for (const bad of ['2026-02-30', 'tomorrow', '2026-1-1']) {
       const b = await h.get(`/shops/${shop}/telegram/summary?day=${bad}`)
       expect(b.status).toBe(400)
-      expect(b.json.error).toBeTruthy()
+      expect(b.json.details).toEqual([{ path: 'day', message: 'must be a real date as YYYY-MM-DD' }])
     }
   })
 })
