@@ -9,7 +9,7 @@ import { InitDataRejected, validateInitData } from './init-data'
 import { LaunchRejected, signLaunchToken, verifyLaunchToken } from './launch'
 import { insertAudit, listAudit } from '../platform/audit'
 import * as repo from './repository'
-import { AccessRequests } from './telegram-requests'
+import { AccessRequests, ownerChat } from './telegram-requests'
 import type { TelegramClient, TgUpdate } from '../bot-api'
 import type { IntegrationRow } from '../connect'
 
@@ -161,10 +161,9 @@ export class AccessService {
         'init_data_invalid',
       )
     }
-    const [who] = await sql<{ owner: boolean; manager: boolean }[]>`
-      select coalesce((select c.chat_id = ${String(user.id)} from telegram_chats c where c.shop_id = ${shopId} and c.type = 'private' order by c.id limit 1), false) as owner,
-             exists (select 1 from telegram_managers m where m.shop_id = ${shopId} and m.tg_user_id = ${user.id}) as manager`
-    if (!who?.owner && !who?.manager) {
+    const owner = (await ownerChat(sql, shopId)) === String(user.id)
+    const manager = !owner && (await sql`select 1 from telegram_managers where shop_id = ${shopId} and tg_user_id = ${user.id}`).length > 0
+    if (!owner && !manager) {
       log.info('init_data_not_allowed', { shopId })
       const [shop] = await sql<{ name: string }[]>`select name from shops where id = ${shopId}`
       await this.requests.ask(shopId, shop?.name ?? '', botToken, user)

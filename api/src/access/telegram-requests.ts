@@ -1,4 +1,5 @@
-import type { TelegramClient, TgUpdate } from '../bot-api'
+import { tgUserName, type TelegramClient, type TgUpdate, type TgUser } from '../bot-api'
+import { escapeHtml } from '../notifications'
 import type { IntegrationRow } from '../connect'
 import type { TokenCipher } from '../platform/crypto'
 import type { Sql } from '../platform/db/client'
@@ -9,11 +10,6 @@ import type { Actor } from '../platform/http/auth'
 /** «Разрешить» under an access request: `m:<telegramUserId>:<mac>`, the MAC binding user and shop. */
 const ALLOW_RE = /^m:([1-9][0-9]{0,18}):([A-Za-z0-9_-]{12})$/
 const REPEAT_AFTER = '10 minutes'
-
-const escapeHtml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
-
-export type TelegramUser = { id: number; first_name?: string; last_name?: string; username?: string }
-export const telegramUserName = (u: TelegramUser) => [u.first_name, u.last_name].filter(Boolean).join(' ') || (u.username ? `@${u.username}` : `id ${u.id}`)
 
 /** The owner in Telegram: the user whose private chat with the bot was bound first. */
 export async function ownerChat(sql: Sql, shopId: number): Promise<string | null> {
@@ -43,11 +39,11 @@ export class AccessRequests {
   }
 
   /** Sends the request to the owner unless this person was asked about within ten minutes. Best effort. */
-  async ask(shopId: number, shopName: string, botToken: string, user: TelegramUser): Promise<boolean> {
+  async ask(shopId: number, shopName: string, botToken: string, user: TgUser): Promise<boolean> {
     const { sql, client, log, timeoutMs } = this.deps
     const owner = await ownerChat(sql, shopId)
     if (!owner) return false
-    const name = telegramUserName(user)
+    const name = tgUserName(user)
     const fresh = await sql`
       insert into telegram_access_requests (shop_id, tg_user_id, name) values (${shopId}, ${user.id}, ${name})
       on conflict (shop_id, tg_user_id) do update set name = excluded.name, requested_at = now()
@@ -91,7 +87,7 @@ export class AccessRequests {
     }
     const [req] = await sql<{ name: string }[]>`select name from telegram_access_requests where shop_id = ${shopId} and tg_user_id = ${userId}`
     const name = req?.name ?? `id ${userId}`
-    await allow(shopId, { telegramUserId: userId, name }, { kind: 'telegram', id: String(q.from.id), label: `${telegramUserName(q.from)} (Telegram)` })
+    await allow(shopId, { telegramUserId: userId, name }, { kind: 'telegram', id: String(q.from.id), label: `${tgUserName(q.from)} (Telegram)` })
     await answer(`Готово: ${name} может открывать магазин`)
     if (q.message)
       await client

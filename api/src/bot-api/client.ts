@@ -38,6 +38,9 @@ export type TgUpdate = {
   }
 }
 
+/** How a Telegram user is named to people: «Ольга Петрова», else @username, else the id. */
+export const tgUserName = (u: TgUser) => [u.first_name, u.last_name].filter(Boolean).join(' ') || (u.username ? `@${u.username}` : `id ${u.id}`)
+
 export const ALLOWED_UPDATES = ['message', 'my_chat_member', 'callback_query'] as const
 
 /**

@@ -4,13 +4,10 @@ import { isOrderMessage } from '../orders'
 import type { Sql } from '../platform/db/client'
 import { parseAcceptCallback } from '../orders'
 import { moscowTime } from '../notifications'
-import type { TelegramClient, TgUpdate } from '../bot-api'
+import { tgUserName, type TelegramClient, type TgUpdate } from '../bot-api'
 import type { CallbackHandler } from './router'
 import { isRecipientChat, type IntegrationRow } from '../connect'
 import type { TokenCipher } from '../platform/crypto'
-
-const displayName = (u: NonNullable<TgUpdate['callback_query']>['from']) =>
-  [u.first_name, u.last_name].filter(Boolean).join(' ') || (u.username ? `@${u.username}` : `id ${u.id}`)
 
 /**
  * A button press in an order message. The press must carry our signed data for this shop's order
@@ -43,7 +40,7 @@ export function createCallbackHandler(deps: {
       await answer(token, q.id, 'Эта кнопка не относится к заказам этого магазина')
       return
     }
-    const name = displayName(q.from)
+    const name = tgUserName(q.from)
     const r = await orders.acceptFromTelegram(shopId, orderId, { name, tgId: q.from.id })
     if (r.accepted) {
       await answer(token, q.id, `Вы приняли заказ №${r.order.number}`)

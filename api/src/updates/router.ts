@@ -46,7 +46,11 @@ export class UpdateRouter {
     const call = r.messageId
       ? client.editMessageText(token, { ...msg, messageId: r.messageId }, AbortSignal.timeout(timeoutMs))
       : client.sendMessage(token, msg, AbortSignal.timeout(timeoutMs))
-    const p = call.catch((err) => log.warn('bot_reply_failed', { shopId, error: err }))
+    this.track(call.catch((err) => log.warn('bot_reply_failed', { shopId, error: err })))
+  }
+
+  /** Replies run in the background (a webhook must answer fast); `settle` waits for them. */
+  private track(p: Promise<unknown>) {
     this.background.add(p)
     p.finally(() => this.background.delete(p))
   }
@@ -134,11 +138,11 @@ export class UpdateRouter {
     // a private chat gets the menu button «Заказы»: the shop's page inside Telegram (a Mini App needs https)
     const { publicUrl } = this.deps
     if (publicUrl && msg.chat.type === 'private' && canOpenMiniApp(publicUrl, chatId)) {
-      const p = this.deps.client
-        .setChatMenuButton(token, { chatId, text: 'Заказы', url: miniAppUrl(publicUrl, shopId) }, AbortSignal.timeout(this.deps.timeoutMs))
-        .catch((err) => log.warn('menu_button_not_set', { shopId, error: err }))
-      this.background.add(p)
-      p.finally(() => this.background.delete(p))
+      this.track(
+        this.deps.client
+          .setChatMenuButton(token, { chatId, text: 'Заказы', url: miniAppUrl(publicUrl, shopId) }, AbortSignal.timeout(this.deps.timeoutMs))
+          .catch((err) => log.warn('menu_button_not_set', { shopId, error: err })),
+      )
     }
     return 'handled'
   }
