@@ -178,9 +178,12 @@ const paceSql = (sql: Sql, pacing: Pacing) =>
  * joins the chat's last minute (sql/018) and the next slot follows the chat's spacing and, for a
  * group, its per-minute window.
  */
-export const reserveSlot = (sql: Sql, pacing: Pacing) =>
-  sql`sent_window = chat_window_push(c.sent_window, now()),
-      next_send_at = chat_next_slot(chat_window_push(c.sent_window, now()), now(), chat_is_group(c.chat_id), ${paceSql(sql, pacing)}, ${pacing.groupPerMinute}::int)`
+export const reserveSlot = (sql: Sql, pacing: Pacing) => {
+  // only groups keep a window: a private chat (most messages) skips the array work on this hot path
+  const window = sql`(case when chat_is_group(c.chat_id) then chat_window_push(c.sent_window, now()) else c.sent_window end)`
+  return sql`sent_window = ${window},
+      next_send_at = chat_next_slot(${window}, now(), chat_is_group(c.chat_id), ${paceSql(sql, pacing)}, ${pacing.groupPerMinute}::int)`
+}
 
 /**
  * Telegram accepted the message: the notification is done, the recipient's own message is recorded,
@@ -212,8 +215,10 @@ export async function finishSent(
 ): Promise<void> {
   // from Telegram's acceptance: the message's entry in the chat's last minute moves to now
   const pace = p.paceMs
-    ? sql`, sent_window = chat_window_touch(sent_window, now()),
-          next_send_at = greatest(next_send_at, chat_next_slot(chat_window_touch(sent_window, now()), now(), chat_is_group(chat_id), ${p.paceMs}::int, ${p.groupPerMinute ?? 0}::int))`
+    ? sql`, sent_window = (case when chat_is_group(chat_id) then chat_window_touch(sent_window, now()) else sent_window end),
+          next_send_at = greatest(next_send_at, chat_next_slot(
+            (case when chat_is_group(chat_id) then chat_window_touch(sent_window, now()) else sent_window end),
+            now(), chat_is_group(chat_id), ${p.paceMs}::int, ${p.groupPerMinute ?? 0}::int))`
     : sql``
   const written = await sql`
     with d as (
