@@ -4,6 +4,8 @@ import { z } from 'zod'
 import { accessRoutes } from './access'
 import { connectRoutes, recipientRoutes, settingsRoutes } from './connect'
 import { liveRoutes } from './live'
+import { eventRoutes } from './events'
+import { shopRoutes } from './shops'
 import { orderRoutes } from './orders'
 import { mockStartRoutes, webhookRoutes } from './updates'
 import type { Services } from './wiring'
@@ -158,6 +160,8 @@ export function createApp(s: Services, opts: { uiDist?: string } = {}) {
           detail: { summary: 'Liveness and database reachability', tags: ['Operations'] },
         },
       )
+      .use(shopRoutes(s.shops))
+      .use(eventRoutes(s.events))
       .use(accessRoutes(s.access))
       .use(orderRoutes(s.orders))
       .use(connectRoutes(s.telegram))

@@ -87,6 +87,17 @@ export const EnvSchema = z.object({
       .regex(/^(('self'|https?:\/\/[A-Za-z0-9.\-:*]+)\s*)+$/, "must be space-separated origins such as https://admin.posiflora.com (or 'self')")
       .optional(),
   ),
+  /** Webhook deliveries: one attempt's deadline, the delays before each retry (ms, comma-separated), event retention. */
+  WEBHOOK_TIMEOUT_MS: intMs(15_000, 100, 60_000),
+  WEBHOOK_RETRY_DELAYS_MS: z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .regex(/^\d{1,9}(,\d{1,9}){0,29}$/, 'must be comma-separated delays in milliseconds')
+      .transform((v) => v.split(',').map(Number))
+      .optional(),
+  ),
+  EVENTS_RETENTION_DAYS: intMs(35, 30, 3650),
   LOG_LEVEL: z.preprocess(emptyAsUndefined, z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info')),
 })
 

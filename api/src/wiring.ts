@@ -9,6 +9,8 @@ import type { Sql } from './platform/db/client'
 import type { Logger } from './platform/log'
 import { Metrics } from './platform/metrics'
 import { LiveHub } from './live'
+import { EventService, WebhookSender, defaultWebhookConfig, type WebhookConfig } from './events'
+import { ShopService } from './shops'
 import { BotCommands, createCallbackHandler, Poller, UpdateRouter, type CallbackHandler } from './updates'
 
 export type Services = ReturnType<typeof createServices>
@@ -18,7 +20,15 @@ export function createTelegramClient(config: Pick<Config, 'TELEGRAM_MODE' | 'TEL
 }
 
 /** Builds the object graph once; main.ts, the tests and the bench build the same graph. */
-export function createServices(p: { config: Config; sql: Sql; client: TelegramClient; cipher: TokenCipher; log: Logger; delivery?: Partial<SenderConfig> }) {
+export function createServices(p: {
+  config: Config
+  sql: Sql
+  client: TelegramClient
+  cipher: TokenCipher
+  log: Logger
+  delivery?: Partial<SenderConfig>
+  webhooks?: Partial<WebhookConfig> & { fetch?: typeof fetch; resolve?: (host: string) => Promise<string[]> }
+}) {
   const { config, sql, client, cipher, log } = p
   const deliveryConfig: SenderConfig = {
     ...defaultSenderConfig,
@@ -68,6 +78,27 @@ export function createServices(p: { config: Config; sql: Sql; client: TelegramCl
     },
   })
   metrics.gaugeOf('notify_live_streams', 'Open live page streams (server-sent events) in this process', () => live.size)
+  const { fetch: webhookFetch, resolve, ...webhookOverrides } = p.webhooks ?? {}
+  const webhookSender = new WebhookSender({
+    sql,
+    cipher,
+    log,
+    fetch: webhookFetch,
+    resolve,
+    config: {
+      ...defaultWebhookConfig,
+      timeoutMs: config.WEBHOOK_TIMEOUT_MS,
+      retryDelaysMs: config.WEBHOOK_RETRY_DELAYS_MS ?? defaultWebhookConfig.retryDelaysMs,
+      eventRetentionDays: config.EVENTS_RETENTION_DAYS,
+      ...webhookOverrides,
+    },
+    counters: {
+      outcome: (o) => metrics.webhookDeliveries.inc({ outcome: o }),
+      disabled: () => metrics.webhookEndpointsDisabled.inc(),
+    },
+  })
+  const events = new EventService({ sql, cipher, log, resolve, wake: () => webhookSender.wake() })
+  const shops = new ShopService({ sql, client, cipher, log, timeoutMs: config.TELEGRAM_TIMEOUT_MS })
   const poller = new Poller({ sql, client, cipher, router: updates, log, intervalMs: config.POLL_INTERVAL_MS })
   return {
     config,
@@ -84,13 +115,17 @@ export function createServices(p: { config: Config; sql: Sql; client: TelegramCl
     recipients,
     metrics,
     live,
+    events,
+    webhookSender,
+    shops,
     /** Background work: the dispatcher always, the poller only when no webhook can reach us. */
     start() {
       dispatcher.start()
+      webhookSender.start()
       if (!config.PUBLIC_URL) poller.start()
     },
     async stop() {
-      await Promise.all([dispatcher.stop(), poller.stop(), live.stop()])
+      await Promise.all([dispatcher.stop(), poller.stop(), live.stop(), webhookSender.stop()])
       await delivery.settle()
       await updates.settle()
     },

@@ -33,6 +33,7 @@ export type NotificationRow = {
   status: string
   accepted_by: string | null
   accepted_at: Date | null
+  edited_fields: string[] | null
   bot_token: string | null
   chat_id: string | null
   enabled: boolean | null
@@ -63,7 +64,7 @@ const notificationSelect = (sql: Sql, slotTaken: ReturnType<Sql>) => sql`
                 then (o.delivery_date + o.delivery_slot_from) at time zone s.time_zone end as slot_starts_at,
            s.name as shop_name, s.time_zone,
            o.number, o.total::text as total, o.customer_name, o.customer_phone, o.recipient_name, o.recipient_phone,
-           o.delivery_date::text as delivery_date, o.delivery_time, o.address, o.comment, o.items, o.card_text, o.surprise, o.status, o.accepted_by, o.accepted_at,
+           o.delivery_date::text as delivery_date, o.delivery_time, o.address, o.comment, o.items, o.card_text, o.surprise, o.status, o.accepted_by, o.accepted_at, o.edited_fields,
            i.bot_token, c.chat_id, (i.enabled and c.enabled) as enabled, c.thread_id, c.quiet_from::text, c.quiet_to::text,
            m.message_id, m.chat_id as message_chat_id,
            (select od.state from telegram_outbox od where od.order_id = d.order_id and od.kind = 'order' and od.chat_ref = d.chat_ref) as order_delivery_state,

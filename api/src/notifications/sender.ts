@@ -137,6 +137,7 @@ export class Sender {
             status: d.status,
             acceptedBy: d.accepted_by,
             acceptedAt: d.accepted_at,
+            editedFields: d.edited_fields,
           },
           d.shop_name,
           d.time_zone,

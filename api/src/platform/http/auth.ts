@@ -36,8 +36,9 @@ export type CredentialResolver = (credential: string) => Promise<Principal | Rej
  *   operator — only ADMIN_TOKEN (API keys, owner links, metrics)
  *   pos      — the shop's API key, its owner, or the operator
  *   shop     — the shop's owner or the operator (everything else under /shops/{id}/)
+ *   platform — the operator or any shop API key; the service holds a key to its own shop (events, webhooks)
  */
-export type Access = 'public' | 'session' | 'operator' | 'pos' | 'shop'
+export type Access = 'public' | 'session' | 'operator' | 'pos' | 'shop' | 'platform'
 
 type Rule = { methods: string[] | '*'; path: RegExp; access: Access }
 
@@ -51,10 +52,15 @@ const RULES: Rule[] = [
   { methods: ['POST'], path: /^\/session$/, access: 'public' },
   { methods: ['DELETE'], path: /^\/session$/, access: 'session' },
   { methods: '*', path: /^\/metrics$/, access: 'operator' },
+  { methods: ['POST', 'GET'], path: /^\/shops$/, access: 'operator' },
+  { methods: ['PATCH', 'DELETE'], path: /^\/shops\/[^/]+$/, access: 'operator' },
+  { methods: ['GET'], path: /^\/shops\/[^/]+$/, access: 'pos' },
+  { methods: ['GET'], path: /^\/events$/, access: 'platform' },
+  { methods: '*', path: /^\/webhooks\/(endpoints(\/[^/]+(\/(rotate-secret|test|deliveries))?)?|deliveries\/[^/]+\/retry)$/, access: 'platform' },
   { methods: '*', path: /^\/shops\/[^/]+\/api-keys(\/[^/]*)?$/, access: 'operator' },
   { methods: '*', path: /^\/shops\/[^/]+\/owner-link$/, access: 'operator' },
   { methods: ['GET', 'POST'], path: /^\/shops\/[^/]+\/orders$/, access: 'pos' },
-  { methods: ['PATCH'], path: /^\/shops\/[^/]+\/orders\/[^/]+$/, access: 'pos' },
+  { methods: ['GET', 'PATCH'], path: /^\/shops\/[^/]+\/orders\/[^/]+$/, access: 'pos' },
   { methods: ['GET'], path: /^\/shops\/[^/]+\/telegram\/status$/, access: 'pos' },
   { methods: '*', path: /^\/shops\/[^/]+(\/.*)?$/, access: 'shop' },
 ]
@@ -88,6 +94,7 @@ export function authorize(principal: Principal | null, method: string, path: str
   }
   if (access === 'session') return principal.kind === 'owner' ? { allow: true } : deny(403, 'forbidden', 'Only an owner session can end itself')
   if (access === 'operator') return deny(403, 'forbidden', 'This route is for the service operator only')
+  if (access === 'platform') return principal.kind === 'api_key' ? { allow: true } : deny(403, 'forbidden', 'Events and webhooks are for the operator and shop API keys')
   if (access === 'pos' || (access === 'shop' && principal.kind === 'owner')) {
     return shopInPath(path) === String(principal.shopId) ? { allow: true } : deny(403, 'forbidden', 'This credential belongs to another shop')
   }
