@@ -74,6 +74,8 @@ export async function createHarness(
     restartOf?: { db: TestDatabase; cipherKey: Buffer }
     /** Encryption keys, newest first (default: the restarted harness' key, or a fresh one). */
     cipherKeys?: Buffer[]
+    /** Webhook delivery settings (short retry delays, a resolver for the address check). */
+    webhooks?: Parameters<typeof createServices>[0]['webhooks']
   } = {},
 ) {
   const db = opts.restartOf?.db ?? (await createTestDatabase())
@@ -103,7 +105,7 @@ export async function createHarness(
   const client = opts.client ?? new GrammyClient({ apiRoot: fake.url, timeoutMs: config.TELEGRAM_TIMEOUT_MS })
   const cipherKey = opts.restartOf?.cipherKey ?? randomBytes(32)
   const cipher = opts.cipherKeys ? createTokenCipher(opts.cipherKeys, legacyButtonKey(cipherKey)) : createTokenCipher(cipherKey)
-  const services: Services = createServices({ config, sql: db.sql, client, cipher, log, delivery: opts.delivery })
+  const services: Services = createServices({ config, sql: db.sql, client, cipher, log, delivery: opts.delivery, webhooks: opts.webhooks })
   const app = createApp(services)
   if (opts.listen) app.listen({ port, hostname: '127.0.0.1' })
   const responses: string[] = []

@@ -193,16 +193,18 @@ export async function markFailed(
         next_attempt_at = coalesce(${p.retryAt}::timestamptz, next_attempt_at),
         last_status_code = ${p.status}, last_error = ${p.error}, locked_until = null, locked_by = null, updated_at = now()
       where id = ${p.id} and locked_by = ${p.owner} returning endpoint_id),
+    prev as (select w.id, w.enabled, coalesce(w.failing_since, now()) as since from webhook_endpoints w where w.id = (select endpoint_id from d)),
+    -- one update of the endpoint (a row updated twice in one statement keeps only one change)
     w as (
-      update webhook_endpoints w set failing_since = coalesce(w.failing_since, now())
-      from d where w.id = d.endpoint_id
-      returning w.id, w.shop_id, w.url, w.failing_since, w.enabled),
-    off as (
-      update webhook_endpoints x set enabled = false, updated_at = now(),
-             disabled_reason = 'Only failures for ' || (${p.disableAfterSec} / 3600) || ' h: switched off automatically'
-      from w where x.id = w.id and w.enabled and w.failing_since < now() - make_interval(secs => ${p.disableAfterSec})
-      returning x.id, x.shop_id, x.url)
-    select off.id, off.shop_id, off.url from off`
+      update webhook_endpoints w set failing_since = prev.since,
+             enabled = w.enabled and prev.since >= now() - make_interval(secs => ${p.disableAfterSec}),
+             disabled_reason = case when w.enabled and prev.since < now() - make_interval(secs => ${p.disableAfterSec})
+                                    then 'Only failures for ' || (${p.disableAfterSec} / 3600) || ' h: switched off automatically'
+                                    else w.disabled_reason end,
+             updated_at = case when w.enabled and prev.since < now() - make_interval(secs => ${p.disableAfterSec}) then now() else w.updated_at end
+      from prev where w.id = prev.id
+      returning w.id, w.shop_id, w.url, prev.enabled and not w.enabled as switched_off)
+    select w.id, w.shop_id, w.url from w where w.switched_off`
   return { disabled: row?.id ? { id: row.id, shop_id: row.shop_id, url: row.url! } : null }
 }
 

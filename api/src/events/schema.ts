@@ -8,7 +8,9 @@ export const EventSchema = z.object({
   type: z.string().describe(EVENT_TYPES.join(', ')),
   occurredAt: z.string(),
   shopId: z.number().nullable(),
-  data: z.record(z.string(), z.unknown()).describe('Always `shopId`; order events also `orderId`, `number` and a per-order `sequence` (see the event payloads below)'),
+  data: z
+    .record(z.string(), z.unknown())
+    .describe('Always `shopId`; order events also `orderId`, `number` and a per-order `sequence` (see the event payloads below)'),
 })
 
 export const FeedQuery = z.object({

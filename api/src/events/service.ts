@@ -58,9 +58,15 @@ export class EventService {
 
   async feed(p: Principal | undefined, q: { after?: string; limit?: number; types?: string }) {
     const shopId = scopeOf(p)
-    const types = q.types ? q.types.split(',').map((t) => t.trim()).filter(Boolean) : null
+    const types = q.types
+      ? q.types
+          .split(',')
+          .map((t) => t.trim())
+          .filter(Boolean)
+      : null
     const unknown = types?.filter((t) => !(EVENT_TYPES as readonly string[]).includes(t)) ?? []
-    if (unknown.length) throw new Invalid(`Unknown event types: ${unknown.join(', ')}`, [{ path: 'types', message: `unknown: ${unknown.join(', ')}` }], 'invalid_types')
+    if (unknown.length)
+      throw new Invalid(`Unknown event types: ${unknown.join(', ')}`, [{ path: 'types', message: `unknown: ${unknown.join(', ')}` }], 'invalid_types')
     const limit = q.limit ?? 100
     const rows = await repo.listEvents(this.deps.sql, { shopId, after: parseEventCursor(q.after), limit, types })
     const items = rows.map(toEvent)
@@ -82,7 +88,8 @@ export class EventService {
     const scope = scopeOf(p)
     if (scope !== null && body.shopId != null && body.shopId !== scope) throw new HttpError(403, 'forbidden', 'This API key belongs to another shop')
     const shopId = scope ?? body.shopId ?? null
-    if (shopId !== null && !(await this.deps.sql`select 1 from shops where id = ${shopId}`).length) throw new NotFound(`Shop ${shopId} does not exist`, 'shop_not_found')
+    if (shopId !== null && !(await this.deps.sql`select 1 from shops where id = ${shopId}`).length)
+      throw new NotFound(`Shop ${shopId} does not exist`, 'shop_not_found')
     await this.checkUrl(p, body.url)
     const secret = newSecret()
     const row = await repo.insertEndpoint(this.deps.sql, {
@@ -116,7 +123,10 @@ export class EventService {
   async update(p: Principal | undefined, id: number, body: { url?: string; events?: string[] | null; enabled?: boolean; description?: string }) {
     await this.own(p, id)
     if (body.url) await this.checkUrl(p, body.url)
-    const row = await repo.updateEndpoint(this.deps.sql, id, { ...body, events: body.events === undefined ? undefined : body.events?.length ? body.events : null })
+    const row = await repo.updateEndpoint(this.deps.sql, id, {
+      ...body,
+      events: body.events === undefined ? undefined : body.events?.length ? body.events : null,
+    })
     return toEndpoint(row!)
   }
 

@@ -123,7 +123,12 @@ export class WebhookSender extends BackgroundLoop {
     } catch (err) {
       if (err instanceof UnsafeUrl) counters?.outcome('blocked')
       const e = err as Error
-      error = err instanceof UnsafeUrl ? `blocked: ${e.message}` : e.name === 'TimeoutError' ? `no answer within ${config.timeoutMs / 1000} s` : `network: ${e.message}`
+      error =
+        err instanceof UnsafeUrl
+          ? `blocked: ${e.message}`
+          : e.name === 'TimeoutError'
+            ? `no answer within ${config.timeoutMs / 1000} s`
+            : `network: ${e.message}`
     }
     const delay = config.retryDelaysMs[d.attempts - 1]
     const retryAt = delay === undefined ? null : new Date(Date.now() + delay)

@@ -294,7 +294,13 @@ export type EditResult = { state: 'missing' } | { state: 'closed'; order: OrderR
  * (the same coalescing row a status change uses, so edits of one message collapse to the newest), and
  * reminders moved to the new delivery slot. A done or cancelled order is closed to edits.
  */
-export async function editOrderFields(sql: Sql, shopId: number, orderId: number, values: FieldValues, same: (f: EditableField, stored: unknown) => boolean): Promise<EditResult> {
+export async function editOrderFields(
+  sql: Sql,
+  shopId: number,
+  orderId: number,
+  values: FieldValues,
+  same: (f: EditableField, stored: unknown) => boolean,
+): Promise<EditResult> {
   return sql.begin(async (tx) => {
     const [current] = await tx<OrderRow[]>`select ${tx.unsafe(ORDER_COLUMNS)} from orders where shop_id = ${shopId} and id = ${orderId} for update`
     if (!current) return { state: 'missing' as const }

@@ -6,8 +6,26 @@ import type { Logger } from '../platform/log'
 import { maskChatId } from '../platform/crypto'
 import { getShopOr404 } from '../platform/shops'
 import { requeueNotifications, type AttemptOutcome, type NotificationRow, type Sender, type Dispatcher } from '../notifications'
-import { changeOrderStatus, editOrderFields, findOrder, findOrderByNumber, insertOrderOnce, listOrders, toOrder, type OrderWithNotificationRow } from './repository'
-import { EDITABLE_FIELDS, NEXT_STATUSES, previousStatuses, type CreateOrderInput, type EditableField, type Order, type OrderStatus, type PatchOrderInput } from './schema'
+import {
+  changeOrderStatus,
+  editOrderFields,
+  findOrder,
+  findOrderByNumber,
+  insertOrderOnce,
+  listOrders,
+  toOrder,
+  type OrderWithNotificationRow,
+} from './repository'
+import {
+  EDITABLE_FIELDS,
+  NEXT_STATUSES,
+  previousStatuses,
+  type CreateOrderInput,
+  type EditableField,
+  type Order,
+  type OrderStatus,
+  type PatchOrderInput,
+} from './schema'
 
 export type TelegramOutcome = {
   telegramStatus: 'sent' | 'failed' | 'skipped' | 'pending'
@@ -160,7 +178,12 @@ export class OrderService {
     if (body.status === undefined) {
       const row = await findOrder(sql, shopId, orderId)
       if (!row) throw new NotFound(`Order ${orderId} does not exist in shop ${shopId}`, 'order_not_found')
-      return { order: toOrder(row), changed: changedFields.length > 0, changedFields, telegramEdit: changedFields.length ? ('queued' as const) : ('none' as const) }
+      return {
+        order: toOrder(row),
+        changed: changedFields.length > 0,
+        changedFields,
+        telegramEdit: changedFields.length ? ('queued' as const) : ('none' as const),
+      }
     }
     const s = await this.changeStatus(shopId, orderId, body.status, body.by, actor)
     return {
@@ -191,7 +214,15 @@ export class OrderService {
     const { sql, dispatcher, log } = this.deps
     await getShopOr404(sql, shopId)
     const source = actor.kind === 'owner' || (actor.kind as string) === 'manager' ? 'page' : 'api'
-    const r = await changeOrderStatus(sql, shopId, orderId, to, previousStatuses(to), { name: by ?? (source === 'api' ? actor.label : 'менеджер'), tgId: null }, source)
+    const r = await changeOrderStatus(
+      sql,
+      shopId,
+      orderId,
+      to,
+      previousStatuses(to),
+      { name: by ?? (source === 'api' ? actor.label : 'менеджер'), tgId: null },
+      source,
+    )
     if (!r.order) throw new NotFound(`Order ${orderId} does not exist in shop ${shopId}`, 'order_not_found')
     if (!r.changed) {
       const from = r.order.status as OrderStatus
@@ -246,7 +277,13 @@ function sameValue(f: EditableField, sent: unknown, stored: unknown): boolean {
   if (f === 'total') return sameMoney(String(sent), String(stored))
   if (f === 'items') {
     const norm = (v: unknown) =>
-      JSON.stringify(((v as { name: string; quantity: number; price?: string | null }[] | null) ?? []).map((i) => [i.name, i.quantity, i.price == null ? null : Number(i.price).toFixed(2)]))
+      JSON.stringify(
+        ((v as { name: string; quantity: number; price?: string | null }[] | null) ?? []).map((i) => [
+          i.name,
+          i.quantity,
+          i.price == null ? null : Number(i.price).toFixed(2),
+        ]),
+      )
     return norm(sent) === norm(stored)
   }
   return (sent ?? null) === (stored ?? null)

@@ -48,6 +48,8 @@ export async function deleteShop(sql: Sql, id: number, actorLabel: string): Prom
     await tx`
       insert into shop_offboarding_log (shop_id, external_id, name, actor_label, details)
       values (${id}, ${shop.external_id}, ${shop.name}, ${actorLabel}, ${tx.json({ orders: shop.orders, botConnected: !!shop.bot_token })})`
+    // the log's counter trigger writes per shop: its rows go while the shop still exists
+    await tx`delete from telegram_send_log where shop_id = ${id}`
     // used launch tokens are not tied to a shop; sessions and keys cascade with the shop
     await tx`delete from shops where id = ${id}`
     return { bot_token: shop.bot_token }

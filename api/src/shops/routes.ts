@@ -22,7 +22,10 @@ export const shopRoutes = (shops: ShopService) =>
         parse: 'json',
         body: ShopCreateBody,
         response: { 200: ShopSchema, 201: ShopSchema, ...errors },
-        detail: { summary: 'Provision a shop (upsert by externalId)', description: '201 for a new shop; the same `externalId` again is 200 with the same shop, its name and zone updated.' },
+        detail: {
+          summary: 'Provision a shop (upsert by externalId)',
+          description: '201 for a new shop; the same `externalId` again is 200 with the same shop, its name and zone updated.',
+        },
       },
     )
     .get('/shops', ({ query }) => shops.list(query.externalId), {
@@ -53,7 +56,8 @@ export const shopRoutes = (shops: ShopService) =>
         response: { 204: z.void(), ...errors },
         detail: {
           summary: 'Offboard a shop',
-          description: 'The bot’s webhook is removed; keys, sessions and links stop working at once; the shop’s orders, messages, logs and events are deleted. A line saying who removed it is kept.',
+          description:
+            'The bot’s webhook is removed; keys, sessions and links stop working at once; the shop’s orders, messages, logs and events are deleted. A line saying who removed it is kept.',
         },
       },
     )

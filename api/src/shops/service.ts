@@ -19,7 +19,8 @@ export type Shop = ReturnType<typeof toShop>
 async function assertZone(sql: Sql, zone: string | undefined) {
   if (!zone) return
   const [ok] = await sql`select 1 from pg_timezone_names where name = ${zone}`
-  if (!ok) throw new Invalid(`Unknown time zone ${zone}`, [{ path: 'timeZone', message: 'must be an IANA time zone such as Europe/Moscow' }], 'invalid_time_zone')
+  if (!ok)
+    throw new Invalid(`Unknown time zone ${zone}`, [{ path: 'timeZone', message: 'must be an IANA time zone such as Europe/Moscow' }], 'invalid_time_zone')
 }
 
 /** Shops as the platform provisions them: upsert by its own id, read, rename, offboard. */

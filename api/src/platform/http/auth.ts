@@ -94,7 +94,8 @@ export function authorize(principal: Principal | null, method: string, path: str
   }
   if (access === 'session') return principal.kind === 'owner' ? { allow: true } : deny(403, 'forbidden', 'Only an owner session can end itself')
   if (access === 'operator') return deny(403, 'forbidden', 'This route is for the service operator only')
-  if (access === 'platform') return principal.kind === 'api_key' ? { allow: true } : deny(403, 'forbidden', 'Events and webhooks are for the operator and shop API keys')
+  if (access === 'platform')
+    return principal.kind === 'api_key' ? { allow: true } : deny(403, 'forbidden', 'Events and webhooks are for the operator and shop API keys')
   if (access === 'pos' || (access === 'shop' && principal.kind === 'owner')) {
     return shopInPath(path) === String(principal.shopId) ? { allow: true } : deny(403, 'forbidden', 'This credential belongs to another shop')
   }
