@@ -4,7 +4,7 @@ import { z } from 'zod'
 import { accessRoutes } from './access'
 import { connectRoutes, recipientRoutes, settingsRoutes } from './connect'
 import { liveRoutes } from './live'
-import { eventRoutes } from './events'
+import { EVENT_PAYLOADS, eventRoutes } from './events'
 import { shopRoutes } from './shops'
 import { orderRoutes } from './orders'
 import { mockStartRoutes, webhookRoutes } from './updates'
@@ -16,6 +16,17 @@ import { errorBody, errorHandler, HttpError } from './platform/http/errors'
 import { completeDocument } from './platform/http/openapi-doc'
 import { pagePlugin } from './platform/http/page'
 import { SCALAR_ASSET } from './platform/ui-build'
+
+/** The `data` of each platform event type, as `components.schemas.Event_<type>` in the API document. */
+const EVENT_SCHEMAS = Object.fromEntries(
+  Object.entries(EVENT_PAYLOADS).map(([type, schema]) => {
+    const { $schema: _, ...json } = z.toJSONSchema(schema) as Record<string, unknown>
+    return [
+      `Event_${type.replace('.', '_')}`,
+      { ...json, description: `data of \`${type}\` (webhook body and GET /events item: {id, type, occurredAt, shopId, data})` },
+    ]
+  }),
+)
 
 /** No request of this API nests JSON deeper than a few levels. */
 const MAX_JSON_DEPTH = 32
@@ -101,7 +112,7 @@ export function createApp(s: Services, opts: { uiDist?: string } = {}) {
       // The generated document plus what plugins answer before a route runs (see openapi-doc.ts).
       .onAfterHandle({ as: 'global' }, ({ request, response }) => {
         if (new URL(request.url).pathname !== '/swagger/json' || !response || typeof response !== 'object' || response instanceof Response) return
-        return completeDocument(response as Record<string, unknown>, s.config.PUBLIC_URL ?? new URL(request.url).origin)
+        return completeDocument(response as Record<string, unknown>, s.config.PUBLIC_URL ?? new URL(request.url).origin, { schemas: EVENT_SCHEMAS })
       })
       .use(accessControl({ adminToken: s.config.ADMIN_TOKEN, resolve: s.access.resolve }))
       .use(

@@ -28,8 +28,10 @@ const error = (status: string) => ({ ...ERROR_REF, description: STANDARD[status]
  * (routes added later included): the auth, size and rate-limit answers that plugins give before a
  * route runs, integer path ids (a generated client then takes `shopId: 1`), the server and licence.
  */
-export function completeDocument(doc: Json, serverUrl: string): Json {
+export function completeDocument(doc: Json, serverUrl: string, extra: { schemas?: Json } = {}): Json {
   doc.info = { ...doc.info, license: { name: 'Proprietary', identifier: 'LicenseRef-Posiflora' } }
+  // schemas no route names (e.g. the `data` of each platform event type), for integrators
+  if (extra.schemas) doc.components = { ...doc.components, schemas: { ...doc.components?.schemas, ...extra.schemas } }
   doc.servers = [{ url: serverUrl, description: 'this server' }]
   for (const [path, ops] of Object.entries<Json>(doc.paths ?? {})) {
     const concrete = path.replace(/\{[^}]+\}/g, '1')
