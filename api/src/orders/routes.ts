@@ -43,7 +43,12 @@ export const orderRoutes = (orders: OrderService) =>
     })
     .patch(
       '/shops/:shopId/orders/:orderId',
-      ({ params, body, request }) => orders.changeStatus(params.shopId, params.orderId, body.status, body.by, actorOf(principalOf(request))),
+      ({ params, body, request }) => {
+        const p = principalOf(request)
+        // a session's person is who changed it, unless the page names someone
+        const by = body.by ?? (p?.kind === 'owner' || p?.kind === 'manager' ? (p.name ?? undefined) : undefined)
+        return orders.changeStatus(params.shopId, params.orderId, body.status, by, actorOf(p))
+      },
       {
         params: z.object({ shopId: Id, orderId: Id }),
         parse: 'json',

@@ -7,7 +7,7 @@ const _ROOT = path.resolve(import.meta.dir, '../../..')
 describe('ADMIN_TOKEN', () => {
   let h: Harness
   beforeAll(async () => {
-    h = await createHarness({ env: { ADMIN_TOKEN: 'secret-admin-token' } })
+    h = await createHarness({ env: { ADMIN_TOKEN: 'secret-admin-token-0123456789abcdef' } })
   })
   afterAll(async () => {
     await h.close()
@@ -17,7 +17,7 @@ describe('ADMIN_TOKEN', () => {
     for (const headers of <Record<string, string>[]>[
       {},
       { authorization: 'Bearer wrong-token' },
-      { authorization: 'secret-admin-token' },
+      { authorization: 'secret-admin-token-0123456789abcdef' },
       { authorization: 'Bearer secret-admin-token-and-more' },
     ]) {
       const r = await h.get('/shops/1/telegram/status', headers)

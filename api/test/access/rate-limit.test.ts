@@ -9,7 +9,7 @@ describe('per-shop rate limits', () => {
   beforeAll(async () => {
     h = await createHarness({
       env: {
-        ADMIN_TOKEN: 'operator-secret-token',
+        ADMIN_TOKEN: 'operator-secret-token-0123456789abcdef',
         RATE_LIMIT_ORDERS_PER_MINUTE: '60',
         RATE_LIMIT_ORDERS_BURST: '10',
         RATE_LIMIT_WRITES_PER_MINUTE: '60',

@@ -3,7 +3,7 @@ import { makeToken } from '../fake-telegram'
 import { createHarness, type Harness } from '../helpers'
 import { telegramInitData } from '../mini-app'
 
-const ADMIN = 'operator-secret-token'
+const ADMIN = 'operator-secret-token-0123456789abcdef'
 const OWNER = { id: 5_550_123, first_name: 'Ольга', username: 'olga_flowers' }
 let h: Harness
 let shop: number

@@ -9,7 +9,7 @@ import { createHarness, type Harness } from '../helpers'
  * The tenancy matrix: every route × every kind of credential × own shop / other shop. Refused requests
  * answer 401/403 and change nothing in the database; allowed ones reach the route.
  */
-const ADMIN = 'operator-secret-token'
+const ADMIN = 'operator-secret-token-0123456789abcdef'
 const PLATFORM_SECRET = 'p'.repeat(40)
 const OWN = 1
 let OTHER = 0

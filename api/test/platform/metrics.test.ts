@@ -9,7 +9,7 @@ describe('GET /metrics (Prometheus text format)', () => {
   let h: Harness
   const token = makeToken()
   beforeAll(async () => {
-    h = await createHarness({ env: { ADMIN_TOKEN: 'operator-secret-token' } })
+    h = await createHarness({ env: { ADMIN_TOKEN: 'operator-secret-token-0123456789abcdef' } })
   })
   afterAll(() => h.close())
   const op = { authorization: 'Bearer operator-secret-token' }
