@@ -105,7 +105,8 @@ export function createApp(s: Services, opts: { uiDist?: string } = {}) {
         // error message, which costs O(depth²) — 20 000 levels of [] held the event loop for a second.
         if (nestedDeeperThan(body, MAX_JSON_DEPTH)) throw new HttpError(400, 'malformed_body', `The JSON body is nested deeper than ${MAX_JSON_DEPTH} levels`)
         const at = forbiddenCharacterAt(body) ?? forbiddenCharacterAt(query)
-        if (at) throw new HttpError(422, 'validation_failed', `${at}: contains a NUL byte or an unpaired surrogate`, [{ path: at, message: 'forbidden character' }])
+        if (at)
+          throw new HttpError(422, 'validation_failed', `${at}: contains a NUL byte or an unpaired surrogate`, [{ path: at, message: 'forbidden character' }])
       })
       // The generated document plus what plugins answer before a route runs (see openapi-doc.ts).
       .onAfterHandle({ as: 'global' }, ({ request, response }) => {

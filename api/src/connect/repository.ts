@@ -112,13 +112,7 @@ export async function updateIntegrationSettings(sql: Sql, shopId: number, p: { c
 }
 
 /** A fresh one-time start code (the owner asked for a new link, e.g. to move to another chat). */
-export async function renewStartCode(
-  sql: Sql,
-  shopId: number,
-  code: string,
-  ttlSec: number,
-  purpose: 'owner' | 'recipient',
-): Promise<IntegrationRow | null> {
+export async function renewStartCode(sql: Sql, shopId: number, code: string, ttlSec: number, purpose: 'owner' | 'recipient'): Promise<IntegrationRow | null> {
   const [row] = await sql<IntegrationRow[]>`
     update telegram_integrations
     set start_code = ${code}, start_code_expires_at = now() + make_interval(secs => ${ttlSec}), start_code_purpose = ${purpose}, updated_at = now()

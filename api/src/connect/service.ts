@@ -6,7 +6,15 @@ import type { Logger } from '../platform/log'
 import { getShopOr404 } from '../platform/shops'
 import { TelegramError, type TelegramClient } from '../bot-api'
 import { BOT_COMMANDS, chatMovedText, oldestDueAgeSec, testMessageText } from '../notifications'
-import { findIntegration, hasTelegramOwner, renewStartCode, sendLogSummary, updateIntegrationSettings, upsertIntegrationWithToken, type IntegrationRow } from './repository'
+import {
+  findIntegration,
+  hasTelegramOwner,
+  renewStartCode,
+  sendLogSummary,
+  updateIntegrationSettings,
+  upsertIntegrationWithToken,
+  type IntegrationRow,
+} from './repository'
 import type { ConnectInput, Status } from './schema'
 import { maskChatId, maskToken, randomCode, sha256, type TokenCipher } from '../platform/crypto'
 

@@ -283,9 +283,6 @@ export class LiveHub {
     this.sessionTimer = null
     const l = this.listening
     this.listening = null
-    if (l)
-      await l
-        .then((all) => Promise.all((all as { unlisten: () => Promise<void> }[]).map((x) => x.unlisten())))
-        .catch(() => {})
+    if (l) await l.then((all) => Promise.all((all as { unlisten: () => Promise<void> }[]).map((x) => x.unlisten()))).catch(() => {})
   }
 }

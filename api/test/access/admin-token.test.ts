@@ -18,7 +18,7 @@ describe('ADMIN_TOKEN', () => {
       {},
       { authorization: 'Bearer wrong-token' },
       { authorization: 'secret-admin-token-0123456789abcdef' },
-      { authorization: 'Bearer secret-admin-token-and-more' },
+      { authorization: 'Bearer secret-admin-token-0123456789abcdef-and-more' },
     ]) {
       const r = await h.get('/shops/1/telegram/status', headers)
       expect(r.status).toBe(401)
@@ -29,7 +29,7 @@ describe('ADMIN_TOKEN', () => {
     expect(denied.status).toBe(401)
     const { count } = one(await h.sql`select count(*)::int as count from orders where number = 'AUTH-1'`)
     expect(count).toBe(0)
-    const ok = await h.get('/shops/1/telegram/status', { authorization: 'Bearer secret-admin-token' })
+    const ok = await h.get('/shops/1/telegram/status', { authorization: 'Bearer secret-admin-token-0123456789abcdef' })
     expect(ok.status).toBe(200)
   })
 
