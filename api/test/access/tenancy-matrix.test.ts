@@ -302,7 +302,7 @@ describe('tenancy matrix', () => {
         const want = expected(sample, cred)
         const before = want === 'allowed' ? null : await fingerprint()
         const token = creds[cred]
-        const headers = token ? { authorization: `Bearer ${token}` } : {}
+        const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {}
         const r = await h.request(sample.method, path, sample.body?.(ids), headers)
         const label = `${sample.method} ${path} as ${cred}: ${r.status} ${r.text.slice(0, 120)}`
         if (want === 'allowed') {
