@@ -63,7 +63,11 @@ export function completeDocument(doc: Json, serverUrl: string): Json {
       if (op.responses['204']) op.responses['204'] = { description: 'No content' }
       for (const p of op.parameters ?? []) {
         if (p.in === 'path' && INTEGER_PARAMS.has(p.name)) p.schema = { type: 'integer', minimum: 1, maximum: 999_999_999_999_999 }
-        if (p.in === 'query' && INTEGER_QUERY.has(p.name) && p.schema?.type !== 'string') p.schema = { ...p.schema, type: 'integer' }
+        // validated from the query string's text, but a number to every client
+        if (p.in === 'query' && INTEGER_QUERY.has(p.name)) {
+          const { maximum } = p.schema ?? {}
+          p.schema = { type: 'integer', minimum: p.name === 'limit' ? 1 : 0, ...(typeof maximum === 'number' ? { maximum } : {}) }
+        }
       }
     }
   }
