@@ -30,7 +30,7 @@ export const EnvSchema = z.object({
       .regex(/^postgres(ql)?:\/\/\S+$/, 'must be a postgres:// or postgresql:// URL')
       .optional(),
   ),
-  ADMIN_TOKEN: z.preprocess(emptyAsUndefined, z.string().min(8, 'must be at least 8 characters').optional()),
+  ADMIN_TOKEN: z.preprocess(emptyAsUndefined, z.string().min(32, 'must be at least 32 characters (e.g. openssl rand -hex 16)').optional()),
   TELEGRAM_MODE: z.preprocess(emptyAsUndefined, z.enum(['real', 'mock']).default('mock')),
   TELEGRAM_API_ROOT: z.preprocess(emptyAsUndefined, httpUrl.default('https://api.telegram.org')),
   PUBLIC_URL: z.preprocess(emptyAsUndefined, httpUrl.optional()),
@@ -49,6 +49,11 @@ export const EnvSchema = z.object({
   RATE_LIMIT_WRITES_PER_MINUTE: intMs(120, 0, 1_000_000),
   RATE_LIMIT_WRITES_BURST: intMs(30, 1, 1_000_000),
   TEST_MESSAGE_INTERVAL_MS: intMs(3000, 0, 3_600_000),
+  /** Per client address (per replica): POST /session attempts and failed credentials per minute (0 turns one off), and bursts. */
+  AUTH_SESSIONS_PER_MINUTE: intMs(30, 0, 1_000_000),
+  AUTH_SESSIONS_BURST: intMs(10, 1, 1_000_000),
+  AUTH_FAILURES_PER_MINUTE: intMs(20, 0, 1_000_000),
+  AUTH_FAILURES_BURST: intMs(10, 1, 1_000_000),
   /** Live pages (server-sent events) this replica holds at most, in all and per shop. */
   LIVE_MAX_STREAMS: intMs(1000, 1, 100_000),
   LIVE_MAX_STREAMS_PER_SHOP: intMs(20, 1, 1000),

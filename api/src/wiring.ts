@@ -1,4 +1,4 @@
-import { AccessService } from './access'
+import { AccessService, endedSessions, SESSIONS_ENDED_CHANNEL } from './access'
 import { GrammyClient, MockClient, type TelegramClient } from './bot-api'
 import type { Config } from './config'
 import { RecipientService, TelegramService } from './connect'
@@ -71,9 +71,12 @@ export function createServices(p: {
     sql,
     log,
     limits: { maxStreams: config.LIVE_MAX_STREAMS, maxPerShop: config.LIVE_MAX_STREAMS_PER_SHOP },
+    // a stream of a session that ends (a removed manager's, say) closes within seconds
+    endedSessions: (ids) => endedSessions(sql, ids),
+    sessionsChannel: SESSIONS_ENDED_CHANNEL,
     sources: {
       order: (shopId, orderId) => orders.item(shopId, orderId),
-      status: (shopId) => telegram.status(shopId),
+      status: (shopId, links) => telegram.status(shopId, { links }),
       chats: async (shopId) => ({ items: await recipients.list(shopId) }),
     },
   })

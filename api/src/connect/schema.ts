@@ -37,6 +37,10 @@ export const IntegrationSchema = z.object({
   enabled: z.boolean(),
   connectLink: z.string().nullable(),
   connectGroupLink: z.string().nullable(),
+  connectLinkPurpose: z
+    .enum(['owner', 'recipient'])
+    .nullable()
+    .describe('owner: opened in a private chat, the link also makes that person the shop’s owner in Telegram'),
   createdAt: z.string(),
   updatedAt: z.string(),
 })
@@ -60,8 +64,10 @@ export const StatusSchema = z.object({
   lastError: z.string().nullable(),
   lastErrorCode: z.string().nullable().describe(ERROR_CODES_DOC),
   lastErrorAt: z.string().nullable(),
-  connectLink: z.string().nullable(),
+  connectLink: z.string().nullable().describe('Only for the owner and the operator; null for an API key or a manager'),
   connectGroupLink: z.string().nullable(),
+  connectLinkPurpose: z.enum(['owner', 'recipient']).nullable(),
+  ownerInTelegram: z.boolean().describe('true once the owner bound their private chat with an owner link'),
   webhook: z.boolean().describe('true when updates arrive by webhook (PUBLIC_URL), false when polled'),
   updatedAt: z.string().nullable(),
 })
