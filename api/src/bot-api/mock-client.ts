@@ -52,9 +52,12 @@ export class MockClient implements TelegramClient {
       })
   }
 
-  /** What this bot "sent", newest first: sends, edits and toasts, as Telegram would have shown them. */
+  /** What this bot "sent", newest first: messages, edits and toasts (calls with a text), as Telegram would have shown them. */
   recorded(token: string, limit = KEPT_PER_BOT): MockRecord[] {
-    return (this.byBot.get(token) ?? []).slice(-limit).reverse()
+    return (this.byBot.get(token) ?? [])
+      .filter((r) => r.text !== undefined)
+      .slice(-limit)
+      .reverse()
   }
 
   async getMe(token: string): Promise<BotInfo> {

@@ -15,24 +15,28 @@ const errors = { 400: ErrorSchema, 404: ErrorSchema, 409: ErrorSchema, 422: Erro
 
 /** Demo only: feeds a made-up /start through the same router a real update takes. */
 export const mockStartRoutes = (telegram: TelegramService, router: UpdateRouter) =>
-  new Elysia({ name: 'telegram-mock', detail: { tags: ['Telegram'] } }).post(
-    '/shops/:shopId/telegram/mock/start',
-    async ({ params, body }) => {
-      const integration = await telegram.requireMockIntegration(params.shopId)
-      const result = await router.simulateStart(integration, body?.chatType ?? 'private')
-      return { result, status: await telegram.status(params.shopId) }
-    },
-    {
-      params: ShopParams,
-      parse: 'json',
-      body: z.object({ chatType: z.enum(['private', 'group']).optional() }).optional(),
-      response: { 200: z.object({ result: z.string(), status: StatusSchema }), ...errors },
-      detail: {
-        summary: 'Demo only (TELEGRAM_MODE=mock): act as if the owner pressed the connect link',
-        description: 'Feeds `/start <code>` from a made-up chat through the same onboarding code a real update takes. 409 in real mode.',
+  new Elysia({ name: 'telegram-mock', detail: { tags: ['Telegram'] } })
+    // A bare `curl -X POST` sends no body at all: that is the private-chat demo, not a malformed
+    // request. (With a JSON content type the app's parser has read it already and found it empty.)
+    .onParse(({ request }) => (!request.body || request.bodyUsed ? {} : undefined))
+    .post(
+      '/shops/:shopId/telegram/mock/start',
+      async ({ params, body }) => {
+        const integration = await telegram.requireMockIntegration(params.shopId)
+        const result = await router.simulateStart(integration, body?.chatType ?? 'private')
+        return { result, status: await telegram.status(params.shopId) }
       },
-    },
-  )
+      {
+        params: ShopParams,
+        parse: 'json',
+        body: z.object({ chatType: z.enum(['private', 'group']).optional() }).optional(),
+        response: { 200: z.object({ result: z.string(), status: StatusSchema }), ...errors },
+        detail: {
+          summary: 'Demo only (TELEGRAM_MODE=mock): act as if the owner pressed the connect link',
+          description: 'Feeds `/start <code>` from a made-up chat through the same onboarding code a real update takes. 409 in real mode.',
+        },
+      },
+    )
 
 /**
  * Telegram's side: `POST /telegram/webhook/<webhookId>`. The id is random and public (it is in the

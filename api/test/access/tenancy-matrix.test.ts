@@ -79,6 +79,7 @@ const SAMPLES: Sample[] = [
   { method: 'DELETE', route: '/shops/:shopId/telegram/chats/:id', path: (i) => `/shops/${i.shop}/telegram/chats/${i.recipientId}` },
   { method: 'POST', route: '/shops/:shopId/telegram/chats/:id/test', path: (i) => `/shops/${i.shop}/telegram/chats/${i.recipientId}/test` },
   { method: 'POST', route: '/shops/:shopId/telegram/mock/start', path: (i) => `/shops/${i.shop}/telegram/mock/start`, body: () => ({}) },
+  { method: 'GET', route: '/shops/:shopId/telegram/mock-messages', path: (i) => `/shops/${i.shop}/telegram/mock-messages` },
 ]
 
 let h: Harness
