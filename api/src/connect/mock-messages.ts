@@ -20,7 +20,9 @@ const ButtonSchema = z.object({
 })
 
 export const MockMessageSchema = z.object({
-  method: z.string().describe('sendMessage (a new message), editMessageText (a message changed in place) or answerCallbackQuery (a toast after a button press)'),
+  method: z
+    .string()
+    .describe('sendMessage (a new message), editMessageText (a message changed in place) or answerCallbackQuery (a toast after a button press)'),
   chatId: z.string().nullable(),
   threadId: z.number().nullable().describe('Forum topic, when the chat has one'),
   messageId: z.number().nullable(),
@@ -42,7 +44,8 @@ export async function listMockMessages(
   limit: number,
 ): Promise<{ mode: 'mock'; items: MockMessage[] }> {
   await getShopOr404(deps.sql, shopId)
-  if (!(deps.client instanceof MockClient)) throw new Conflict('Recorded messages exist only in TELEGRAM_MODE=mock: real messages are in Telegram', 'not_mock_mode')
+  if (!(deps.client instanceof MockClient))
+    throw new Conflict('Recorded messages exist only in TELEGRAM_MODE=mock: real messages are in Telegram', 'not_mock_mode')
   const row = await findIntegration(deps.sql, shopId)
   const token = row ? safeDecrypt(deps.cipher, row.bot_token, shopId) : null
   if (!token) return { mode: 'mock', items: [] }
@@ -68,7 +71,13 @@ export const mockMessageRoutes = (deps: { sql: Sql; client: TelegramClient; ciph
     {
       params: z.object({ shopId: Id }),
       query: z.object({ limit: z.coerce.number().int().min(1).max(MAX_LIMIT).optional() }),
-      response: { 200: z.object({ mode: z.literal('mock'), items: z.array(MockMessageSchema) }), 400: ErrorSchema, 404: ErrorSchema, 409: ErrorSchema, 422: ErrorSchema },
+      response: {
+        200: z.object({ mode: z.literal('mock'), items: z.array(MockMessageSchema) }),
+        400: ErrorSchema,
+        404: ErrorSchema,
+        409: ErrorSchema,
+        422: ErrorSchema,
+      },
       detail: {
         summary: 'Demo only (TELEGRAM_MODE=mock): the messages the shop’s bot would have sent, newest first',
         description:

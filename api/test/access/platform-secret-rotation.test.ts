@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { signLaunchToken } from '../../src/access'
 import { ConfigError, loadConfig } from '../../src/config'
-import { createHarness, type Harness } from '../helpers'
+import { createHarness, one, type Harness } from '../helpers'
 
 const ADMIN = 'operator-secret-token'
 const NEW_SECRET = 'n'.repeat(40)
@@ -24,11 +24,11 @@ describe('rotating PLATFORM_SECRET with PLATFORM_SECRETS_PREVIOUS', () => {
       expect(r.status).toBe(201)
       expect(r.json.shopId).toBe(1)
     }
-    const [{ n: before }] = await h.sql<{ n: number }[]>`select count(*)::int as n from owner_sessions`
+    const { n: before } = one(await h.sql<{ n: number }[]>`select count(*)::int as n from owner_sessions`)
     const r = await h.post('/session', { launch: await launch(STRANGER) })
     expect(r.status).toBe(401)
     expect(r.json.error).toBe('launch_invalid')
-    const [{ n: after }] = await h.sql<{ n: number }[]>`select count(*)::int as n from owner_sessions`
+    const { n: after } = one(await h.sql<{ n: number }[]>`select count(*)::int as n from owner_sessions`)
     expect(after).toBe(before)
   })
 
