@@ -7,6 +7,7 @@ import { migrate, seed } from './platform/db/migrate'
 import { createApp } from './app'
 import { createLogger } from './platform/log'
 import { createServices, createTelegramClient } from './wiring'
+import { resyncWebhooks } from './connect'
 import { createTokenCipher, legacyButtonKey, loadButtonKey, resolveEncryptionKey } from './platform/crypto'
 import { buildUi, uiIsStale } from './platform/ui-build'
 
@@ -82,6 +83,11 @@ const client = createTelegramClient(config, log)
 const services = createServices({ config, sql, client, cipher, log })
 const app = createApp(services).listen({ port: config.PORT, hostname: config.host })
 services.start()
+// PUBLIC_URL changed since a bot was connected: move its webhook here (in the background, replicas share it).
+if (config.PUBLIC_URL)
+  void resyncWebhooks({ sql, client, cipher, log, publicUrl: config.PUBLIC_URL, timeoutMs: config.TELEGRAM_TIMEOUT_MS }).catch((error) =>
+    log.error('webhook_resync_failed', { error }),
+  )
 const port = app.server?.port
 const origin = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}`
 log.info('listening', {
