@@ -51,7 +51,7 @@ describe('rotating PLATFORM_SECRET with PLATFORM_SECRETS_PREVIOUS', () => {
     } finally {
       await after.close()
     }
-  })
+  }, 30_000)
 
   test('a previous secret shorter than 32 characters stops the start, naming the variable and not the value', () => {
     expect(() => loadConfig({ PLATFORM_SECRET: NEW_SECRET, PLATFORM_SECRETS_PREVIOUS: `${OLD_SECRET},short-one` })).toThrow(ConfigError)

@@ -80,7 +80,7 @@ describe('real mode', () => {
     } finally {
       await h.close()
     }
-  })
+  }, 30_000)
 })
 
 describe('production posture of the configuration', () => {
