@@ -1,7 +1,10 @@
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { signLaunchToken } from '../../src/access'
 import { ConfigError, loadConfig } from '../../src/config'
 import { createHarness, one, type Harness } from '../helpers'
+
+/** Real HTTP and a real database on a shared 2-core machine: 5 s is too short under load. */
+setDefaultTimeout(30_000)
 
 const ADMIN = 'operator-secret-token'
 const NEW_SECRET = 'n'.repeat(40)
@@ -12,8 +15,8 @@ const STRANGER = 'x'.repeat(40)
 let h: Harness
 beforeAll(async () => {
   h = await createHarness({ env: { ADMIN_TOKEN: ADMIN, PLATFORM_SECRET: NEW_SECRET, PLATFORM_SECRETS_PREVIOUS: `${OLD_SECRET}, ${OLDER_SECRET}` } })
-})
-afterAll(() => h.close())
+}, 30_000)
+afterAll(() => h.close(), 30_000)
 
 const launch = async (secret: string) => (await signLaunchToken({ shopId: 1, secret })).token
 

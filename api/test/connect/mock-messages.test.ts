@@ -1,8 +1,11 @@
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { MockClient } from '../../src/bot-api/mock-client'
 import { loadConfig } from '../../src/config'
 import { createLogger } from '../../src/platform/log'
 import { createHarness, eventually, expectNoSecrets, type Harness } from '../helpers'
+
+/** Real HTTP and a real database on a shared 2-core machine: 5 s is too short under load. */
+setDefaultTimeout(30_000)
 
 /** A bot token as BotFather issues them; in mock mode any well-formed token "exists". */
 const TOKEN = '7012345678:AAF-mock-secret-part-0123456789abcdefXYZ'
@@ -13,8 +16,8 @@ describe('mock mode: what would have gone out is readable', () => {
   beforeAll(async () => {
     const client = new MockClient(createLogger('debug', (l) => clientLogs.push(l)))
     h = await createHarness({ client, env: { TELEGRAM_MODE: 'mock' } })
-  })
-  afterAll(() => h.close())
+  }, 30_000)
+  afterAll(() => h.close(), 30_000)
 
   test('status says mode "mock"; the demo /start binds a chat; an order’s message shows at mock-messages with its buttons, newest first', async () => {
     const shop = await h.shop('Цветы у дома')

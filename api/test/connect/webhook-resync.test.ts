@@ -1,7 +1,10 @@
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { resyncWebhooks } from '../../src/connect'
 import { B, makeToken } from '../fake-telegram'
 import { createHarness, eventually, one, type Harness } from '../helpers'
+
+/** Real HTTP and a real database on a shared 2-core machine: 5 s is too short under load. */
+setDefaultTimeout(30_000)
 
 /**
  * A change of PUBLIC_URL: the next start moves every bot's webhook to the new address. The service
@@ -12,8 +15,8 @@ const OLD = 'https://old-domain.example'
 let h: Harness
 beforeAll(async () => {
   h = await createHarness({ listen: true })
-})
-afterAll(() => h.close())
+}, 30_000)
+afterAll(() => h.close(), 30_000)
 
 const resync = () =>
   resyncWebhooks({ sql: h.sql, client: h.services.client, cipher: h.services.cipher, log: h.services.log, publicUrl: h.config.PUBLIC_URL!, timeoutMs: 1500 })

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
@@ -6,6 +6,9 @@ import { Webhook } from 'standardwebhooks'
 import { launchToken } from '../../../docs/examples/launch-token'
 import { type PlatformEvent, webhookHandler } from '../../../docs/examples/webhook-receiver'
 import { createHarness, type Harness } from '../helpers'
+
+/** Real HTTP and a real database on a shared 2-core machine: 5 s is too short under load. */
+setDefaultTimeout(30_000)
 
 /**
  * docs/integrate.md shows the programs of docs/examples/ verbatim, and the TypeScript ones work: the
@@ -28,8 +31,8 @@ describe('the TypeScript launch token example', () => {
   let h: Harness
   beforeAll(async () => {
     h = await createHarness({ env: { ADMIN_TOKEN: 'a'.repeat(32), PLATFORM_SECRET: SECRET } })
-  })
-  afterAll(() => h.close())
+  }, 30_000)
+  afterAll(() => h.close(), 30_000)
 
   test('opens an owner session for its shop, once, with the platform user in the audit trail', async () => {
     const token = await launchToken(SECRET, 1, { id: '17', name: 'Ольга' })

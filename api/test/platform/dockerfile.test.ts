@@ -132,7 +132,7 @@ describe('the Dockerfile, stage by stage, without Docker', () => {
     for (const d of dirs) rmSync(d, { recursive: true, force: true })
     await admin.unsafe(`drop database if exists ${dbName} with (force)`)
     await admin.end()
-  })
+  }, 120_000)
 
   test('has a build stage and a runtime stage', () => {
     expect(stages.length).toBe(2)

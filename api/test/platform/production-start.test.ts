@@ -27,7 +27,7 @@ describe('a production start on an empty external database', () => {
     fake.stop()
     await admin.unsafe(`drop database if exists ${dbName} with (force)`)
     await admin.end()
-  })
+  }, 30_000)
 
   test('migrates, seeds nothing, says TELEGRAM_MODE real loudly, and connects a bot through the Bot API at TELEGRAM_API_ROOT', async () => {
     if (uiIsStale()) await buildUi()
