@@ -2,7 +2,7 @@ import { openapi } from '@elysiajs/openapi'
 import { Elysia } from 'elysia'
 import { z } from 'zod'
 import { accessRoutes, sessionRoutes } from './access'
-import { connectRoutes, recipientRoutes, settingsRoutes } from './connect'
+import { connectRoutes, mockMessageRoutes, recipientRoutes, settingsRoutes } from './connect'
 import { liveRoutes } from './live'
 import { EVENT_PAYLOADS, eventRoutes } from './events'
 import { shopRoutes } from './shops'
@@ -205,6 +205,7 @@ export function createApp(s: Services, opts: { uiDist?: string } = {}) {
       .use(settingsRoutes(sql, s.recipients))
       .use(liveRoutes(sql, s.live))
       .use(mockStartRoutes(s.telegram, s.updates))
+      .use(mockMessageRoutes(s))
       .use(webhookRoutes(s.updates, sql, log))
       .use(pagePlugin(opts.uiDist))
   )

@@ -15,8 +15,9 @@ import { BotCommands, createCallbackHandler, Poller, UpdateRouter, type Callback
 
 export type Services = ReturnType<typeof createServices>
 
-export function createTelegramClient(config: Pick<Config, 'TELEGRAM_MODE' | 'TELEGRAM_API_ROOT' | 'TELEGRAM_TIMEOUT_MS'>): TelegramClient {
-  return config.TELEGRAM_MODE === 'real' ? new GrammyClient({ apiRoot: config.TELEGRAM_API_ROOT, timeoutMs: config.TELEGRAM_TIMEOUT_MS }) : new MockClient()
+/** The Bot API client of TELEGRAM_MODE; the mock one logs each message it records (never a token). */
+export function createTelegramClient(config: Pick<Config, 'TELEGRAM_MODE' | 'TELEGRAM_API_ROOT' | 'TELEGRAM_TIMEOUT_MS'>, log?: Logger): TelegramClient {
+  return config.TELEGRAM_MODE === 'real' ? new GrammyClient({ apiRoot: config.TELEGRAM_API_ROOT, timeoutMs: config.TELEGRAM_TIMEOUT_MS }) : new MockClient(log)
 }
 
 /** Builds the object graph once; main.ts, the tests and the bench build the same graph. */
@@ -54,6 +55,7 @@ export function createServices(p: {
     client,
     timeoutMs: config.TELEGRAM_TIMEOUT_MS,
     platformSecret: config.PLATFORM_SECRET,
+    previousPlatformSecrets: config.previousPlatformSecrets,
     publicUrl: config.PUBLIC_URL,
   })
   const orders = new OrderService({ sql, delivery, dispatcher, log })
@@ -107,6 +109,7 @@ export function createServices(p: {
     config,
     sql,
     client,
+    cipher,
     log,
     delivery,
     dispatcher,

@@ -49,6 +49,8 @@ export class AccessService {
       log: Logger
       cipher: TokenCipher
       platformSecret: string | undefined
+      /** PLATFORM_SECRETS_PREVIOUS: launch tokens signed with one of these still open a session. */
+      previousPlatformSecrets?: string[]
       publicUrl: string | undefined
       client: TelegramClient
       timeoutMs: number
@@ -114,11 +116,11 @@ export class AccessService {
 
   /** Trades a platform-signed launch token for an owner session, once per token. */
   async openFromLaunch(launch: string): Promise<{ token: string; shopId: number; expiresAt: string; role: 'owner' }> {
-    const { sql, platformSecret, log } = this.deps
+    const { sql, platformSecret, previousPlatformSecrets = [], log } = this.deps
     if (!platformSecret) throw new Unauthorized('Owner launch is not configured on this server (PLATFORM_SECRET is unset)', 'launch_not_configured')
     let claims
     try {
-      claims = await verifyLaunchToken(launch, platformSecret, this.now())
+      claims = await verifyLaunchToken(launch, [platformSecret, ...previousPlatformSecrets], this.now())
     } catch (err) {
       if (err instanceof LaunchRejected) {
         log.info('launch_refused', { reason: err.reason })

@@ -50,7 +50,9 @@ export const State = z.enum(['not_connected', 'waiting_chat', 'active', 'paused'
 export const StatusSchema = z.object({
   state: State,
   deliveryLagSeconds: z.number().describe('Age of the oldest due notification (0 when none waits): above Telegram’s limits messages queue, none is lost'),
-  mode: z.enum(['real', 'mock']),
+  mode: z
+    .enum(['real', 'mock'])
+    .describe('`mock` (TELEGRAM_MODE=mock): nothing reaches Telegram, messages are recorded (GET …/telegram/mock-messages); `real`: the Bot API'),
   enabled: z.boolean(),
   botUsername: z.string().nullable(),
   botToken: z.string().nullable().describe('Masked'),

@@ -113,6 +113,7 @@ const SAMPLES: Sample[] = [
   { method: 'DELETE', route: '/shops/:shopId/telegram/chats/:id', who: OWNER, path: (i) => `/shops/${i.shop}/telegram/chats/${i.recipientId}` },
   { method: 'POST', route: '/shops/:shopId/telegram/chats/:id/test', who: OWNER, path: (i) => `/shops/${i.shop}/telegram/chats/${i.recipientId}/test` },
   { method: 'POST', route: '/shops/:shopId/telegram/mock/start', who: OWNER, path: (i) => `/shops/${i.shop}/telegram/mock/start` },
+  { method: 'GET', route: '/shops/:shopId/telegram/mock-messages', who: OWNER, path: (i) => `/shops/${i.shop}/telegram/mock-messages` },
 
   // the platform: shops (operator), the feed and webhooks (operator or a shop key, scoped by the service)
   { method: 'POST', route: '/shops', who: 'operator', path: () => '/shops', body: () => ({ externalId: `x-${++chatSeq}`, name: 'Новый' }) },

@@ -134,6 +134,7 @@ export const RULES: readonly Rule[] = [
   rule('POST', '/shops/:shopId/telegram/test', OWNER),
   rule('POST', '/shops/:shopId/telegram/link', OWNER),
   rule('POST', '/shops/:shopId/telegram/mock/start', OWNER),
+  rule('GET', '/shops/:shopId/telegram/mock-messages', OWNER),
   rule('POST', '/shops/:shopId/telegram/managed-link', OWNER),
   rule('POST', '/shops/:shopId/telegram/rotate-token', OWNER),
   rule(['GET', 'POST'], '/shops/:shopId/telegram/chats', OWNER),
