@@ -6,11 +6,22 @@ import type { Sql } from '../platform/db/client'
 import type { Logger } from '../platform/log'
 import { BackgroundLoop } from '../platform/loop'
 import { recordEvent } from './record'
-import { claimDueDeliveries, markDelivered, markFailed, pruneEvents, releaseDelivery, type ClaimedDelivery } from './repository'
+import { claimDueDeliveries, markDelivered, markFailed, pruneEvents, reencryptSecrets, releaseDelivery, type ClaimedDelivery } from './repository'
 import { assertPublicHttps, UnsafeUrl } from './url-guard'
 
 /** Endpoint secrets are encrypted like bot tokens, bound to this label instead of a shop id. */
 export const SECRET_AAD = 'webhook-endpoint'
+
+/** After a key rotation: every endpoint secret re-encrypted with the newest key (see `bun run keys:reencrypt`). */
+export function reencryptWebhookSecrets(sql: Sql, cipher: TokenCipher) {
+  return reencryptSecrets(sql, cipher.currentKeyId, (stored) => {
+    try {
+      return cipher.encrypt(cipher.decrypt(stored, SECRET_AAD), SECRET_AAD)
+    } catch {
+      return null
+    }
+  })
+}
 
 /**
  * Delays before retries 1, 2, … (Standard Webhooks' and Svix' shape): the first within 10 s, then

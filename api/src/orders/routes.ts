@@ -56,22 +56,26 @@ export const orderRoutes = (orders: OrderService) =>
         },
       },
     )
-    .patch('/shops/:shopId/orders/:orderId', ({ params, body, request }) => {
-      const p = principalOf(request)
-      // a session's person is who changed it, unless the page names someone
-      const by = body.by ?? (p?.kind === 'owner' || p?.kind === 'manager' ? (p.name ?? undefined) : undefined)
-      return orders.patch(params.shopId, params.orderId, { ...body, by }, actorOf(p))
-    }, {
-      params: z.object({ shopId: Id, orderId: Id }),
-      parse: 'json',
-      body: PatchOrderBody,
-      response: { 200: PatchOrderResponse, 400: ErrorSchema, 404: ErrorSchema, 409: ErrorSchema, 422: ErrorSchema },
-      detail: {
-        summary: 'Change the order’s status and/or its fields; every Telegram message of it is edited',
-        description:
-          'Status: new → accepted → assembling → delivering → done, or cancelled before done; the same status again is 200 with `changed: false`; an impossible step is 409 `invalid_transition`. Fields (`total`, `customerName`, `deliveryDate`, `deliveryTime`, `address`, `items`, …): every recipient’s message is edited to the new content with a «✏️ Изменено: …» line, reminders follow the new slot, `order.updated` lists the changed fields; a done or cancelled order is 409 `order_closed`. Fields are applied before the status.',
+    .patch(
+      '/shops/:shopId/orders/:orderId',
+      ({ params, body, request }) => {
+        const p = principalOf(request)
+        // a session's person is who changed it, unless the page names someone
+        const by = body.by ?? (p?.kind === 'owner' || p?.kind === 'manager' ? (p.name ?? undefined) : undefined)
+        return orders.patch(params.shopId, params.orderId, { ...body, by }, actorOf(p))
       },
-    })
+      {
+        params: z.object({ shopId: Id, orderId: Id }),
+        parse: 'json',
+        body: PatchOrderBody,
+        response: { 200: PatchOrderResponse, 400: ErrorSchema, 404: ErrorSchema, 409: ErrorSchema, 422: ErrorSchema },
+        detail: {
+          summary: 'Change the order’s status and/or its fields; every Telegram message of it is edited',
+          description:
+            'Status: new → accepted → assembling → delivering → done, or cancelled before done; the same status again is 200 with `changed: false`; an impossible step is 409 `invalid_transition`. Fields (`total`, `customerName`, `deliveryDate`, `deliveryTime`, `address`, `items`, …): every recipient’s message is edited to the new content with a «✏️ Изменено: …» line, reminders follow the new slot, `order.updated` lists the changed fields; a done or cancelled order is 409 `order_closed`. Fields are applied before the status.',
+        },
+      },
+    )
     .post(
       '/shops/:shopId/orders/:orderId/telegram/resend',
       async ({ params }) => {
