@@ -197,8 +197,10 @@ test('path variants, content types and NUL bytes on every route: 0 5xx, no varia
     route: fc.constantFrom(...templates),
     shop: fc.constantFrom(a, a, b),
     variant: fc.constantFrom(...VARIANTS),
-    method: fc.option(fc.constantFrom('PUT', 'OPTIONS', 'get', 'patch'), { freq: 6 }),
+    // now and then a method no rule names for the route (Bun's parser drops lower-case methods unanswered)
+    method: fc.oneof({ weight: 9, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: fc.constantFrom('PUT', 'OPTIONS', 'HEAD', 'PATCH') }),
     contentType: fc.constantFrom(...CONTENT_TYPES),
+    // fast-check's option: null once in `freq`
     body: fc.option(fc.constantFrom(...BODIES), { freq: 5 }),
     cred: fc.constantFrom(...CREDS),
   })
@@ -214,7 +216,7 @@ test('path variants, content types and NUL bytes on every route: 0 5xx, no varia
     if (c.contentType) headers['content-type'] = c.contentType
     const token = creds[c.cred]
     if (token) headers.authorization = `Bearer ${token}`
-    const r = await raw(svc.port, method, path, headers, c.body === null || method === 'GET' ? undefined : Buffer.from(c.body, 'utf8'))
+    const r = await raw(svc.port, method, path, headers, c.body === null || method === 'GET' || method === 'HEAD' ? undefined : Buffer.from(c.body, 'utf8'))
     statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1)
     const after: Record<number, string> = { [a]: await snapshot(a), [b]: await snapshot(b) }
     const label = `${method} ${path} [${c.contentType || 'no type'}] as ${c.cred}: ${r.status} ${r.body.slice(0, 160)}`
