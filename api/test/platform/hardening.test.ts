@@ -16,8 +16,12 @@ describe('start-up refusals', () => {
   })
 
   test('NODE_ENV=production without ENCRYPTION_KEY is refused, naming ENCRYPTION_KEY', () => {
-    expect(() => loadConfig({ NODE_ENV: 'production', ADMIN_TOKEN: 'long-enough-token-0123456789abcdef' })).toThrow(/ENCRYPTION_KEY is required when NODE_ENV=production/)
-    expect(loadConfig({ NODE_ENV: 'production', ADMIN_TOKEN: 'long-enough-token-0123456789abcdef', ENCRYPTION_KEY: 'a'.repeat(64) }).NODE_ENV).toBe('production')
+    expect(() => loadConfig({ NODE_ENV: 'production', ADMIN_TOKEN: 'long-enough-token-0123456789abcdef' })).toThrow(
+      /ENCRYPTION_KEY is required when NODE_ENV=production/,
+    )
+    expect(loadConfig({ NODE_ENV: 'production', ADMIN_TOKEN: 'long-enough-token-0123456789abcdef', ENCRYPTION_KEY: 'a'.repeat(64) }).NODE_ENV).toBe(
+      'production',
+    )
   })
 
   test('a malformed DATABASE_URL is reported without its password', () => {

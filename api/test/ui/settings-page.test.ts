@@ -275,7 +275,10 @@ describe('settings page in Chromium', () => {
   })
 
   test('an owner opens the platform launch link: the page works, a reload keeps working, nothing secret in localStorage', async () => {
-    const secured = await createHarness({ listen: true, env: { ADMIN_TOKEN: 'correct-horse-battery-staple-0123456789', PLATFORM_SECRET: 'platform-secret-'.repeat(3) } })
+    const secured = await createHarness({
+      listen: true,
+      env: { ADMIN_TOKEN: 'correct-horse-battery-staple-0123456789', PLATFORM_SECRET: 'platform-secret-'.repeat(3) },
+    })
     const c = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'ru-RU' })
     try {
       const link = await secured.post('/shops/1/owner-link', {}, { authorization: 'Bearer correct-horse-battery' })

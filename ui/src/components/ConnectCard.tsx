@@ -63,8 +63,8 @@ export function ConnectCard(props: { api: ShopApi; status: Status; onChange: (s?
               </ol>
               <Show when={props.status.connectLinkPurpose === 'owner'}>
                 <p class="muted" data-testid="owner-link-note">
-                  Откройте ссылку сами, в своём Telegram: ваш личный чат с ботом станет чатом владельца — с кнопкой «Заказы» и правом пускать
-                  менеджеров. Не пересылайте её другим.
+                  Откройте ссылку сами, в своём Telegram: ваш личный чат с ботом станет чатом владельца — с кнопкой «Заказы» и правом пускать менеджеров. Не
+                  пересылайте её другим.
                 </p>
               </Show>
               <a class="btn primary wide" data-testid="connect-link" href={link()} target="_blank" rel="noopener noreferrer">
