@@ -513,6 +513,8 @@ test('4. fuzzing every route with credentials of two shops: only 2xx/4xx, a 4xx 
       RATE_LIMIT_ORDERS_PER_MINUTE: '600',
       RATE_LIMIT_WRITES_PER_MINUTE: '120',
       TEST_MESSAGE_INTERVAL_MS: '3000',
+      // it sends wrong credentials on purpose; the per-address throttle would turn the rest into 429s
+      AUTH_FAILURES_PER_MINUTE: '0',
     }),
   )
   try {

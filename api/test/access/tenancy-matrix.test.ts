@@ -178,7 +178,7 @@ beforeAll(async () => {
   }
   const [row] = await h.sql<{ webhook_id: string }[]>`select webhook_id from telegram_integrations where shop_id = ${OWN}`
   webhookId = row!.webhook_id
-})
+}, 30_000)
 afterAll(() => h.close())
 
 /** A manager of the own shop with a session from their Mini App (initData signed by the shop's bot). */
