@@ -19,7 +19,7 @@ const secrets: string[] = [MANAGER_W, MANAGER_P]
 beforeAll(async () => {
   hw = await createHarness({ listen: true, env: { MANAGER_BOT_TOKEN: MANAGER_W } })
   hp = await createHarness({ fake: hw.fake, env: { MANAGER_BOT_TOKEN: MANAGER_P } })
-})
+}, 60_000)
 afterAll(async () => {
   expectNoSecrets([...hw.responses, ...hw.logs, ...hp.responses, ...hp.logs], secrets)
   await hp.close()
