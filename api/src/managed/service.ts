@@ -43,6 +43,13 @@ export function managerWebhookKeys(managerToken: string): { id: string; secret: 
   return { id: derive('manager-webhook-id').slice(0, 24), secret: derive('manager-webhook-secret') }
 }
 
+/** getMe says the manager bot has bot management mode off (`can_manage_bots: false`). */
+class ManagerCannotManage extends Error {
+  constructor(readonly username: string) {
+    super(`@${username} has bot management mode off`)
+  }
+}
+
 export type ManagedBotDeps = {
   sql: Sql
   client: TelegramClient
@@ -86,6 +93,7 @@ export class ManagedBotService {
       const { client, publicUrl, timeoutMs } = this.deps
       this.manager = (async () => {
         const me = await client.getMe(token, AbortSignal.timeout(timeoutMs))
+        if (me.canManageBots === false) throw new ManagerCannotManage(me.username)
         if (publicUrl) {
           const keys = managerWebhookKeys(token)
           await client.setWebhook(
@@ -124,6 +132,8 @@ export class ManagedBotService {
         throw new UpstreamUnavailable(`Telegram cannot be reached to ask the manager bot: ${err.failure.reason}`)
       if (err instanceof TelegramError)
         throw new Conflict(`Telegram refused the manager bot (check MANAGER_BOT_TOKEN): ${err.failure.reason}`, 'manager_bot_rejected')
+      if (err instanceof ManagerCannotManage)
+        throw new Conflict(`@${err.username} cannot create bots: switch on bot management mode for it in the @BotFather Mini App`, 'manager_bot_cannot_manage')
       throw err
     }
     const link = await insertManagedLink(sql, shopId, randomCode(18), MANAGED_LINK_TTL_SEC)

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { makeToken } from '../fake-telegram'
 import { createHarness, expectNoSecrets, type Harness, one } from '../helpers'
 import { createShopBot, integration, managedLink, managerSaid, person, requestButton, toManager } from './fixtures'
@@ -14,17 +14,21 @@ let h: Harness
 let off: Harness
 let hb: Harness
 
+// the whole flow runs several Bot API round trips; a loaded CI machine needs more than the default 5 s
+setDefaultTimeout(30_000)
+
 beforeAll(async () => {
   h = await createHarness({ listen: true, env: { MANAGER_BOT_TOKEN: MANAGER } })
   off = await createHarness()
   hb = await createHarness({ fake: h.fake, env: { MANAGER_BOT_TOKEN: BAD_MANAGER } })
+  h.fake.enableBotManagement(MANAGER)
 }, 60_000)
 afterAll(async () => {
   expectNoSecrets([...h.responses, ...h.logs], [MANAGER])
   await hb.close()
   await off.close()
   await h.close()
-})
+}, 60_000)
 
 const nothingConnected = async (shopId: number) => {
   expect(await integration(h, shopId)).toBeUndefined()
@@ -170,12 +174,17 @@ describe('the routes refuse clearly', () => {
     expect((await off.sql`select 1 from managed_bot_links`).length).toBe(0)
   })
 
-  test('an unknown shop is 404; a manager bot Telegram refuses is 409 manager_bot_rejected', async () => {
+  test('an unknown shop is 404; a manager bot Telegram refuses is 409 manager_bot_rejected, one without bot management 409 manager_bot_cannot_manage', async () => {
     expect((await h.post('/shops/999999/telegram/managed-link')).status).toBe(404)
     h.fake.behave(BAD_MANAGER, { kind: 'error', status: 401, description: 'Unauthorized' })
     const r = await hb.post(`/shops/${await hb.shop()}/telegram/managed-link`)
     expect(r.status).toBe(409)
     expect(r.json.error).toBe('manager_bot_rejected')
+    h.fake.behave(BAD_MANAGER, { kind: 'ok' })
+    const noMode = await hb.post(`/shops/${await hb.shop()}/telegram/managed-link`)
+    expect(noMode.status).toBe(409)
+    expect(noMode.json.error).toBe('manager_bot_cannot_manage')
+    expect(noMode.json.message).toContain('@BotFather')
     expect((await hb.sql`select 1 from managed_bot_links`).length).toBe(0)
   })
 

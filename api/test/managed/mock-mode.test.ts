@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { MockClient } from '../../src/bot-api'
 import { makeToken } from '../fake-telegram'
 import { createHarness, type Harness } from '../helpers'
@@ -11,10 +11,13 @@ import { createHarness, type Harness } from '../helpers'
 const client = new MockClient()
 let h: Harness
 
+// the whole flow runs several Bot API round trips; a loaded CI machine needs more than the default 5 s
+setDefaultTimeout(30_000)
+
 beforeAll(async () => {
   h = await createHarness({ client, env: { TELEGRAM_MODE: 'mock', MANAGER_BOT_TOKEN: makeToken('mockManager') } })
 }, 60_000)
-afterAll(() => h.close())
+afterAll(() => h.close(), 60_000)
 
 describe('managed bots in mock mode', () => {
   test('link → simulated creation → simulated /start on the new bot → an order is sent', async () => {
