@@ -40,3 +40,10 @@ create table manager_bot_polls (
   poll_offset   bigint not null default 0,
   locked_until  timestamptz
 );
+
+-- A bot created through the manager bot is connected without the page asking (often the shop's first
+-- integration: an insert), so open pages must hear of it: the live trigger of 015 only sees updates.
+create trigger integrations_live_insert after insert on telegram_integrations
+  for each row execute function live_notify();
+create trigger integrations_live_managed after update of managed on telegram_integrations
+  for each row when (old.managed is distinct from new.managed) execute function live_notify();
