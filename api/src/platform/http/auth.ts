@@ -94,7 +94,7 @@ export const RULES: readonly Rule[] = [
   rule('GET', '/shops/:shopId/growth/telegram', 'public'),
   rule('GET', '/shops/:shopId/growth/telegram/', 'public'),
   rule('POST', '/telegram/webhook/:webhookId', 'public'),
-  rule('POST', '/telegram/manager-webhook/:secretPathId', 'public'),
+  rule('POST', '/telegram/manager-webhook/:webhookId', 'public'),
   rule('POST', '/session', 'public'),
   rule('DELETE', '/session', 'self'),
 
@@ -137,6 +137,7 @@ export const RULES: readonly Rule[] = [
   rule('GET', '/shops/:shopId/telegram/mock-messages', OWNER),
   rule('POST', '/shops/:shopId/telegram/managed-link', OWNER),
   rule('POST', '/shops/:shopId/telegram/rotate-token', OWNER),
+  rule('POST', '/shops/:shopId/telegram/mock/managed-bot', OWNER),
   rule(['GET', 'POST'], '/shops/:shopId/telegram/chats', OWNER),
   rule(['PATCH', 'DELETE'], '/shops/:shopId/telegram/chats/:id', OWNER),
   rule('POST', '/shops/:shopId/telegram/chats/:id/test', OWNER),
