@@ -63,6 +63,7 @@ export const StatusSchema = z.object({
   connectLink: z.string().nullable(),
   connectGroupLink: z.string().nullable(),
   webhook: z.boolean().describe('true when updates arrive by webhook (PUBLIC_URL), false when polled'),
+  miniApp: z.boolean().describe('true when the bot opens the shop page inside Telegram (an https PUBLIC_URL): the «Заказы» button, managers'),
   updatedAt: z.string().nullable(),
 })
 export type Status = z.infer<typeof StatusSchema>

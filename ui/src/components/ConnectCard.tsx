@@ -6,7 +6,7 @@ import { Qr } from './Qr'
  * Connecting without copying ids: a t.me link with a one-time code, its QR for a phone, a link to
  * add the bot to a group. Once the chat is bound, only "connect another chat" remains.
  */
-export function ConnectCard(props: { api: ShopApi; status: Status; onChange: (s?: Status) => void }) {
+export function ConnectCard(props: { api: ShopApi; status: Status; onChange: (s?: Status) => void; step?: boolean }) {
   const [busy, setBusy] = createSignal<'link' | 'mock' | null>(null)
   const [error, setError] = createSignal<string | null>(null)
   const waiting = () => props.status.state === 'waiting_chat'
@@ -30,7 +30,7 @@ export function ConnectCard(props: { api: ShopApi; status: Status; onChange: (s?
   }
 
   return (
-    <section class="card" aria-labelledby="connect-title">
+    <section class="card" aria-labelledby="connect-title" data-step={props.step ? 'start' : undefined} data-testid="connect-card">
       <div class="card-head">
         <h2 id="connect-title">{props.status.chatId ? 'Чат для уведомлений' : 'Подключите чат'}</h2>
         <Show when={waiting()}>
@@ -59,9 +59,9 @@ export function ConnectCard(props: { api: ShopApi; status: Status; onChange: (s?
             <div class="connect-steps">
               <ol class="steps">
                 <li>Откройте бота кнопкой ниже или отсканируйте QR-код камерой телефона.</li>
-                <li>В Telegram нажмите «Запустить». Эта страница сама заметит подключение.</li>
+                <li>В Telegram нажмите «Запустить» — эта страница сама заметит подключение.</li>
               </ol>
-              <a class="btn primary wide" data-testid="connect-link" href={link()} target="_blank" rel="noopener noreferrer">
+              <a class="btn primary wide" data-testid="connect-link" data-next href={link()} target="_blank" rel="noopener noreferrer">
                 Открыть @{props.status.botUsername} в Telegram
               </a>
               <Show when={props.status.connectGroupLink}>
