@@ -253,6 +253,8 @@ export function shopApi(shopId: string) {
     shop: () => request<Shop>('GET', base),
     /** A one-tap link to the platform's manager bot, which creates the shop's bot (managed bots). */
     managedLink: () => request<ManagedLink>('POST', `${base}/telegram/managed-link`, {}),
+    /** Demo only (TELEGRAM_MODE=mock): plays Telegram's part of creating the bot from the latest managed link. */
+    mockManagedBot: () => request<{ status: Status }>('POST', `${base}/telegram/mock/managed-bot`, {}),
     connect: (body: { botToken?: string; chatId?: string; enabled: boolean }) => request<Integration>('POST', `${base}/telegram/connect`, body),
     test: () => request<TestResult>('POST', `${base}/telegram/test`, {}),
     newLink: () => request<Integration>('POST', `${base}/telegram/link`, {}),

@@ -1,0 +1,160 @@
+/**
+ * The page's first five minutes, as a new shop owner lives them: from opening the page to the first
+ * test message in their own chat, counting every tap and paste, at phone and desktop width. Each step
+ * must bring the next action into view by itself (see Owner in ./owner-steps.ts) and say so to a
+ * screen reader; axe finds no serious or critical violation in any of the new states.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import type { Browser, BrowserContextOptions } from 'playwright-core'
+import { buildUi, uiIsStale } from '../../src/platform/ui-build'
+import { launchChromium } from '../browser'
+import { makeToken } from '../fake-telegram'
+import { createHarness, eventually, type Harness } from '../helpers'
+import { expectAccessible, Owner, screenshot } from './owner-steps'
+
+let browser: Browser
+let h: Harness
+
+const PHONE: BrowserContextOptions = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 }
+const DESKTOP: BrowserContextOptions = { viewport: { width: 1280, height: 900 } }
+
+beforeAll(async () => {
+  if (uiIsStale()) await buildUi()
+  browser = await launchChromium()
+  h = await createHarness({ listen: true })
+}, 60_000)
+afterAll(async () => {
+  await browser?.close()
+  await h?.close()
+})
+
+/** A private /start from the owner's Telegram, as Telegram sends it after «Запустить». */
+const startUpdate = (updateId: number, chatId: number, code: string) => ({
+  update_id: updateId,
+  message: {
+    message_id: 1,
+    date: Math.floor(Date.now() / 1000),
+    chat: { id: chatId, type: 'private', first_name: 'Ольга' },
+    from: { id: chatId, is_bot: false, first_name: 'Ольга' },
+    text: `/start ${code}`,
+  },
+})
+
+describe('the first five minutes with a bot token (no manager bot)', () => {
+  for (const [name, size] of [
+    ['phone', PHONE],
+    ['desktop', DESKTOP],
+  ] as const) {
+    test(`${name}: one paste and three taps from opening the page to a test message in the owner’s chat; each next step in view and announced`, async () => {
+      const shopId = await h.shop(`Цветы у дома (${name})`)
+      const token = makeToken(name.toUpperCase())
+      const chatId = name === 'phone' ? 8_400_001 : 8_400_002
+      // An English browser: times must still be 24-hour.
+      const ctx = await browser.newContext({ ...size, locale: 'en-US', timezoneId: 'Europe/Moscow', bypassCSP: true })
+      await ctx.route('https://t.me/**', (r) => r.fulfill({ contentType: 'text/html', body: '<title>Telegram</title>' }))
+      const errors: string[] = []
+      try {
+        const p = await ctx.newPage()
+        p.on('pageerror', (e) => errors.push(String(e)))
+        const owner = new Owner(p)
+        await p.goto(`${h.base}/shops/${shopId}/growth/telegram`)
+
+        // The first screen: the shop's name, one thing to do (paste a token), nothing about chat ids.
+        await p.getByTestId('start-card').waitFor({ timeout: 8000 })
+        // await p.getByTestId('shop-name').filter({ hasText: `Цветы у дома (${name})` }).waitFor({ timeout: 8000 })
+        expect(await p.getByTestId('chat-input').isVisible()).toBe(false) // folded under «Дополнительно»
+        expect(await p.getByTestId('more').getAttribute('open')).toBeNull()
+        expect(await p.locator('input[type=time]').count()).toBe(0)
+        await p.screenshot({ path: screenshot(`first-${name}-token.png`), fullPage: name === 'desktop' })
+        await expectAccessible(p, 'first screen, token path')
+
+        await owner.paste(p.getByTestId('token-input'), token, 'Токен бота')
+        await owner.tap(p.getByTestId('save-button'), 'Сохранить')
+
+        // Step 2 comes into view by itself and is said.
+        const link = p.getByTestId('connect-link')
+        await link.waitFor({ timeout: 8000 })
+        await p.getByTestId('announce').filter({ hasText: 'Следующий шаг: откройте его в Telegram и нажмите «Запустить»' }).waitFor({ timeout: 8000 })
+        const href = (await link.getAttribute('href'))!
+        await p.screenshot({ path: screenshot(`first-${name}-open-bot.png`) })
+        await expectAccessible(p, 'waiting for /start')
+        await owner.tap(link, 'Открыть бота в Telegram')
+        await owner.inTelegram('Запустить', () => h.fake.deliver(token, startUpdate(9_400_000 + chatId, chatId, new URL(href).searchParams.get('start')!)))
+
+        // Step 3: the test message, in view and announced.
+        await p.getByTestId('announce').filter({ hasText: 'Последний шаг: отправьте тестовое сообщение' }).waitFor({ timeout: 8000 })
+        const before = h.fake.sent(token).length
+        await p.screenshot({ path: screenshot(`first-${name}-test-step.png`) })
+        await expectAccessible(p, 'chat bound, test step')
+        await owner.tap(p.getByTestId('test-button'), 'Отправить тестовое сообщение')
+        await p.getByTestId('test-result').filter({ hasText: 'Тестовое сообщение отправлено' }).waitFor({ timeout: 8000 })
+        const sent = h.fake.sent(token).slice(before)
+        expect(sent).toHaveLength(1)
+        expect(sent[0]!.payload).toMatchObject({ chat_id: String(chatId) })
+
+        // The owner's chat: now «Работает», because a message got through.
+        await p.locator('[data-testid=recipient] [data-testid=recipient-state]').filter({ hasText: 'Работает' }).waitFor({ timeout: 8000 })
+        console.log(`${name}, token path: ${owner.log.join(' → ')}`)
+        expect({ pastes: owner.pastes, pageTaps: owner.pageTaps }).toEqual({ pastes: 1, pageTaps: 3 })
+        expect(owner.telegramTaps).toBe(1)
+      } finally {
+        await ctx.close()
+      }
+      expect(errors).toEqual([])
+    }, 30_000)
+  }
+})
+
+describe('after the first five minutes', () => {
+  test('a chat added by id waits for its first message; quiet hours are 24-hour in an English browser and fit the row; the till reads as people call it', async () => {
+    const shopId = await h.shop('Ромашка')
+    const token = makeToken('AFTER')
+    await h.connect(shopId, token, '8400100')
+    const key = (await h.post(`/shops/${shopId}/api-keys`, { name: 'Касса 1' })).json
+    const order = (await h.post(`/shops/${shopId}/orders`, { number: 'R-1', total: 1500, customerName: 'Анна' }, { authorization: `Bearer ${key.key}` })).json
+      .order
+    await h.request('PATCH', `/shops/${shopId}/orders/${order.id}`, { status: 'accepted' }, { authorization: `Bearer ${key.key}` })
+    // added by id after the order: nothing has been sent there yet
+    const added = await h.post(`/shops/${shopId}/telegram/chats`, { chatId: '-1008400101', quietHours: { from: '22:00', to: '08:00' } })
+    expect(added.status).toBe(201)
+
+    for (const [name, size] of [
+      ['phone', PHONE],
+      ['desktop', DESKTOP],
+    ] as const) {
+      const ctx = await browser.newContext({ ...size, locale: 'en-US', timezoneId: 'Europe/Moscow', bypassCSP: true })
+      try {
+        const p = await ctx.newPage()
+        await p.goto(`${h.base}/shops/${shopId}/growth/telegram`)
+        const group = p.locator('[data-testid=recipient]').filter({ hasText: '-100' })
+        await group.waitFor({ timeout: 8000 })
+        expect(await group.getByTestId('recipient-state').textContent()).toBe('Ждёт первого сообщения')
+        // 24-hour, whatever the browser's language; no part of the row is cut off
+        const from = group.getByTestId('quiet-from')
+        expect(await from.getAttribute('data-value')).toBe('22:00')
+        expect(await from.getByTestId('quiet-from-hour').inputValue()).toBe('22')
+        expect(await group.getByTestId('quiet-to-hour').inputValue()).toBe('08')
+        expect(await p.locator('input[type=time]').count()).toBe(0)
+        const clipped = await group.locator('.quiet, .time-field, select').evaluateAll((els) =>
+          els.filter((el) => el.scrollWidth > el.clientWidth + 1).map((el) => el.outerHTML.slice(0, 80)),
+        )
+        expect(clipped).toEqual([])
+        expect(await p.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(size.viewport!.width)
+        // the order list names the till, not its key
+        await p.locator('[data-order-number="R-1"]').filter({ hasText: 'Принят (Касса 1)' }).waitFor({ timeout: 8000 })
+        expect(await p.content()).not.toContain('API key')
+        if (name === 'desktop') {
+          await group.getByTestId('quiet-to-hour').selectOption('07')
+          await eventually(async () => (await h.get(`/shops/${shopId}/telegram/chats`)).json.items[1].quietHours.to === '07:00', { message: 'saved' })
+          await group.getByTestId('recipient-test').click()
+          await group.getByTestId('recipient-state').filter({ hasText: 'Работает' }).waitFor({ timeout: 8000 })
+        }
+        await group.scrollIntoViewIfNeeded()
+        await group.screenshot({ path: screenshot(`${name}-recipient-waiting-24h.png`) })
+        await expectAccessible(p, `dashboard (${name})`)
+      } finally {
+        await ctx.close()
+      }
+    }
+  }, 40_000)
+})
