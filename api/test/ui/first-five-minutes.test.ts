@@ -10,6 +10,7 @@ import { buildUi, uiIsStale } from '../../src/platform/ui-build'
 import { launchChromium } from '../browser'
 import { makeToken } from '../fake-telegram'
 import { createHarness, eventually, type Harness } from '../helpers'
+import { telegramInitData, telegramWebAppStub } from '../mini-app'
 import { expectAccessible, Owner, screenshot } from './owner-steps'
 
 let browser: Browser
@@ -135,14 +136,16 @@ describe('after the first five minutes', () => {
         expect(await from.getByTestId('quiet-from-hour').inputValue()).toBe('22')
         expect(await group.getByTestId('quiet-to-hour').inputValue()).toBe('08')
         expect(await p.locator('input[type=time]').count()).toBe(0)
-        const clipped = await group.locator('.quiet, .time-field, select').evaluateAll((els) =>
-          els.filter((el) => el.scrollWidth > el.clientWidth + 1).map((el) => el.outerHTML.slice(0, 80)),
-        )
+        const clipped = await group
+          .locator('.quiet, .time-field, select')
+          .evaluateAll((els) => els.filter((el) => el.scrollWidth > el.clientWidth + 1).map((el) => el.outerHTML.slice(0, 80)))
         expect(clipped).toEqual([])
         expect(await p.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(size.viewport!.width)
         // the order list names the till, not its key
         await p.locator('[data-order-number="R-1"]').filter({ hasText: 'Принят (Касса 1)' }).waitFor({ timeout: 8000 })
         expect(await p.content()).not.toContain('API key')
+        // no Mini App without an https PUBLIC_URL: nothing about «Заказы» or allowing people
+        expect(await p.getByTestId('managers').count()).toBe(0)
         if (name === 'desktop') {
           await group.getByTestId('quiet-to-hour').selectOption('07')
           await eventually(async () => (await h.get(`/shops/${shopId}/telegram/chats`)).json.items[1].quietHours.to === '07:00', { message: 'saved' })
@@ -156,5 +159,54 @@ describe('after the first five minutes', () => {
         await ctx.close()
       }
     }
+  }, 40_000)
+})
+
+describe('a phone in Telegram’s dark theme (the Mini App, an https PUBLIC_URL)', () => {
+  test('the settings: the managers card explains asking and «Разрешить» and shows the request; 24-hour times; axe clean', async () => {
+    const t = await createHarness({ listen: true, env: { PUBLIC_URL: 'https://flowers.example' } })
+    const token = makeToken('DARK')
+    const owner = { id: 8_500_001, first_name: 'Ольга' }
+    const ctx = await browser.newContext({ ...PHONE, locale: 'en-US', bypassCSP: true })
+    const errors: string[] = []
+    try {
+      const shopId = await t.shop('Цветы у дома')
+      await t.connect(shopId, token, String(owner.id))
+      await t.sql`update telegram_chats set type = 'private', title = 'Ольга' where shop_id = ${shopId}`
+      await t.post(`/shops/${shopId}/telegram/chats`, { chatId: '-1008500002', quietHours: { from: '21:30', to: '09:00' } })
+      // a florist opened the shop in Telegram and was asked to wait: the owner sees the request
+      const florist = { id: 8_500_003, first_name: 'Пётр' }
+      expect((await t.post('/session', { shopId, initData: telegramInitData(token, florist) })).status).toBe(403)
+      expect((await t.get(`/shops/${shopId}/telegram/status`)).json.miniApp).toBe(true)
+
+      await ctx.addInitScript(telegramWebAppStub(telegramInitData(token, owner)))
+      const p = await ctx.newPage()
+      p.on('pageerror', (e) => errors.push(String(e)))
+      await p.goto(`${t.base}/shops/${shopId}/growth/telegram`)
+      await p.getByTestId('open-settings').click()
+      const managers = p.getByTestId('managers')
+      await managers.getByTestId('access-requests').filter({ hasText: 'Пётр' }).waitFor({ timeout: 8000 })
+      const text = await managers.innerText()
+      expect(text).toContain('нажимает «Заказы»')
+      expect(text).toContain('кнопка «Разрешить»')
+      // the numeric id is the folded fallback, not the main path
+      expect(await managers.getByRole('textbox', { name: 'Telegram ID' }).isVisible()).toBe(false)
+      const group = p.locator('[data-testid=recipient]').filter({ hasText: '-100' })
+      expect(await group.getByTestId('quiet-from').getAttribute('data-value')).toBe('21:30')
+      expect(await group.getByTestId('recipient-state').textContent()).toBe('Ждёт первого сообщения')
+      expect(await p.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390)
+      await p.screenshot({ path: screenshot('telegram-dark-settings-phone.png') })
+      await expectAccessible(p, 'Mini App settings, dark')
+      await managers.scrollIntoViewIfNeeded()
+      await managers.screenshot({ path: screenshot('telegram-dark-managers.png') })
+      // «Разрешить» here does what it does in the bot
+      await managers.getByRole('button', { name: 'Разрешить' }).click()
+      await managers.getByTestId('manager').filter({ hasText: 'Пётр' }).waitFor({ timeout: 8000 })
+      expect((await t.post('/session', { shopId, initData: telegramInitData(token, florist) })).status).toBe(201)
+    } finally {
+      await ctx.close()
+      await t.close()
+    }
+    expect(errors).toEqual([])
   }, 40_000)
 })

@@ -55,7 +55,7 @@ export function ManagersCard(props: { api: ShopApi; botUsername: string }) {
             {(r) => (
               <li class="manager-row">
                 <span>
-                  <b>{r.name}</b> <span class="muted small">просит доступ · id {r.telegramUserId}</span>
+                  <b>{r.name}</b> <span class="muted small">просит доступ</span>
                 </span>
                 <button
                   type="button"

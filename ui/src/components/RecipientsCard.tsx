@@ -87,7 +87,9 @@ export function RecipientsCard(props: { api: ShopApi; recipients: Recipient[]; o
                   </span>
                 </div>
                 <Show when={r.state === 'active' && !r.lastSentAt}>
-                  <p class="small muted recipient-note-line" data-testid="recipient-waiting">Сюда ещё ничего не приходило. Нажмите «Тест», чтобы проверить, что сообщения доходят.</p>
+                  <p class="small muted recipient-note-line" data-testid="recipient-waiting">
+                    Сюда ещё ничего не приходило. Нажмите «Тест», чтобы проверить, что сообщения доходят.
+                  </p>
                 </Show>
                 <Show when={r.state === 'failing' || r.state === 'removed'}>
                   <p class="recipient-advice" role="note">

@@ -1,5 +1,5 @@
 import { createSignal, onCleanup, onMount, Show } from 'solid-js'
-import type { ManagedLink, ShopApi, Status } from '../api'
+import { userMessage, type ManagedLink, type ShopApi, type Status } from '../api'
 import { STATE_WORDS } from '../format'
 import { Qr } from './Qr'
 import { SettingsForm } from './SettingsForm'
@@ -17,6 +17,11 @@ function cachedLink(shopId: string): ManagedLink | null {
     return null
   }
 }
+function forgetLink(shopId: string) {
+  try {
+    sessionStorage.removeItem(cacheKey(shopId))
+  } catch {}
+}
 function keepLink(shopId: string, l: ManagedLink) {
   try {
     sessionStorage.setItem(cacheKey(shopId), JSON.stringify(l))
@@ -31,12 +36,23 @@ function keepLink(shopId: string, l: ManagedLink) {
  * it for a phone) and a pasted token is the secondary path («У меня уже есть бот»). Without a manager
  * bot (the server has none, or is older) it is the token path: where to get one, the field, «Сохранить».
  */
-export function StartCard(props: { api: ShopApi; shopId: string; status: Status; shopName: string | null; onSaved: () => void }) {
-  // undefined: still asking; null: no manager bot here.
-  const [link, setLink] = createSignal<ManagedLink | null | undefined>(cachedLink(props.shopId) ?? undefined)
+export function StartCard(props: {
+  api: ShopApi
+  shopId: string
+  status: Status
+  canCreateBot: boolean
+  shopName: string | null
+  onSaved: () => void
+  onStatus: (s: Status) => void
+}) {
+  // undefined: still asking; null: no manager bot here (or it refused).
+  const [link, setLink] = createSignal<ManagedLink | null | undefined>(props.canCreateBot ? (cachedLink(props.shopId) ?? undefined) : null)
   const [ownBot, setOwnBot] = createSignal(false)
+  const [busy, setBusy] = createSignal(false)
+  const [error, setError] = createSignal<string | null>(null)
   let renew: ReturnType<typeof setTimeout> | undefined
   let tokenBox: HTMLDivElement | undefined
+  const mock = () => props.status.mode === 'mock'
 
   const load = async () => {
     try {
@@ -46,12 +62,29 @@ export function StartCard(props: { api: ShopApi; shopId: string; status: Status;
       clearTimeout(renew)
       renew = setTimeout(() => void load(), Math.max(5_000, Date.parse(l.expiresAt) - Date.now() - RENEW_BEFORE_MS))
     } catch {
-      // 404 (an older server) or 409 (no MANAGER_BOT_TOKEN): the token path is the only one
+      // the manager bot refused or Telegram is away: the token path still works
       setLink(null)
     }
   }
-  onMount(() => void load())
+  onMount(() => {
+    if (props.canCreateBot) void load()
+  })
   onCleanup(() => clearTimeout(renew))
+
+  /** Demo mode: no Telegram to open, so the button plays its part (the owner creates the bot there). */
+  const createInDemo = async () => {
+    setBusy(true)
+    setError(null)
+    try {
+      const r = await props.api.mockManagedBot()
+      forgetLink(props.shopId)
+      props.onStatus(r.status)
+    } catch (err) {
+      setError(userMessage(err))
+    } finally {
+      setBusy(false)
+    }
+  }
 
   const openOwnBot = () => {
     setOwnBot(true)
@@ -101,10 +134,28 @@ export function StartCard(props: { api: ShopApi; shopId: string; status: Status;
               <div class="connect" data-testid="managed-path">
                 <div>
                   <p class="start-how">Telegram создаст бота для магазина, а мы сразу его подключим. Ничего копировать не нужно.</p>
-                  <a class="btn primary wide big" data-testid="managed-create" data-next href={l().url} target="_blank" rel="noopener noreferrer">
-                    Создать бота для магазина
-                  </a>
-                  <p class="small muted">В Telegram нажмите «Запустить», потом «Создать бота» — и вернитесь сюда.</p>
+                  <Show
+                    when={!mock()}
+                    fallback={
+                      <button type="button" class="btn primary wide big" data-testid="managed-create" data-next disabled={busy()} onClick={createInDemo}>
+                        {busy() ? 'Создаём…' : 'Создать бота для магазина'}
+                      </button>
+                    }
+                  >
+                    <a class="btn primary wide big" data-testid="managed-create" data-next href={l().url} target="_blank" rel="noopener noreferrer">
+                      Создать бота для магазина
+                    </a>
+                  </Show>
+                  <p class="small muted">
+                    {mock()
+                      ? 'Демо-режим: кнопка сыграет за Telegram — бот появится сразу.'
+                      : 'В Telegram нажмите «Запустить», потом «Создать бота» — эта страница сама увидит нового бота.'}
+                  </p>
+                  <Show when={error()}>
+                    <p class="connect-error" role="alert">
+                      {error()}
+                    </p>
+                  </Show>
                 </div>
                 <figure class="qr-box">
                   <Qr value={l().url} label="QR-код: создать бота для магазина в Telegram" />

@@ -13,6 +13,9 @@ import { StartCard } from '../components/StartCard'
 import { StatusCard } from '../components/StatusCard'
 import { TokenDialog } from '../components/TokenDialog'
 
+/** Whether the server has a manager bot (MANAGER_BOT_TOKEN): the first screen then offers to create the shop's bot. */
+const canCreateBot = (s: Status) => (s as Status & { canCreateBot?: boolean }).canCreateBot === true
+
 /** How often the page asks for status and recent orders while its live stream is down (the fallback). */
 const POLL_MS = 3000
 const SHOWN_ORDERS = 20
@@ -270,7 +273,17 @@ export function TelegramSettings(props: { shopId: string; launchError?: ApiError
               <Show when={showSettings()}>
                 <Show
                   when={s().state !== 'not_connected'}
-                  fallback={<StartCard api={api} shopId={props.shopId} status={s()} shopName={shopName()} onSaved={refreshSoon} />}
+                  fallback={
+                    <StartCard
+                      api={api}
+                      shopId={props.shopId}
+                      status={s()}
+                      canCreateBot={canCreateBot(s())}
+                      shopName={shopName()}
+                      onSaved={refreshSoon}
+                      onStatus={applyStatus}
+                    />
+                  }
                 >
                   <Show when={s().state === 'waiting_chat'}>
                     <ConnectCard api={api} status={s()} step onChange={(next) => (next ? applyStatus(next) : refreshSoon())} />
