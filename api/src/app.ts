@@ -4,6 +4,7 @@ import { z } from 'zod'
 import { accessRoutes } from './access'
 import { connectRoutes, recipientRoutes, settingsRoutes } from './connect'
 import { liveRoutes } from './live'
+import { managedRoutes, managerWebhookRoutes } from './managed'
 import { orderRoutes } from './orders'
 import { mockStartRoutes, webhookRoutes } from './updates'
 import type { Services } from './wiring'
@@ -166,6 +167,8 @@ export function createApp(s: Services, opts: { uiDist?: string } = {}) {
       .use(liveRoutes(sql, s.live))
       .use(mockStartRoutes(s.telegram, s.updates))
       .use(webhookRoutes(s.updates, sql, log))
+      .use(managedRoutes(s.managed, s.telegram))
+      .use(managerWebhookRoutes(s.managed, log))
       .use(pagePlugin(opts.uiDist))
   )
 }

@@ -9,6 +9,7 @@ import type { Sql } from './platform/db/client'
 import type { Logger } from './platform/log'
 import { Metrics } from './platform/metrics'
 import { LiveHub } from './live'
+import { ManagedBotService, ManagerPoller } from './managed'
 import { BotCommands, createCallbackHandler, Poller, UpdateRouter, type CallbackHandler } from './updates'
 
 export type Services = ReturnType<typeof createServices>
@@ -35,7 +36,29 @@ export function createServices(p: { config: Config; sql: Sql; client: TelegramCl
   const metrics = new Metrics(sql)
   const delivery = new Sender({ sql, client, cipher, log, metrics, config: deliveryConfig, keyboard: orderKeyboard(cipher, config.PUBLIC_URL) })
   const dispatcher = new Dispatcher({ sql, delivery, log })
-  const telegram = new TelegramService({ sql, client, cipher, log, publicUrl: config.PUBLIC_URL, timeoutMs: config.TELEGRAM_TIMEOUT_MS })
+  const telegram = new TelegramService({
+    sql,
+    client,
+    cipher,
+    log,
+    publicUrl: config.PUBLIC_URL,
+    timeoutMs: config.TELEGRAM_TIMEOUT_MS,
+    managerBot: !!config.MANAGER_BOT_TOKEN,
+  })
+  // One tap to a bot: the platform's manager bot creates shops' bots (MANAGER_BOT_TOKEN).
+  const managed = new ManagedBotService({
+    sql,
+    client,
+    cipher,
+    log,
+    telegram,
+    managerToken: config.MANAGER_BOT_TOKEN,
+    publicUrl: config.PUBLIC_URL,
+    timeoutMs: config.TELEGRAM_TIMEOUT_MS,
+  })
+  const managerPoller = config.MANAGER_BOT_TOKEN
+    ? new ManagerPoller({ sql, client, managed, managerToken: config.MANAGER_BOT_TOKEN, log, intervalMs: config.POLL_INTERVAL_MS })
+    : null
   const recipients = new RecipientService({ sql, client, cipher, log, timeoutMs: config.TELEGRAM_TIMEOUT_MS })
   const access = new AccessService({
     sql,
@@ -55,7 +78,17 @@ export function createServices(p: { config: Config; sql: Sql; client: TelegramCl
     if (!(await access.handleTelegramPress(integration, token, update))) await accept(integration, token, update)
   }
   const commands = new BotCommands({ sql, client, cipher, log, timeoutMs: config.TELEGRAM_TIMEOUT_MS, publicUrl: config.PUBLIC_URL })
-  const updates = new UpdateRouter({ sql, client, cipher, log, timeoutMs: config.TELEGRAM_TIMEOUT_MS, onCallback, commands, publicUrl: config.PUBLIC_URL })
+  const updates = new UpdateRouter({
+    sql,
+    client,
+    cipher,
+    log,
+    timeoutMs: config.TELEGRAM_TIMEOUT_MS,
+    onCallback,
+    commands,
+    publicUrl: config.PUBLIC_URL,
+    onChatBound: (integration, token, chat) => managed.offerGroup(integration, token, chat),
+  })
   // Live pages: the hub is fed by LISTEN/NOTIFY and reads what it sends through the same services the GET routes use.
   const live = new LiveHub({
     sql,
@@ -84,15 +117,21 @@ export function createServices(p: { config: Config; sql: Sql; client: TelegramCl
     recipients,
     metrics,
     live,
+    managed,
+    managerPoller,
     /** Background work: the dispatcher always, the poller only when no webhook can reach us. */
     start() {
       dispatcher.start()
       if (!config.PUBLIC_URL) poller.start()
+      // the manager bot: its webhook pointed at us, or polled like the shops' bots
+      if (managed.configured && config.PUBLIC_URL) managed.ensureManager().catch((error) => log.warn('manager_bot_not_ready', { error }))
+      if (!config.PUBLIC_URL) managerPoller?.start()
     },
     async stop() {
-      await Promise.all([dispatcher.stop(), poller.stop(), live.stop()])
+      await Promise.all([dispatcher.stop(), poller.stop(), live.stop(), managerPoller?.stop()])
       await delivery.settle()
       await updates.settle()
+      await managed.settle()
     },
   }
 }

@@ -20,7 +20,15 @@ export type TelegramServiceDeps = {
   log: Logger
   publicUrl: string | undefined
   timeoutMs: number
+  /** True when MANAGER_BOT_TOKEN is set: the status tells the page it can offer «create a bot». */
+  managerBot?: boolean
 }
+
+/**
+ * How a bot created through the platform's manager bot is connected: marked managed, and `inTransaction`
+ * runs in the transaction that stores it (its platform event is committed exactly with it).
+ */
+export type ConnectOptions = { managed?: boolean; inTransaction?: (tx: Sql, row: IntegrationRow) => Promise<void> }
 
 export const webhookPath = (webhookId: string) => `/telegram/webhook/${webhookId}`
 
@@ -67,7 +75,7 @@ export class TelegramService {
    * Upsert by shop. A token is proven with getMe first; with PUBLIC_URL the webhook is pointed at
    * us (new secret) before anything is stored, and a replaced bot's webhook is removed afterwards.
    */
-  async connect(shopId: number, input: ConnectInput, actor?: Actor) {
+  async connect(shopId: number, input: ConnectInput, actor?: Actor, opts: ConnectOptions = {}) {
     const { sql, client, cipher, log, publicUrl } = this.deps
     await getShopOr404(sql, shopId)
     const chatId = input.chatId === null ? undefined : input.chatId
@@ -105,21 +113,31 @@ export class TelegramService {
         throw err
       }
     }
-    const row = await upsertIntegrationWithToken(sql, {
-      shopId,
-      tokenEncrypted: cipher.encrypt(token, shopId),
-      tokenMasked: maskToken(token),
-      botId: me.id,
-      botUsername: me.username,
-      chatId,
-      enabled: input.enabled,
-      webhookId,
-      webhookSecretHash: sha256(secret),
-      webhookUrl,
-      startCode: randomCode(18),
-      startCodeTtlSec: START_CODE_TTL_SEC,
-    })
-    log.info('telegram_connected', { shopId, bot: me.username, webhook: !!webhookUrl })
+    const store = (db: Sql) =>
+      upsertIntegrationWithToken(db, {
+        shopId,
+        tokenEncrypted: cipher.encrypt(token, shopId),
+        tokenMasked: maskToken(token),
+        botId: me.id,
+        botUsername: me.username,
+        chatId,
+        enabled: input.enabled,
+        webhookId,
+        webhookSecretHash: sha256(secret),
+        webhookUrl,
+        startCode: randomCode(18),
+        startCodeTtlSec: START_CODE_TTL_SEC,
+        managed: opts.managed ?? false,
+      })
+    const { inTransaction } = opts
+    const row = inTransaction
+      ? await sql.begin(async (tx) => {
+          const stored = await store(tx as unknown as Sql)
+          await inTransaction(tx as unknown as Sql, stored)
+          return stored
+        })
+      : await store(sql)
+    log.info('telegram_connected', { shopId, bot: me.username, webhook: !!webhookUrl, managed: row.managed })
     // The command menu (/today, /orders, /order): a convenience, so a refusal does not undo the connect.
     await client.setMyCommands(token, BOT_COMMANDS).catch((err) => log.warn('bot_commands_not_set', { shopId, error: err }))
     if (actor) await insertAudit(sql, { shopId, actor, action: 'bot_connected', details: { bot: me.username, enabled: row.enabled } })
@@ -191,6 +209,8 @@ export class TelegramService {
       ...links,
       webhook: !!publicUrl,
       miniApp: !!publicUrl?.startsWith('https://'),
+      managed: row?.managed ?? false,
+      canCreateBot: !!this.deps.managerBot,
       deliveryLagSeconds: lag,
       updatedAt: row ? new Date(row.updated_at).toISOString() : null,
     }

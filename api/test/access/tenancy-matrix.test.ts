@@ -79,6 +79,10 @@ const SAMPLES: Sample[] = [
   { method: 'DELETE', route: '/shops/:shopId/telegram/chats/:id', path: (i) => `/shops/${i.shop}/telegram/chats/${i.recipientId}` },
   { method: 'POST', route: '/shops/:shopId/telegram/chats/:id/test', path: (i) => `/shops/${i.shop}/telegram/chats/${i.recipientId}/test` },
   { method: 'POST', route: '/shops/:shopId/telegram/mock/start', path: (i) => `/shops/${i.shop}/telegram/mock/start`, body: () => ({}) },
+  { method: 'POST', route: '/shops/:shopId/telegram/managed-link', path: (i) => `/shops/${i.shop}/telegram/managed-link` },
+  { method: 'POST', route: '/shops/:shopId/telegram/rotate-token', path: (i) => `/shops/${i.shop}/telegram/rotate-token` },
+  { method: 'POST', route: '/shops/:shopId/telegram/mock/managed-bot', path: (i) => `/shops/${i.shop}/telegram/mock/managed-bot` },
+  { method: 'POST', route: '/telegram/manager-webhook/:webhookId', path: () => '/telegram/manager-webhook/unknown', body: () => ({ update_id: 1 }) },
 ]
 
 let h: Harness
@@ -86,7 +90,14 @@ let webhookId = ''
 
 beforeAll(async () => {
   h = await createHarness({
-    env: { ADMIN_TOKEN: ADMIN, PLATFORM_SECRET, RATE_LIMIT_WRITES_PER_MINUTE: '0', RATE_LIMIT_ORDERS_PER_MINUTE: '0', TEST_MESSAGE_INTERVAL_MS: '0' },
+    env: {
+      ADMIN_TOKEN: ADMIN,
+      PLATFORM_SECRET,
+      MANAGER_BOT_TOKEN: makeToken('manager'),
+      RATE_LIMIT_WRITES_PER_MINUTE: '0',
+      RATE_LIMIT_ORDERS_PER_MINUTE: '0',
+      TEST_MESSAGE_INTERVAL_MS: '0',
+    },
   })
   OTHER = await h.shop('Чужой магазин')
   const op = { authorization: `Bearer ${ADMIN}` }
@@ -178,7 +189,11 @@ describe('tenancy matrix', () => {
         const r = await h.request(sample.method, path, sample.body?.(ids), token ? { authorization: `Bearer ${token}` } : {})
         const label = `${sample.method} ${path} as ${cred}: ${r.status} ${r.text.slice(0, 120)}`
         if (want === 'allowed') {
-          expect([401, 403].includes(r.status) && !(sample.route.startsWith('/telegram/webhook') || sample.route === '/session'), label).toBe(false)
+          expect(
+            [401, 403].includes(r.status) &&
+              !(sample.route.startsWith('/telegram/webhook') || sample.route.startsWith('/telegram/manager-webhook') || sample.route === '/session'),
+            label,
+          ).toBe(false)
           expect(r.status, label).not.toBe(500)
         } else {
           expect(r.status, label).toBe(want)

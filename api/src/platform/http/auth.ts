@@ -48,6 +48,7 @@ const RULES: Rule[] = [
   { methods: ['GET', 'HEAD'], path: /^\/(assets\/.*|favicon\.(ico|svg))$/, access: 'public' },
   { methods: ['GET', 'HEAD'], path: /^\/shops\/[^/]+\/growth\/telegram\/?$/, access: 'public' },
   { methods: ['POST'], path: /^\/telegram\/webhook\/[^/]+$/, access: 'public' },
+  { methods: ['POST'], path: /^\/telegram\/manager-webhook\/[^/]+$/, access: 'public' },
   { methods: ['POST'], path: /^\/session$/, access: 'public' },
   { methods: ['DELETE'], path: /^\/session$/, access: 'session' },
   { methods: '*', path: /^\/metrics$/, access: 'operator' },
@@ -56,6 +57,8 @@ const RULES: Rule[] = [
   { methods: ['GET', 'POST'], path: /^\/shops\/[^/]+\/orders$/, access: 'pos' },
   { methods: ['PATCH'], path: /^\/shops\/[^/]+\/orders\/[^/]+$/, access: 'pos' },
   { methods: ['GET'], path: /^\/shops\/[^/]+\/telegram\/status$/, access: 'pos' },
+  // one tap to a bot: the owner or the operator (a shop key never sees a start link)
+  { methods: ['POST'], path: /^\/shops\/[^/]+\/telegram\/(managed-link|rotate-token|mock\/managed-bot)$/, access: 'shop' },
   { methods: '*', path: /^\/shops\/[^/]+(\/.*)?$/, access: 'shop' },
 ]
 
