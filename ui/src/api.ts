@@ -253,6 +253,8 @@ export function shopApi(shopId: string) {
     shop: () => request<Shop>('GET', base),
     /** A one-tap link to the platform's manager bot, which creates the shop's bot (managed bots). */
     managedLink: () => request<ManagedLink>('POST', `${base}/telegram/managed-link`, {}),
+    /** A bot the manager bot created: Telegram issues it a new token (the old one stops working). */
+    rotateToken: () => request<{ botUsername: string; rotatedAt: string }>('POST', `${base}/telegram/rotate-token`, {}),
     /** Demo only (TELEGRAM_MODE=mock): plays Telegram's part of creating the bot from the latest managed link. */
     mockManagedBot: () => request<{ status: Status }>('POST', `${base}/telegram/mock/managed-bot`, {}),
     connect: (body: { botToken?: string; chatId?: string; enabled: boolean }) => request<Integration>('POST', `${base}/telegram/connect`, body),

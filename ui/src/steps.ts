@@ -20,7 +20,7 @@ export function stepAnnouncement(step: Step, s: Status): string {
     case 'create':
       return 'Подключите Telegram: создайте бота для магазина.'
     case 'start':
-      return `Бот @${s.botUsername} подключён. Следующий шаг: откройте его в Telegram и нажмите «Запустить».`
+      return `Бот @${s.botUsername} ${s.managed ? 'создан' : 'подключён'}. Следующий шаг: откройте его в Telegram и нажмите «Запустить».`
     case 'test':
       return `Чат${s.chatTitle ? ` «${s.chatTitle}»` : ''} подключён. Последний шаг: отправьте тестовое сообщение.`
   }

@@ -8,8 +8,10 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import type { Browser, BrowserContextOptions } from 'playwright-core'
 import { buildUi, uiIsStale } from '../../src/platform/ui-build'
 import { launchChromium } from '../browser'
+import { MockClient } from '../../src/bot-api/mock-client'
 import { makeToken } from '../fake-telegram'
 import { createHarness, eventually, type Harness } from '../helpers'
+import { person, toManager, toShopBot } from '../managed/fixtures'
 import { telegramInitData, telegramWebAppStub } from '../mini-app'
 import { expectAccessible, Owner, screenshot } from './owner-steps'
 
@@ -104,6 +106,104 @@ describe('the first five minutes with a bot token (no manager bot)', () => {
       expect(errors).toEqual([])
     }, 30_000)
   }
+})
+
+describe('the first five minutes with the platform’s manager bot (one tap to a bot)', () => {
+  const MANAGER = makeToken('MANAGER')
+  let m: Harness
+  beforeAll(async () => {
+    m = await createHarness({ listen: true, env: { MANAGER_BOT_TOKEN: MANAGER } })
+  })
+  afterAll(async () => {
+    await m?.close()
+  })
+
+  for (const [name, size] of [
+    ['phone', PHONE],
+    ['desktop', DESKTOP],
+  ] as const) {
+    test(`${name}: «Создать бота для магазина» first, nothing typed, two taps on the page; Telegram plays its part through the fake Bot API`, async () => {
+      const shopId = await m.shop(`Ромашка ${name}`)
+      const ctx = await browser.newContext({ ...size, locale: 'ru-RU', timezoneId: 'Europe/Moscow', bypassCSP: true })
+      await ctx.route('https://t.me/**', (r) => r.fulfill({ contentType: 'text/html', body: '<title>Telegram</title>' }))
+      const errors: string[] = []
+      try {
+        const p = await ctx.newPage()
+        p.on('pageerror', (e) => errors.push(String(e)))
+        const owner = new Owner(p)
+        const ownerTg = person('Ольга')
+        await p.goto(`${m.base}/shops/${shopId}/growth/telegram`)
+
+        // One action first; the token is the secondary path; no field to fill.
+        const create = p.getByTestId('managed-create')
+        await create.waitFor({ timeout: 8000 })
+        expect(await p.getByTestId('own-bot').textContent()).toBe('У меня уже есть бот')
+        expect(await p.getByTestId('token-input').count()).toBe(0)
+        expect(await p.getByTestId('qr').isVisible()).toBe(name === 'desktop') // a QR code for the phone, on the big screen
+        await p.screenshot({ path: screenshot(`first-${name}-managed.png`) })
+        await expectAccessible(p, 'first screen, manager bot')
+
+        const url = new URL((await create.getAttribute('href'))!)
+        expect(url.origin).toBe('https://t.me')
+        await owner.tap(create, 'Создать бота для магазина')
+
+        // Telegram's part: «Запустить» at the manager bot, then its «Создать бота» button (Telegram confirms the new bot).
+        await owner.inTelegram('Запустить', () => toManager(m, MANAGER, m.fake.message(ownerTg, `/start ${url.searchParams.get('start')}`)))
+        const prompt = m.fake.sent(MANAGER).at(-1)!
+        const button = (prompt.payload.reply_markup as { keyboard: { request_managed_bot: { suggested_username: string; suggested_name: string } }[][] })
+          .keyboard[0]![0]!.request_managed_bot
+        const bot = m.fake.createManagedBot(MANAGER, ownerTg, { username: button.suggested_username, name: button.suggested_name })
+        await owner.inTelegram('Создать бота', () => toManager(m, MANAGER, bot.update))
+
+        // The page sees the new bot by itself and brings the next step into view.
+        await p.getByTestId('announce').filter({ hasText: 'создан. Следующий шаг' }).waitFor({ timeout: 8000 })
+        await p.getByTestId('managed-created').waitFor()
+        await p.screenshot({ path: screenshot(`first-${name}-managed-created.png`) })
+        await expectAccessible(p, 'bot created, waiting for /start')
+        // The manager bot handed the owner the new bot: «Открыть» and «Запустить» there bind their chat.
+        const open = (m.fake.sent(MANAGER).at(-1)!.payload.reply_markup as { inline_keyboard: { url?: string }[][] }).inline_keyboard.flat().find((b) => b.url)!
+        const code = new URL(open.url!).searchParams.get('start')!
+        await owner.inTelegram('Открыть бота', async () => {})
+        await owner.inTelegram('Запустить', () => toShopBot(m, bot.token, m.fake.message(ownerTg, `/start ${code}`)))
+
+        await p.getByTestId('announce').filter({ hasText: 'Последний шаг: отправьте тестовое сообщение' }).waitFor({ timeout: 8000 })
+        const before = m.fake.sent(bot.token).length
+        await owner.tap(p.getByTestId('test-button'), 'Отправить тестовое сообщение')
+        await p.getByTestId('test-result').filter({ hasText: 'Тестовое сообщение отправлено' }).waitFor({ timeout: 8000 })
+        const sent = m.fake.sent(bot.token).slice(before)
+        expect(sent.map((c) => String(c.payload.chat_id))).toEqual([String(ownerTg.id)])
+
+        // The settings know the bot was made for the shop: no token field, a rotation button instead.
+        expect(await p.getByTestId('managed-token').textContent()).toContain('создан через Posiflora')
+        console.log(`${name}, manager bot: ${owner.log.join(' → ')}`)
+        expect({ pastes: owner.pastes, pageTaps: owner.pageTaps }).toEqual({ pastes: 0, pageTaps: 2 })
+        expect(owner.telegramTaps).toBe(4)
+      } finally {
+        await ctx.close()
+      }
+      expect(errors).toEqual([])
+    }, 30_000)
+  }
+
+  test('demo mode (TELEGRAM_MODE=mock): three taps on the page, nothing typed, the test message recorded', async () => {
+    const demo = await createHarness({ listen: true, client: new MockClient(), env: { TELEGRAM_MODE: 'mock', MANAGER_BOT_TOKEN: MANAGER } })
+    const ctx = await browser.newContext({ ...PHONE, locale: 'ru-RU', bypassCSP: true })
+    try {
+      const shopId = await demo.shop('Демо-цветы')
+      const p = await ctx.newPage()
+      const owner = new Owner(p)
+      await p.goto(`${demo.base}/shops/${shopId}/growth/telegram`)
+      await owner.tap(p.getByTestId('managed-create'), 'Создать бота для магазина')
+      await owner.tap(p.getByTestId('mock-start'), 'Демо: нажать /start за владельца')
+      await owner.tap(p.getByTestId('test-button'), 'Отправить тестовое сообщение')
+      await p.getByTestId('test-result').filter({ hasText: 'Демо-режим' }).waitFor({ timeout: 8000 })
+      expect((await demo.get(`/shops/${shopId}/telegram/status`)).json).toMatchObject({ managed: true, state: 'active' })
+      expect({ pastes: owner.pastes, pageTaps: owner.pageTaps }).toEqual({ pastes: 0, pageTaps: 3 })
+    } finally {
+      await ctx.close()
+      await demo.close()
+    }
+  }, 30_000)
 })
 
 describe('after the first five minutes', () => {

@@ -95,8 +95,9 @@ describe('settings page in Chromium', () => {
   test('saving a good token shows the connect link, its QR and the group link; the token is only shown masked', async () => {
     await page.getByTestId('token-input').fill(goodToken)
     await page.getByTestId('save-button').click()
-    await page.getByTestId('save-state').filter({ hasText: 'Сохранено' }).waitFor({ timeout: LIVE_MS })
-    await page.getByTestId('state-badge').filter({ hasText: 'Ждём /start' }).waitFor({ timeout: LIVE_MS })
+    // the first screen gives way to the next step: open the bot
+    await page.getByTestId('connect-link').waitFor({ timeout: LIVE_MS })
+    await page.getByTestId('state-badge').filter({ hasText: 'Ждём «Запустить»' }).waitFor({ timeout: LIVE_MS })
 
     const botUsername = `shop${goodToken.split(':')[0]}_bot`
     const link = await page.getByTestId('connect-link').getAttribute('href')
@@ -120,7 +121,7 @@ describe('settings page in Chromium', () => {
     await page.getByTestId('new-link').click()
     await eventually(async () => (await page.getByTestId('connect-link').getAttribute('href')) !== link, { timeoutMs: LIVE_MS, message: 'a new link' })
     await shot(page, 'desktop-waiting-for-start.png')
-  })
+  }, 30_000)
 
   test('a /start through the webhook captures the chat and the page says so without a reload', async () => {
     await page.evaluate(() => ((window as unknown as { notReloaded: boolean }).notReloaded = true))
@@ -250,7 +251,7 @@ describe('settings page in Chromium', () => {
       await phone.close()
     }
     expect(pageErrors).toEqual([])
-  })
+  }, 30_000)
 
   test('in demo mode (TELEGRAM_MODE=mock) the demo button plays the owner’s /start and the chat is captured', async () => {
     const demo = await createHarness({ listen: true, client: new MockClient(), env: { TELEGRAM_MODE: 'mock' } })
@@ -259,7 +260,7 @@ describe('settings page in Chromium', () => {
       await demo.connect(1, makeToken('DEMO'))
       const p = await openPage(c, pageErrors)
       await p.goto(`${demo.base}/shops/1/growth/telegram`)
-      await p.getByTestId('state-badge').filter({ hasText: 'Ждём /start' }).waitFor({ timeout: LIVE_MS })
+      await p.getByTestId('state-badge').filter({ hasText: 'Ждём «Запустить»' }).waitFor({ timeout: LIVE_MS })
       await p.getByTestId('mock-start').click()
       await p.getByTestId('banner').filter({ hasText: 'Чат подключён' }).waitFor({ timeout: LIVE_MS })
       await p.getByTestId('state-badge').filter({ hasText: 'Работает' }).waitFor({ timeout: LIVE_MS })

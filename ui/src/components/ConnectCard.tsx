@@ -35,7 +35,7 @@ export function ConnectCard(props: { api: ShopApi; status: Status; onChange: (s?
         <h2 id="connect-title">{props.status.chatId ? 'Чат для уведомлений' : 'Подключите чат'}</h2>
         <Show when={waiting()}>
           <span class="waiting-note" aria-hidden="true">
-            <span class="pulse" /> ждём /start
+            <span class="pulse" /> ждём «Запустить»
           </span>
         </Show>
       </div>
@@ -57,11 +57,26 @@ export function ConnectCard(props: { api: ShopApi; status: Status; onChange: (s?
         {(link) => (
           <div class="connect">
             <div class="connect-steps">
-              <ol class="steps">
-                <li>Откройте бота кнопкой ниже или отсканируйте QR-код камерой телефона.</li>
-                <li>В Telegram нажмите «Запустить» — эта страница сама заметит подключение.</li>
-              </ol>
-              <a class="btn primary wide" data-testid="connect-link" data-next href={link()} target="_blank" rel="noopener noreferrer">
+              <Show when={props.status.managed}>
+                <p class="start-how" data-testid="managed-created">
+                  Бот @{props.status.botUsername} создан для магазина. Откройте его — кнопкой ниже, QR-кодом или кнопкой в Telegram — и нажмите «Запустить»:
+                  заказы начнут приходить вам.
+                </p>
+              </Show>
+              <Show when={!props.status.managed}>
+                <ol class="steps">
+                  <li>Откройте бота кнопкой ниже или отсканируйте QR-код камерой телефона.</li>
+                  <li>В Telegram нажмите «Запустить» — эта страница сама заметит подключение.</li>
+                </ol>
+              </Show>
+              <a
+                class="btn primary wide"
+                data-testid="connect-link"
+                data-next={props.status.mode === 'mock' ? undefined : ''}
+                href={link()}
+                target="_blank"
+                rel="noopener noreferrer"
+              >
                 Открыть @{props.status.botUsername} в Telegram
               </a>
               <Show when={props.status.connectGroupLink}>
@@ -76,7 +91,7 @@ export function ConnectCard(props: { api: ShopApi; status: Status; onChange: (s?
                   {busy() === 'link' ? 'Получаем…' : 'Новая ссылка'}
                 </button>
                 <Show when={props.status.mode === 'mock'}>
-                  <button type="button" class="btn ghost" data-testid="mock-start" disabled={!!busy()} onClick={() => run('mock')}>
+                  <button type="button" class="btn ghost" data-testid="mock-start" data-next disabled={!!busy()} onClick={() => run('mock')}>
                     {busy() === 'mock' ? 'Подключаем…' : 'Демо: нажать /start за владельца'}
                   </button>
                 </Show>

@@ -58,6 +58,19 @@ export function SettingsForm(props: { api: ShopApi; status: Status; onSaved: () 
 
   const saved = () => !!props.status.botToken
 
+  // A bot the manager bot created: its token is never typed; it can be replaced at Telegram instead.
+  const [rotation, setRotation] = createSignal<{ busy?: boolean; ok?: boolean; text: string } | null>(null)
+  const rotate = async () => {
+    setRotation({ busy: true, text: 'Заменяем токен в Telegram…' })
+    try {
+      const r = await props.api.rotateToken()
+      setRotation({ ok: true, text: `✓ Токен заменён в ${clockTime(r.rotatedAt)}, старый больше не работает` })
+      props.onSaved()
+    } catch (err) {
+      setRotation({ ok: false, text: `Не заменён: ${userMessage(err)}` })
+    }
+  }
+
   const saveText = () => {
     const s = save()
     switch (s.kind) {
@@ -76,38 +89,59 @@ export function SettingsForm(props: { api: ShopApi; status: Status; onSaved: () 
 
   const form = () => (
     <form class="form" onSubmit={submit} novalidate data-testid="settings-form">
-      <div class="field">
-        <label class="label" for="bot-token">
-          Токен бота
-        </label>
-        <input
-          id="bot-token"
-          class="input mono"
-          classList={{ invalid: !!errors().botToken }}
-          data-testid="token-input"
-          type="text"
-          autocomplete="off"
-          spellcheck={false}
-          autocapitalize="off"
-          placeholder={props.status.botToken ?? '123456789:AAE…'}
-          aria-describedby="bot-token-help bot-token-error"
-          aria-invalid={!!errors().botToken}
-          value={token()}
-          onInput={(e) => {
-            setToken(e.currentTarget.value)
-            setErrors((x) => ({ ...x, botToken: undefined }))
-            edited()
-          }}
-        />
-        <p id="bot-token-help" class="help">
-          {saved()
-            ? `Сохранён токен ${props.status.botToken}. Оставьте поле пустым, чтобы не менять его.`
-            : 'Вставьте токен целиком, вида 123456789:AAE… — мы проверим его в Telegram.'}
-        </p>
-        <p id="bot-token-error" class="field-error" data-testid="field-error-botToken" role="alert">
-          {errors().botToken ?? ''}
-        </p>
-      </div>
+      <Show
+        when={!props.status.managed}
+        fallback={
+          <div class="field" data-testid="managed-token">
+            <span class="label">Токен бота</span>
+            <p class="help">
+              Бот @{props.status.botUsername} создан через Posiflora: токен хранится у нас зашифрованным, копировать его не нужно. Если он мог попасть в чужие
+              руки — замените его.
+            </p>
+            <div class="actions">
+              <button type="button" class="btn small" data-testid="rotate-token" disabled={rotation()?.busy} onClick={rotate}>
+                Заменить токен
+              </button>
+              <p class={`save-state ${rotation()?.ok === false ? 'error' : 'saved'}`} role="status" data-testid="rotate-state">
+                {rotation()?.text ?? ''}
+              </p>
+            </div>
+          </div>
+        }
+      >
+        <div class="field">
+          <label class="label" for="bot-token">
+            Токен бота
+          </label>
+          <input
+            id="bot-token"
+            class="input mono"
+            classList={{ invalid: !!errors().botToken }}
+            data-testid="token-input"
+            type="text"
+            autocomplete="off"
+            spellcheck={false}
+            autocapitalize="off"
+            placeholder={props.status.botToken ?? '123456789:AAE…'}
+            aria-describedby="bot-token-help bot-token-error"
+            aria-invalid={!!errors().botToken}
+            value={token()}
+            onInput={(e) => {
+              setToken(e.currentTarget.value)
+              setErrors((x) => ({ ...x, botToken: undefined }))
+              edited()
+            }}
+          />
+          <p id="bot-token-help" class="help">
+            {saved()
+              ? `Сохранён токен ${props.status.botToken}. Оставьте поле пустым, чтобы не менять его.`
+              : 'Вставьте токен целиком, вида 123456789:AAE… — мы проверим его в Telegram.'}
+          </p>
+          <p id="bot-token-error" class="field-error" data-testid="field-error-botToken" role="alert">
+            {errors().botToken ?? ''}
+          </p>
+        </div>
+      </Show>
 
       <details class="more" data-testid="more" open={!!errors().chatId}>
         <summary>Дополнительно</summary>

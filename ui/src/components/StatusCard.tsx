@@ -7,7 +7,7 @@ function stateText(s: Status): string {
     case 'not_connected':
       return 'Бот ещё не подключён.'
     case 'waiting_chat':
-      return `Бот @${s.botUsername} подключён. Осталось открыть его в Telegram и нажать «Запустить» — кнопка выше; страница сама увидит подключение.`
+      return `Осталось открыть @${s.botUsername} в Telegram и нажать «Запустить» (кнопка выше).`
     case 'active':
       return `Новые заказы приходят в ${s.chatTitle ? `«${s.chatTitle}»` : 'выбранный чат'}.`
     case 'paused':

@@ -14,7 +14,7 @@ import { StatusCard } from '../components/StatusCard'
 import { TokenDialog } from '../components/TokenDialog'
 
 /** Whether the server has a manager bot (MANAGER_BOT_TOKEN): the first screen then offers to create the shop's bot. */
-const canCreateBot = (s: Status) => (s as Status & { canCreateBot?: boolean }).canCreateBot === true
+const canCreateBot = (s: Status) => s.canCreateBot
 
 /** How often the page asks for status and recent orders while its live stream is down (the fallback). */
 const POLL_MS = 3000
@@ -147,6 +147,16 @@ export function TelegramSettings(props: { shopId: string; launchError?: ApiError
         document.title = `Уведомления в Telegram — ${shop.name}`
       })
       .catch(() => {})
+  })
+
+  // While the owner creates the bot in Telegram, the integration row is inserted behind the page's
+  // back, and the live stream announces only changes to an existing row (sql/015_live.sql): the
+  // first screen of a manager-bot shop asks for the status itself until the bot appears.
+  createEffect(() => {
+    const s = status()
+    if (!s || s.state !== 'not_connected' || !s.canCreateBot || !live()) return
+    const t = setInterval(() => void refreshStatus().catch(() => {}), POLL_MS)
+    onCleanup(() => clearInterval(t))
   })
 
   // The first five minutes: whenever the owner finishes a step, the next one is brought into view
