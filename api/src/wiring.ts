@@ -124,7 +124,7 @@ export function createServices(p: { config: Config; sql: Sql; client: TelegramCl
       dispatcher.start()
       if (!config.PUBLIC_URL) poller.start()
       // the manager bot: its webhook pointed at us, or polled like the shops' bots
-      if (managed.configured && config.PUBLIC_URL) managed.ensureManager().catch((error) => log.warn('manager_bot_not_ready', { error }))
+      if (managed.manager.configured && config.PUBLIC_URL) managed.manager.me().catch((error) => log.warn('manager_bot_not_ready', { error }))
       if (!config.PUBLIC_URL) managerPoller?.start()
     },
     async stop() {

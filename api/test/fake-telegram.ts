@@ -97,6 +97,8 @@ export class FakeTelegram {
   /** Bots created through a manager bot (Bot API 9.6), by bot id; tokens replaced since are refused. */
   readonly managedBots = new Map<number, { managerToken: string; creatorId: number; username: string; name: string; token: string }>()
   private readonly revokedTokens = new Set<string>()
+  /** Bots with bot management mode switched on in @BotFather (getMe: `can_manage_bots`). */
+  private readonly managers = new Set<string>()
   private managedSeq = 0
   private updateSeq = 900_000
   private server: ReturnType<typeof Bun.serve>
@@ -127,6 +129,12 @@ export class FakeTelegram {
   }
   pushUpdate(token: string, update: Record<string, unknown>): void {
     this.updates.set(token, [...(this.updates.get(token) ?? []), update])
+  }
+
+  /** Switches bot management mode on (or off) for a bot, as its owner would in the @BotFather Mini App. */
+  enableBotManagement(token: string, on = true): void {
+    if (on) this.managers.add(token)
+    else this.managers.delete(token)
   }
 
   /**
@@ -279,8 +287,8 @@ export class FakeTelegram {
     const managed = this.managedBots.get(botId)
     switch (method) {
       case 'getMe':
-        if (managed) return { id: botId, is_bot: true, first_name: managed.name, username: managed.username }
-        return { id: botId, is_bot: true, first_name: 'Shop bot', username: `shop${botId}_bot` }
+        if (managed) return { id: botId, is_bot: true, first_name: managed.name, username: managed.username, can_manage_bots: false }
+        return { id: botId, is_bot: true, first_name: 'Shop bot', username: `shop${botId}_bot`, can_manage_bots: this.managers.has(token) }
       case 'getManagedBotToken':
         return this.managedBots.get(Number(p.user_id))!.token
       case 'replaceManagedBotToken': {

@@ -4,7 +4,13 @@
  * an argument of every call because one process serves many shops, each with its own bot.
  */
 
-export type BotInfo = { id: number; username: string; firstName: string }
+export type BotInfo = {
+  id: number
+  username: string
+  firstName: string
+  /** Bot management mode is on in @BotFather (Bot API 9.6 `can_manage_bots`); undefined when Telegram did not say. */
+  canManageBots?: boolean
+}
 
 /** `webApp` opens a Mini App (private chats only; Telegram refuses it in groups). */
 export type InlineButton = { text: string; callbackData: string } | { text: string; url: string } | { text: string; webApp: string }

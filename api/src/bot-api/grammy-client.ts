@@ -146,7 +146,7 @@ export class GrammyClient implements TelegramClient {
 
   async getMe(token: string, signal?: AbortSignal): Promise<BotInfo> {
     const me = await this.call(token, (api, s) => api.getMe(s), signal)
-    return { id: me.id, username: me.username, firstName: me.first_name }
+    return { id: me.id, username: me.username, firstName: me.first_name, canManageBots: me.can_manage_bots }
   }
 
   async sendMessage(token: string, msg: OutgoingMessage, signal?: AbortSignal): Promise<SentMessage> {

@@ -20,7 +20,7 @@ export class ManagerPoller extends BackgroundLoop {
   async pollOnce(): Promise<number> {
     const { sql, client, managed, managerToken, log } = this.deps
     if (this.stopped) return 0
-    const me = await managed.ensureManager()
+    const me = await managed.manager.me()
     const offset = await claimManagerPoll(sql, me.id, 30)
     if (offset === null) return 0
     let next: number | null = null

@@ -66,7 +66,7 @@ export const managerWebhookRoutes = (managed: ManagedBotService, log: Logger) =>
     '/telegram/manager-webhook/:webhookId',
     async ({ params, body, request, set }) => {
       const secret = request.headers.get('x-telegram-bot-api-secret-token') ?? ''
-      if (!managed.isManagerWebhook(params.webhookId, secret, safeEqual)) {
+      if (!managed.manager.isWebhook(params.webhookId, secret, safeEqual)) {
         set.status = 401
         return errorBody('unauthorized', 'Unknown webhook or wrong X-Telegram-Bot-Api-Secret-Token')
       }

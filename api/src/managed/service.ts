@@ -1,15 +1,16 @@
-import { createHash } from 'node:crypto'
-import { MANAGER_ALLOWED_UPDATES, TelegramError, tgUserName, type BotInfo, type TelegramClient, type TgUpdate, type TgUser } from '../bot-api'
+import { tgUserName, type TelegramClient, type TgUpdate, type TgUser } from '../bot-api'
 import { findIntegration, renewStartCode, START_CODE_TTL_SEC, type IntegrationRow, type TelegramService } from '../connect'
 import { recordEvent } from '../events'
 import { insertAudit } from '../platform/audit'
-import { maskToken, randomCode, sha256, type TokenCipher } from '../platform/crypto'
+import { randomCode, type TokenCipher } from '../platform/crypto'
 import type { Sql } from '../platform/db/client'
 import type { Actor } from '../platform/http/auth'
-import { Conflict, UpstreamUnavailable } from '../platform/http/errors'
+import { Conflict } from '../platform/http/errors'
 import type { Logger } from '../platform/log'
 import { getShopOr404 } from '../platform/shops'
-import { findStartedLink, insertManagedLink, markManagerUpdateSeen, storeRotatedToken, takeManagedLink, useManagedLink } from './repository'
+import { ManagerBot } from './manager'
+import { findStartedLink, insertManagedLink, markManagerUpdateSeen, takeManagedLink, useManagedLink } from './repository'
+import { rotateManagedToken } from './rotation'
 import {
   ADD_GROUP_BUTTON,
   addGroupText,
@@ -29,19 +30,8 @@ import {
 /** A managed-bot link works for 30 minutes, like a connect link. */
 export const MANAGED_LINK_TTL_SEC = 30 * 60
 
-export const managerWebhookPath = (id: string) => `/telegram/manager-webhook/${id}`
-
 /** `/start <code>` (the code a t.me/<manager>?start=<code> link carries). */
 const START_RE = /^\/start(?:@[A-Za-z0-9_]+)?(?:\s+([A-Za-z0-9_-]{1,64}))?\s*$/
-
-/**
- * The manager bot's webhook id and secret, derived from its token: the same in every replica and
- * across restarts, with nothing to store; a new token gives new ones.
- */
-export function managerWebhookKeys(managerToken: string): { id: string; secret: string } {
-  const derive = (label: string) => createHash('sha256').update(`${label}:${managerToken}`).digest('base64url')
-  return { id: derive('manager-webhook-id').slice(0, 24), secret: derive('manager-webhook-secret') }
-}
 
 export type ManagedBotDeps = {
   sql: Sql
@@ -61,71 +51,18 @@ export type ManagedBotDeps = {
  * the person gets a button that opens the new bot with its connect code. Nobody copies a token.
  */
 export class ManagedBotService {
-  private manager: Promise<BotInfo> | null = null
-  private readonly background = new Set<Promise<unknown>>()
+  /** The platform's bot itself: identity, webhook, replies. */
+  readonly manager: ManagerBot
 
-  constructor(private readonly deps: ManagedBotDeps) {}
-
-  get configured(): boolean {
-    return !!this.deps.managerToken
-  }
-
-  private requireToken(): string {
-    if (!this.deps.managerToken)
-      throw new Conflict('No manager bot is configured (MANAGER_BOT_TOKEN): connect a bot by pasting its token instead', 'managed_bots_off')
-    return this.deps.managerToken
-  }
-
-  /**
-   * Who the manager bot is (getMe, once per process), and with PUBLIC_URL its webhook pointed at us.
-   * A failure is not remembered: the next call asks again.
-   */
-  ensureManager(): Promise<BotInfo> {
-    const token = this.requireToken()
-    if (!this.manager) {
-      const { client, publicUrl, timeoutMs } = this.deps
-      this.manager = (async () => {
-        const me = await client.getMe(token, AbortSignal.timeout(timeoutMs))
-        if (publicUrl) {
-          const keys = managerWebhookKeys(token)
-          await client.setWebhook(
-            token,
-            { url: `${publicUrl}${managerWebhookPath(keys.id)}`, secretToken: keys.secret, allowedUpdates: MANAGER_ALLOWED_UPDATES },
-            AbortSignal.timeout(timeoutMs),
-          )
-        }
-        this.deps.log.info('manager_bot_ready', { bot: me.username, webhook: !!publicUrl })
-        return me
-      })()
-      this.manager.catch(() => {
-        this.manager = null
-      })
-    }
-    return this.manager
-  }
-
-  /** True when a webhook call carries the manager bot's id and secret. */
-  isManagerWebhook(id: string, secret: string, equal: (a: string, b: string) => boolean): boolean {
-    if (!this.deps.managerToken || !secret) return false
-    const keys = managerWebhookKeys(this.deps.managerToken)
-    return id === keys.id && equal(secret, keys.secret)
+  constructor(private readonly deps: ManagedBotDeps) {
+    this.manager = new ManagerBot(deps)
   }
 
   /** `POST /shops/{id}/telegram/managed-link`: a fresh single-use `t.me/<manager>?start=<code>` for 30 minutes. */
   async createLink(shopId: number, actor?: Actor): Promise<{ url: string; expiresAt: string }> {
     const { sql } = this.deps
     await getShopOr404(sql, shopId)
-    this.requireToken()
-    let me: BotInfo
-    try {
-      me = await this.ensureManager()
-    } catch (err) {
-      if (err instanceof TelegramError && err.failure.kind === 'transient')
-        throw new UpstreamUnavailable(`Telegram cannot be reached to ask the manager bot: ${err.failure.reason}`)
-      if (err instanceof TelegramError)
-        throw new Conflict(`Telegram refused the manager bot (check MANAGER_BOT_TOKEN): ${err.failure.reason}`, 'manager_bot_rejected')
-      throw err
-    }
+    const me = await this.manager.meForRequest()
     const link = await insertManagedLink(sql, shopId, randomCode(18), MANAGED_LINK_TTL_SEC)
     if (actor) await insertAudit(sql, { shopId, actor, action: 'managed_link_issued' })
     return { url: `https://t.me/${me.username}?start=${link.code}`, expiresAt: new Date(link.expires_at).toISOString() }
@@ -138,7 +75,7 @@ export class ManagedBotService {
   async handle(update: TgUpdate): Promise<'handled' | 'duplicate' | 'ignored'> {
     const { sql, log } = this.deps
     if (!Number.isSafeInteger(update.update_id)) return 'ignored'
-    const me = await this.ensureManager()
+    const me = await this.manager.me()
     if (!(await markManagerUpdateSeen(sql, me.id, update.update_id))) return 'duplicate'
     if (update.managed_bot?.user && update.managed_bot.bot) return this.onManagedBot(update.managed_bot.user, update.managed_bot.bot)
     const msg = update.message
@@ -146,18 +83,18 @@ export class ManagedBotService {
     const start = START_RE.exec(msg.text?.trim() ?? '')
     const chatId = String(msg.chat.id)
     if (!start?.[1]) {
-      if (msg.text) this.say(chatId, { text: managerHelpText })
+      if (msg.text) this.manager.say(chatId, { text: managerHelpText })
       return msg.text ? 'handled' : 'ignored'
     }
     const taken = await takeManagedLink(sql, start[1], msg.from.id)
     if (!taken) {
       log.info('managed_link_rejected', {})
-      this.say(chatId, { text: staleManagedLinkText })
+      this.manager.say(chatId, { text: staleManagedLinkText })
       return 'handled'
     }
     const shopId = Number(taken.shop_id)
     log.info('managed_link_started', { shopId })
-    this.say(chatId, {
+    this.manager.say(chatId, {
       text: createBotPrompt(taken.shop_name),
       replyKeyboard: [
         [
@@ -181,7 +118,7 @@ export class ManagedBotService {
    */
   private async onManagedBot(user: TgUser, bot: TgUser): Promise<'handled' | 'ignored'> {
     const { sql, client, log, telegram, timeoutMs } = this.deps
-    const managerToken = this.requireToken()
+    const managerToken = this.manager.token()
     const link = await findStartedLink(sql, user.id, bot.id)
     if (!link) {
       log.info('managed_bot_ignored', { reason: 'no_live_link' })
@@ -203,7 +140,7 @@ export class ManagedBotService {
       row = (await findIntegration(sql, shopId))!
     } catch (err) {
       log.warn('managed_bot_not_connected', { shopId, error: err })
-      this.say(String(user.id), { text: botNotConnectedText })
+      this.manager.say(String(user.id), { text: botNotConnectedText })
       return 'handled'
     }
     log.info('managed_bot_connected', { shopId, bot: row.bot_username })
@@ -214,9 +151,9 @@ export class ManagedBotService {
       ['setMyDescription', () => client.setMyDescription(token, botDescription(shop.name), AbortSignal.timeout(timeoutMs))],
       ['setMyShortDescription', () => client.setMyShortDescription(token, botShortDescription(shop.name), AbortSignal.timeout(timeoutMs))],
     ] as const)
-      this.track(call().catch((error) => log.warn('bot_profile_not_set', { shopId, method, error })))
+      this.manager.track(call().catch((error) => log.warn('bot_profile_not_set', { shopId, method, error })))
     const open = row.start_code ? `https://t.me/${row.bot_username}?start=${row.start_code}` : `https://t.me/${row.bot_username}`
-    this.say(String(user.id), { text: botReadyText(shop.name, row.bot_username), keyboard: [[{ text: OPEN_BOT_BUTTON, url: open }]] })
+    this.manager.say(String(user.id), { text: botReadyText(shop.name, row.bot_username), keyboard: [[{ text: OPEN_BOT_BUTTON, url: open }]] })
     return 'handled'
   }
 
@@ -237,47 +174,9 @@ export class ManagedBotService {
       .catch((error) => log.warn('group_offer_not_sent', { shopId, error }))
   }
 
-  /**
-   * `POST /shops/{id}/telegram/rotate-token`: Telegram revokes the managed bot's token and issues a
-   * new one (replaceManagedBotToken), which is stored and used from the next call on. The old token
-   * is dead the moment Telegram answers, so the new one is stored even if re-pointing the webhook fails.
-   */
-  async rotate(shopId: number, actor?: Actor): Promise<{ botUsername: string; rotatedAt: string }> {
-    const { sql, client, cipher, log, publicUrl, timeoutMs } = this.deps
-    await getShopOr404(sql, shopId)
-    const integration = await findIntegration(sql, shopId)
-    if (!integration) throw new Conflict('Telegram is not connected for this shop', 'not_connected')
-    if (!integration.managed) throw new Conflict('This bot’s token was pasted: rotate it in @BotFather and connect the new one', 'not_managed')
-    const managerToken = this.requireToken()
-    let token: string
-    try {
-      token = await client.replaceManagedBotToken(managerToken, Number(integration.bot_id), AbortSignal.timeout(timeoutMs))
-    } catch (err) {
-      if (err instanceof TelegramError && err.failure.kind === 'transient') throw new UpstreamUnavailable(`Telegram cannot be reached: ${err.failure.reason}`)
-      if (err instanceof TelegramError) throw new Conflict(`Telegram refused to replace the token: ${err.failure.reason}`, 'telegram_rejected')
-      throw err
-    }
-    let secretHash: string | null = null
-    if (publicUrl && integration.webhook_url) {
-      const secret = randomCode(32)
-      await client
-        .setWebhook(token, { url: integration.webhook_url, secretToken: secret }, AbortSignal.timeout(timeoutMs))
-        .then(() => {
-          secretHash = sha256(secret)
-        })
-        .catch((error) => log.warn('rotated_webhook_not_set', { shopId, error }))
-    }
-    const stored = await storeRotatedToken(sql, {
-      shopId,
-      botId: integration.bot_id,
-      tokenEncrypted: cipher.encrypt(token, shopId),
-      tokenMasked: maskToken(token),
-      webhookSecretHash: secretHash,
-    })
-    if (!stored) throw new Conflict('The shop’s bot changed meanwhile', 'not_managed')
-    log.info('bot_token_rotated', { shopId, bot: stored.bot_username })
-    if (actor) await insertAudit(sql, { shopId, actor, action: 'bot_token_rotated', details: { bot: stored.bot_username } })
-    return { botUsername: stored.bot_username, rotatedAt: new Date(stored.token_rotated_at).toISOString() }
+  /** `POST /shops/{id}/telegram/rotate-token` (see rotation.ts). */
+  rotate(shopId: number, actor?: Actor): Promise<{ botUsername: string; rotatedAt: string }> {
+    return rotateManagedToken({ ...this.deps, manager: this.manager }, shopId, actor)
   }
 
   /**
@@ -288,7 +187,7 @@ export class ManagedBotService {
     const { sql, client } = this.deps
     await getShopOr404(sql, shopId)
     if (client.mode !== 'mock') throw new Conflict('Simulated managed bots exist only in TELEGRAM_MODE=mock', 'not_mock_mode')
-    this.requireToken()
+    this.manager.token()
     const [link] = await sql<{ code: string }[]>`
       select code from managed_bot_links where shop_id = ${shopId} and used_at is null and expires_at > now() order by id desc limit 1`
     if (!link) throw new Conflict('No managed-bot link is waiting: request one first (POST …/telegram/managed-link)', 'no_managed_link')
@@ -300,25 +199,12 @@ export class ManagedBotService {
     })
     const botId = 7_000_000_000 + Math.floor(Math.random() * 1_000_000_000)
     const created = await this.handle({ update_id: updateId(), managed_bot: { user: person, bot: { id: botId, is_bot: true, username: `mock_${botId}_bot` } } })
-    await this.settle()
+    await this.manager.settle()
     return { start, created }
   }
 
-  private say(chatId: string, msg: Omit<Parameters<TelegramClient['sendMessage']>[1], 'chatId'>) {
-    const { client, log, timeoutMs, managerToken } = this.deps
-    if (!managerToken) return
-    this.track(
-      client.sendMessage(managerToken, { chatId, ...msg }, AbortSignal.timeout(timeoutMs)).catch((error) => log.warn('manager_reply_failed', { error })),
-    )
-  }
-
-  private track(p: Promise<unknown>) {
-    this.background.add(p)
-    p.finally(() => this.background.delete(p))
-  }
-
-  /** Waits for replies still being sent (tests, graceful stop). */
-  async settle(): Promise<void> {
-    await Promise.allSettled([...this.background])
+  /** Waits for the manager bot's messages still being sent (tests, graceful stop). */
+  settle(): Promise<void> {
+    return this.manager.settle()
   }
 }

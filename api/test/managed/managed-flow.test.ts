@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { makeToken } from '../fake-telegram'
 import { createHarness, expectNoSecrets, type Harness, one } from '../helpers'
 import { createShopBot, integration, managerSaid, person, toShopBot } from './fixtures'
@@ -16,15 +16,20 @@ let hw: Harness
 let hp: Harness
 const secrets: string[] = [MANAGER_W, MANAGER_P]
 
+// the whole flow runs several Bot API round trips; a loaded CI machine needs more than the default 5 s
+setDefaultTimeout(30_000)
+
 beforeAll(async () => {
   hw = await createHarness({ listen: true, env: { MANAGER_BOT_TOKEN: MANAGER_W } })
   hp = await createHarness({ fake: hw.fake, env: { MANAGER_BOT_TOKEN: MANAGER_P } })
-})
+  // both manager bots have bot management mode on in @BotFather
+  for (const m of [MANAGER_W, MANAGER_P]) hw.fake.enableBotManagement(m)
+}, 60_000)
 afterAll(async () => {
   expectNoSecrets([...hw.responses, ...hw.logs, ...hp.responses, ...hp.logs], secrets)
   await hp.close()
   await hw.close()
-})
+}, 60_000)
 
 const modes = [
   { name: 'by webhook', h: () => hw, manager: MANAGER_W },
