@@ -13,7 +13,7 @@ import { makeToken } from '../fake-telegram'
 import { createHarness, eventually, type Harness } from '../helpers'
 import { person, toManager, toShopBot } from '../managed/fixtures'
 import { telegramInitData, telegramWebAppStub } from '../mini-app'
-import { expectAccessible, Owner, screenshot } from './owner-steps'
+import { expectAccessible, Owner, screenshot, serveShopUntilMerged } from './owner-steps'
 
 let browser: Browser
 let h: Harness
@@ -55,6 +55,7 @@ describe('the first five minutes with a bot token (no manager bot)', () => {
       // An English browser: times must still be 24-hour.
       const ctx = await browser.newContext({ ...size, locale: 'en-US', timezoneId: 'Europe/Moscow', bypassCSP: true })
       await ctx.route('https://t.me/**', (r) => r.fulfill({ contentType: 'text/html', body: '<title>Telegram</title>' }))
+      await serveShopUntilMerged(ctx, h)
       const errors: string[] = []
       try {
         const p = await ctx.newPage()
@@ -64,7 +65,10 @@ describe('the first five minutes with a bot token (no manager bot)', () => {
 
         // The first screen: the shop's name, one thing to do (paste a token), nothing about chat ids.
         await p.getByTestId('start-card').waitFor({ timeout: 8000 })
-        // await p.getByTestId('shop-name').filter({ hasText: `Цветы у дома (${name})` }).waitFor({ timeout: 8000 })
+        await p
+          .getByTestId('shop-name')
+          .filter({ hasText: `Цветы у дома (${name})` })
+          .waitFor({ timeout: 8000 })
         expect(await p.getByTestId('chat-input').isVisible()).toBe(false) // folded under «Дополнительно»
         expect(await p.getByTestId('more').getAttribute('open')).toBeNull()
         expect(await p.locator('input[type=time]').count()).toBe(0)
@@ -113,6 +117,7 @@ describe('the first five minutes with the platform’s manager bot (one tap to a
   let m: Harness
   beforeAll(async () => {
     m = await createHarness({ listen: true, env: { MANAGER_BOT_TOKEN: MANAGER } })
+    m.fake.enableBotManagement(MANAGER) // as its owner does in @BotFather
   })
   afterAll(async () => {
     await m?.close()
@@ -126,6 +131,7 @@ describe('the first five minutes with the platform’s manager bot (one tap to a
       const shopId = await m.shop(`Ромашка ${name}`)
       const ctx = await browser.newContext({ ...size, locale: 'ru-RU', timezoneId: 'Europe/Moscow', bypassCSP: true })
       await ctx.route('https://t.me/**', (r) => r.fulfill({ contentType: 'text/html', body: '<title>Telegram</title>' }))
+      await serveShopUntilMerged(ctx, m)
       const errors: string[] = []
       try {
         const p = await ctx.newPage()
@@ -137,6 +143,11 @@ describe('the first five minutes with the platform’s manager bot (one tap to a
         // One action first; the token is the secondary path; no field to fill.
         const create = p.getByTestId('managed-create')
         await create.waitFor({ timeout: 8000 })
+        await p
+          .getByTestId('shop-name')
+          .filter({ hasText: `Ромашка ${name}` })
+          .waitFor({ timeout: 8000 })
+        expect(await p.title()).toBe(`Уведомления в Telegram — Ромашка ${name}`)
         expect(await p.getByTestId('own-bot').textContent()).toBe('У меня уже есть бот')
         expect(await p.getByTestId('token-input').count()).toBe(0)
         expect(await p.getByTestId('qr').isVisible()).toBe(name === 'desktop') // a QR code for the phone, on the big screen
