@@ -196,6 +196,28 @@ describe('the first five minutes with the platform’s manager bot (one tap to a
     }, 30_000)
   }
 
+  test('«У меня уже есть бот» opens the token field in view, focused, with where a token comes from', async () => {
+    const shopId = await m.shop('Лилия')
+    const ctx = await browser.newContext({ ...PHONE, locale: 'ru-RU', bypassCSP: true })
+    try {
+      const p = await ctx.newPage()
+      const owner = new Owner(p)
+      await p.goto(`${m.base}/shops/${shopId}/growth/telegram`)
+      await owner.tap(p.getByTestId('own-bot'), 'У меня уже есть бот')
+      const field = p.getByTestId('token-input')
+      await eventually(() => field.evaluate((el) => el === document.activeElement), { message: 'the token field focused' })
+      expect(await p.getByTestId('token-path').textContent()).toContain('@BotFather')
+      await owner.paste(field, makeToken('OWN'), 'Токен бота')
+      await p.screenshot({ path: screenshot('first-phone-own-bot.png') })
+      await expectAccessible(p, 'manager bot, own bot opened')
+      await owner.tap(p.getByTestId('save-button'), 'Сохранить')
+      await p.getByTestId('connect-link').waitFor({ timeout: 8000 })
+      expect((await m.get(`/shops/${shopId}/telegram/status`)).json).toMatchObject({ state: 'waiting_chat', managed: false })
+    } finally {
+      await ctx.close()
+    }
+  }, 30_000)
+
   test('demo mode (TELEGRAM_MODE=mock): three taps on the page, nothing typed, the test message recorded', async () => {
     const demo = await createHarness({ listen: true, client: new MockClient(), env: { TELEGRAM_MODE: 'mock', MANAGER_BOT_TOKEN: MANAGER } })
     const ctx = await browser.newContext({ ...PHONE, locale: 'ru-RU', bypassCSP: true })
@@ -297,7 +319,7 @@ describe('a phone in Telegram’s dark theme (the Mini App, an https PUBLIC_URL)
       await p.getByTestId('open-settings').click()
       const managers = p.getByTestId('managers')
       await managers.getByTestId('access-requests').filter({ hasText: 'Пётр' }).waitFor({ timeout: 8000 })
-      const text = await managers.innerText()
+      const text = (await managers.textContent()) ?? ''
       expect(text).toContain('нажимает «Заказы»')
       expect(text).toContain('кнопка «Разрешить»')
       // the numeric id is the folded fallback, not the main path

@@ -154,7 +154,7 @@ export function TelegramSettings(props: { shopId: string; launchError?: ApiError
   // first screen of a manager-bot shop asks for the status itself until the bot appears.
   createEffect(() => {
     const s = status()
-    if (!s || s.state !== 'not_connected' || !s.canCreateBot || !live()) return
+    if (s?.state !== 'not_connected' || !s.canCreateBot || !live()) return
     const t = setInterval(() => void refreshStatus().catch(() => {}), POLL_MS)
     onCleanup(() => clearInterval(t))
   })
