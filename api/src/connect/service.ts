@@ -113,8 +113,9 @@ export class TelegramService {
         throw err
       }
     }
-    const store = (db: Sql) =>
-      upsertIntegrationWithToken(db, {
+    // one transaction: what the caller records with the connect (its platform event) commits with it
+    const row = await sql.begin(async (tx) => {
+      const stored = await upsertIntegrationWithToken(tx as unknown as Sql, {
         shopId,
         tokenEncrypted: cipher.encrypt(token, shopId),
         tokenMasked: maskToken(token),
@@ -129,14 +130,9 @@ export class TelegramService {
         startCodeTtlSec: START_CODE_TTL_SEC,
         managed: opts.managed ?? false,
       })
-    const { inTransaction } = opts
-    const row = inTransaction
-      ? await sql.begin(async (tx) => {
-          const stored = await store(tx as unknown as Sql)
-          await inTransaction(tx as unknown as Sql, stored)
-          return stored
-        })
-      : await store(sql)
+      await opts.inTransaction?.(tx as unknown as Sql, stored)
+      return stored
+    })
     log.info('telegram_connected', { shopId, bot: me.username, webhook: !!webhookUrl, managed: row.managed })
     // The command menu (/today, /orders, /order): a convenience, so a refusal does not undo the connect.
     await client.setMyCommands(token, BOT_COMMANDS).catch((err) => log.warn('bot_commands_not_set', { shopId, error: err }))

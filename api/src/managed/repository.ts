@@ -98,3 +98,9 @@ export async function releaseManagerPoll(sql: Sql, botId: number, nextOffset: nu
     set locked_until = null, poll_offset = greatest(poll_offset, coalesce(${nextOffset}, poll_offset))
     where bot_id = ${botId}`
 }
+
+/** True when one of the shop's recipients is a group (the florists' group is then connected already). */
+export async function hasGroupRecipient(sql: Sql, shopId: number): Promise<boolean> {
+  const [row] = await sql`select 1 from telegram_chats where shop_id = ${shopId} and type in ('group', 'supergroup') limit 1`
+  return !!row
+}

@@ -9,7 +9,7 @@ import { Conflict } from '../platform/http/errors'
 import type { Logger } from '../platform/log'
 import { getShopOr404 } from '../platform/shops'
 import { ManagerBot } from './manager'
-import { findStartedLink, insertManagedLink, markManagerUpdateSeen, takeManagedLink, useManagedLink } from './repository'
+import { findStartedLink, hasGroupRecipient, insertManagedLink, markManagerUpdateSeen, takeManagedLink, useManagedLink } from './repository'
 import { rotateManagedToken } from './rotation'
 import {
   ADD_GROUP_BUTTON,
@@ -166,6 +166,7 @@ export class ManagedBotService {
     if (!integration.managed || chat.type !== 'private') return
     const { sql, client, log, timeoutMs } = this.deps
     const shopId = Number(integration.shop_id)
+    if (await hasGroupRecipient(sql, shopId)) return
     const row = await renewStartCode(sql, shopId, randomCode(18), START_CODE_TTL_SEC)
     if (!row?.start_code) return
     const url = `https://t.me/${row.bot_username}?startgroup=${row.start_code}`

@@ -98,15 +98,8 @@ for (const mode of modes) {
       expect(groupUrl).toBe(`https://t.me/${row.bot_username}?startgroup=${groupCode}`)
 
       // the group link binds the florists' group, as Telegram sends it after the picker adds the bot
-      const group = {
-        update_id: Date.now() % 1_000_000_000,
-        message: {
-          message_id: 1,
-          chat: { id: -1001234500000 - shopId, type: 'supergroup', title: 'Флористы' },
-          from: { id: owner.id, is_bot: false, first_name: owner.first_name },
-          text: `/start@${row.bot_username} ${groupCode}`,
-        },
-      }
+      const sent = h.fake.message(owner, `/start@${row.bot_username} ${groupCode}`)
+      const group = { ...sent, message: { ...sent.message, chat: { id: -1001234500000 - shopId, type: 'supergroup', title: 'Флористы' } } }
       await toShopBot(h, bot.token, group)
       const chats = await h.get(`/shops/${shopId}/telegram/chats`)
       expect(chats.json.items.map((c: { title: string }) => c.title).sort()).toEqual(['Ольга', 'Флористы'])
@@ -141,6 +134,14 @@ for (const mode of modes) {
       const audit = await h.sql<{ action: string }[]>`select action from audit_log where shop_id = ${shopId} order by id`
       expect(audit.map((a) => a.action)).toEqual(expect.arrayContaining(['managed_link_issued', 'bot_connected', 'bot_token_rotated']))
       expect(managerSaid(h, manager, owner).length).toBe(2)
+
+      // once the group is connected, another private chat bound later is not offered it again
+      const relink = await h.post(`/shops/${shopId}/telegram/link`)
+      const colleague = person('Ирина')
+      const mark2 = h.fake.calls.length
+      await toShopBot(h, newToken, h.fake.message(colleague, `/start ${new URL(relink.json.connectLink).searchParams.get('start')}`))
+      const toColleague = h.fake.calls.slice(mark2).filter((c) => c.method === 'sendMessage' && String(c.payload.chat_id) === String(colleague.id))
+      expect(toColleague.map((c) => String(c.payload.text))).toEqual([expect.stringContaining('Чат подключён')])
     })
   })
 }
