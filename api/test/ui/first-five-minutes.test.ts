@@ -90,6 +90,7 @@ describe('the first five minutes with a bot token (no manager bot)', () => {
 
         // Step 3: the test message, in view and announced.
         await p.getByTestId('announce').filter({ hasText: 'Последний шаг: отправьте тестовое сообщение' }).waitFor({ timeout: 8000 })
+        expect(await p.getByTestId('state-badge').textContent()).toBe('Ждёт первого сообщения') // bound, nothing through yet
         const before = h.fake.sent(token).length
         await p.screenshot({ path: screenshot(`first-${name}-test-step.png`) })
         await expectAccessible(p, 'chat bound, test step')
@@ -101,6 +102,7 @@ describe('the first five minutes with a bot token (no manager bot)', () => {
 
         // The owner's chat: now «Работает», because a message got through.
         await p.locator('[data-testid=recipient] [data-testid=recipient-state]').filter({ hasText: 'Работает' }).waitFor({ timeout: 8000 })
+        await p.getByTestId('state-badge').filter({ hasText: 'Работает' }).waitFor({ timeout: 8000 })
         console.log(`${name}, token path: ${owner.log.join(' → ')}`)
         expect({ pastes: owner.pastes, pageTaps: owner.pageTaps }).toEqual({ pastes: 1, pageTaps: 3 })
         expect(owner.telegramTaps).toBe(1)

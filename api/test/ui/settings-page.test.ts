@@ -140,7 +140,7 @@ describe('settings page in Chromium', () => {
     expect(res.status).toBe(200)
 
     await page.getByTestId('banner').filter({ hasText: 'Чат подключён' }).waitFor({ timeout: LIVE_MS })
-    await page.getByTestId('state-badge').filter({ hasText: 'Работает' }).waitFor({ timeout: LIVE_MS })
+    await page.getByTestId('state-badge').filter({ hasText: 'Ждёт первого сообщения' }).waitFor({ timeout: LIVE_MS }) // «Работает» once a message got through
     expect(await page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded)).toBe(true)
     expect(await page.getByTestId('connect-link').count()).toBe(0)
     const [row] = await h.sql`select chat_id from telegram_integrations where shop_id = ${shopId}`
@@ -158,6 +158,7 @@ describe('settings page in Chromium', () => {
     expect(sent).toHaveLength(1)
     expect(sent[0]!.payload).toMatchObject({ chat_id: '555000111' })
     expect(String(sent[0]!.payload.text)).toContain('Тестовое сообщение')
+    await page.getByTestId('state-badge').filter({ hasText: 'Работает' }).waitFor({ timeout: LIVE_MS })
     await shot(page, 'desktop-active.png')
   })
 
@@ -263,11 +264,12 @@ describe('settings page in Chromium', () => {
       await p.getByTestId('state-badge').filter({ hasText: 'Ждём «Запустить»' }).waitFor({ timeout: LIVE_MS })
       await p.getByTestId('mock-start').click()
       await p.getByTestId('banner').filter({ hasText: 'Чат подключён' }).waitFor({ timeout: LIVE_MS })
-      await p.getByTestId('state-badge').filter({ hasText: 'Работает' }).waitFor({ timeout: LIVE_MS })
+      await p.getByTestId('state-badge').filter({ hasText: 'Ждёт первого сообщения' }).waitFor({ timeout: LIVE_MS })
       const [row] = await demo.sql`select chat_id from telegram_integrations where shop_id = 1`
       expect(row!.chat_id).toBe('100000001')
       await p.getByTestId('test-button').click()
       await p.getByTestId('test-result').filter({ hasText: 'Демо-режим' }).waitFor({ timeout: LIVE_MS })
+      await p.getByTestId('state-badge').filter({ hasText: 'Работает' }).waitFor({ timeout: LIVE_MS })
     } finally {
       await c.close()
       await demo.close()

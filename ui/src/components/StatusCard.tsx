@@ -21,7 +21,8 @@ function stateText(s: Status): string {
 export function StatusCard(props: { api: ShopApi; status: Status; now: number; onTested: () => void; step?: boolean }) {
   const [testing, setTesting] = createSignal(false)
   const [result, setResult] = createSignal<{ ok: boolean; text: string; advice?: string } | null>(null)
-  const words = () => STATE_WORDS[props.status.state]
+  // Bound but nothing has got through yet: «Работает» is earned by the first message (the test step).
+  const words = () => (props.step ? { label: 'Ждёт первого сообщения', tone: 'waiting' } : STATE_WORDS[props.status.state])
   const advice = () => (props.status.lastError ? explainError(props.status.lastError, props.status.lastErrorCode) : null)
   const canTest = () => !!props.status.chatId
 
