@@ -110,7 +110,7 @@ describe('the first five minutes with a bot token (no manager bot)', () => {
         await ctx.close()
       }
       expect(errors).toEqual([])
-    }, 30_000)
+    }, 60_000)
   }
 })
 
@@ -195,7 +195,7 @@ describe('the first five minutes with the platform’s manager bot (one tap to a
         await ctx.close()
       }
       expect(errors).toEqual([])
-    }, 30_000)
+    }, 60_000)
   }
 
   test('«У меня уже есть бот» opens the token field in view, focused, with where a token comes from', async () => {
@@ -218,7 +218,7 @@ describe('the first five minutes with the platform’s manager bot (one tap to a
     } finally {
       await ctx.close()
     }
-  }, 30_000)
+  }, 60_000)
 
   test('demo mode (TELEGRAM_MODE=mock): three taps on the page, nothing typed, the test message recorded', async () => {
     const demo = await createHarness({ listen: true, client: new MockClient(), env: { TELEGRAM_MODE: 'mock', MANAGER_BOT_TOKEN: MANAGER } })
@@ -238,7 +238,7 @@ describe('the first five minutes with the platform’s manager bot (one tap to a
       await ctx.close()
       await demo.close()
     }
-  }, 30_000)
+  }, 60_000)
 })
 
 describe('after the first five minutes', () => {
@@ -294,7 +294,7 @@ describe('after the first five minutes', () => {
         await ctx.close()
       }
     }
-  }, 40_000)
+  }, 60_000)
 })
 
 describe('a phone in Telegram’s dark theme (the Mini App, an https PUBLIC_URL)', () => {
@@ -343,5 +343,5 @@ describe('a phone in Telegram’s dark theme (the Mini App, an https PUBLIC_URL)
       await t.close()
     }
     expect(errors).toEqual([])
-  }, 40_000)
+  }, 60_000)
 })

@@ -121,7 +121,7 @@ describe('settings page in Chromium', () => {
     await page.getByTestId('new-link').click()
     await eventually(async () => (await page.getByTestId('connect-link').getAttribute('href')) !== link, { timeoutMs: LIVE_MS, message: 'a new link' })
     await shot(page, 'desktop-waiting-for-start.png')
-  }, 30_000)
+  }, 60_000)
 
   test('a /start through the webhook captures the chat and the page says so without a reload', async () => {
     await page.evaluate(() => ((window as unknown as { notReloaded: boolean }).notReloaded = true))
@@ -252,7 +252,7 @@ describe('settings page in Chromium', () => {
       await phone.close()
     }
     expect(pageErrors).toEqual([])
-  }, 30_000)
+  }, 60_000)
 
   test('in demo mode (TELEGRAM_MODE=mock) the demo button plays the owner’s /start and the chat is captured', async () => {
     const demo = await createHarness({ listen: true, client: new MockClient(), env: { TELEGRAM_MODE: 'mock' } })
