@@ -20,6 +20,13 @@ export async function insertManagedLink(sql: Sql, shopId: number, code: string, 
   return row!
 }
 
+/** The shop's newest live, unused link (the demo plays Telegram's part for it). */
+export async function latestLiveLink(sql: Sql, shopId: number): Promise<ManagedLinkRow | null> {
+  const [row] = await sql<ManagedLinkRow[]>`
+    select * from managed_bot_links where shop_id = ${shopId} and used_at is null and expires_at > now() order by id desc limit 1`
+  return row ?? null
+}
+
 /**
  * `/start <code>` from a Telegram user: takes the live, unused code for that user, in one statement.
  * Someone else's later `/start` with the same code gets nothing; the same person may open it again.

@@ -9,7 +9,7 @@ import { Conflict } from '../platform/http/errors'
 import type { Logger } from '../platform/log'
 import { getShopOr404 } from '../platform/shops'
 import { ManagerBot } from './manager'
-import { findStartedLink, hasGroupRecipient, insertManagedLink, markManagerUpdateSeen, takeManagedLink, useManagedLink } from './repository'
+import { findStartedLink, hasGroupRecipient, insertManagedLink, latestLiveLink, markManagerUpdateSeen, takeManagedLink, useManagedLink } from './repository'
 import { rotateManagedToken } from './rotation'
 import {
   ADD_GROUP_BUTTON,
@@ -189,8 +189,7 @@ export class ManagedBotService {
     await getShopOr404(sql, shopId)
     if (client.mode !== 'mock') throw new Conflict('Simulated managed bots exist only in TELEGRAM_MODE=mock', 'not_mock_mode')
     this.manager.token()
-    const [link] = await sql<{ code: string }[]>`
-      select code from managed_bot_links where shop_id = ${shopId} and used_at is null and expires_at > now() order by id desc limit 1`
+    const link = await latestLiveLink(sql, shopId)
     if (!link) throw new Conflict('No managed-bot link is waiting: request one first (POST …/telegram/managed-link)', 'no_managed_link')
     const person = { id: 100_000_000 + shopId, is_bot: false, first_name: 'Владелец', last_name: '(демо)' }
     const updateId = () => Date.now() * 1000 + Math.floor(Math.random() * 1000)

@@ -11,6 +11,7 @@ import { createHarness, type Harness } from '../helpers'
  */
 const ADMIN = 'operator-secret-token'
 const PLATFORM_SECRET = 'p'.repeat(40)
+const MANAGER = makeToken('manager')
 const OWN = 1
 let OTHER = 0
 /** Each row's recipient gets its own chat id (random ones collided now and then: a flaky unique violation). */
@@ -93,12 +94,13 @@ beforeAll(async () => {
     env: {
       ADMIN_TOKEN: ADMIN,
       PLATFORM_SECRET,
-      MANAGER_BOT_TOKEN: makeToken('manager'),
+      MANAGER_BOT_TOKEN: MANAGER,
       RATE_LIMIT_WRITES_PER_MINUTE: '0',
       RATE_LIMIT_ORDERS_PER_MINUTE: '0',
       TEST_MESSAGE_INTERVAL_MS: '0',
     },
   })
+  h.fake.enableBotManagement(MANAGER)
   OTHER = await h.shop('Чужой магазин')
   const op = { authorization: `Bearer ${ADMIN}` }
   for (const shop of [OWN, OTHER]) {
