@@ -13,9 +13,6 @@ import { StartCard } from '../components/StartCard'
 import { StatusCard } from '../components/StatusCard'
 import { TokenDialog } from '../components/TokenDialog'
 
-/** Whether the server has a manager bot (MANAGER_BOT_TOKEN): the first screen then offers to create the shop's bot. */
-const canCreateBot = (s: Status) => s.canCreateBot
-
 /** How often the page asks for status and recent orders while its live stream is down (the fallback). */
 const POLL_MS = 3000
 const SHOWN_ORDERS = 20
@@ -288,7 +285,7 @@ export function TelegramSettings(props: { shopId: string; launchError?: ApiError
                       api={api}
                       shopId={props.shopId}
                       status={s()}
-                      canCreateBot={canCreateBot(s())}
+                      canCreateBot={s().canCreateBot}
                       shopName={shopName()}
                       onSaved={refreshSoon}
                       onStatus={applyStatus}
