@@ -234,6 +234,7 @@ export class TelegramService {
       ...links,
       ownerInTelegram: owner,
       webhook: !!publicUrl,
+      miniApp: !!publicUrl?.startsWith('https://'),
       managed: row?.managed ?? false,
       canCreateBot: !!this.deps.managerBot,
       deliveryLagSeconds: lag,
@@ -252,6 +253,8 @@ export class TelegramService {
     if (!token) throw new Conflict('The stored token cannot be decrypted (ENCRYPTION_KEY changed?): save the token again', 'token_unreadable')
     try {
       await client.sendMessage(token, { chatId: row.chat_id, text: testMessageText(shop.name) }, AbortSignal.timeout(timeoutMs))
+      // A message got through: the chat's recipient row may now say «working» (see connect/recipients.ts).
+      await sql`update telegram_chats set last_sent_at = now(), updated_at = now() where shop_id = ${shopId} and chat_id = ${row.chat_id}`
       log.info('test_message_sent', { shopId, mock: client.mode === 'mock' })
       return { sent: true, error: null, mock: client.mode === 'mock' }
     } catch (err) {

@@ -150,7 +150,13 @@ const SAMPLES: Sample[] = [
   { method: 'POST', route: '/shops/:shopId/telegram/managed-link', who: OWNER, path: (i) => `/shops/${i.shop}/telegram/managed-link` },
   { method: 'POST', route: '/shops/:shopId/telegram/rotate-token', who: OWNER, path: (i) => `/shops/${i.shop}/telegram/rotate-token` },
   { method: 'POST', route: '/shops/:shopId/telegram/mock/managed-bot', who: OWNER, path: (i) => `/shops/${i.shop}/telegram/mock/managed-bot` },
-  { method: 'POST', route: '/telegram/manager-webhook/:webhookId', who: 'public', path: () => '/telegram/manager-webhook/unknown', body: () => ({ update_id: 1 }) },
+  {
+    method: 'POST',
+    route: '/telegram/manager-webhook/:webhookId',
+    who: 'public',
+    path: () => '/telegram/manager-webhook/unknown',
+    body: () => ({ update_id: 1 }),
+  },
 ]
 
 let h: Harness

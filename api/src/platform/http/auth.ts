@@ -217,7 +217,8 @@ export type Actor = { kind: Principal['kind'] | 'telegram'; id: string | null; l
 export function actorOf(p: Principal | undefined): Actor {
   switch (p?.kind) {
     case 'api_key':
-      return { kind: 'api_key', id: String(p.keyId), label: p.name ? `API key ${p.name} (${p.prefix}…)` : `API key ${p.prefix}…` }
+      // Named as people call the till («Касса 1»); the key itself stays in the audit row's actor id.
+      return { kind: 'api_key', id: String(p.keyId), label: p.name || `API key ${p.prefix}…` }
     case 'owner':
       return { kind: 'owner', id: p.subject, label: p.name ?? (p.subject ? `owner ${p.subject}` : 'owner') }
     case 'manager':
