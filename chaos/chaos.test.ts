@@ -907,7 +907,7 @@ test('7. webhooks under faults: receiver down, 500s, slow answers and a kill -9 
       'webhook-id': `${idMismatch} arrivals whose webhook-id is not the body's id · ${underTwoIds} events under two ids · ${bodyChanged} repeats with a different body · ${unknown.length} unknown ids`,
       attempts: `${totalAttempts} in all, max ${maxAttempts} for one event (schedule allows ${WEBHOOK_RETRY_DELAYS_MS.length + 1}); failed attempts ${hist(failedAttempts) || '0'}`,
       'event → platform': `p50 ${r0(pct(lag, 50))} ms · p99 ${r0(pct(lag, 99))} ms · max ${r0(Math.max(...lag))} ms (occurredAt to the first 200 in time)`,
-      'time to drain': `${drainMs} ms after the last order answer (includes the killed process's 60 s leases running out)`,
+      'time to drain': `${drainMs} ms after the last order answer (what the killed process held waits out its 60 s lease)`,
     })
     for (const l of lost.slice(0, 10)) console.log(`[chaos] webhooks: lost ${l} (delivery ${JSON.stringify(deliveryOf.get(l.split(' ')[0]!.slice(4)))})`)
     expect(bad).toBe(0)

@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import type { Accept } from './fake-bot'
 
@@ -32,11 +32,28 @@ export function table(meta: string): string {
   return lines.join('\n')
 }
 
+/**
+ * Writes chaos/results/latest.md. A run of some checks only (`-t …`) replaces their rows and keeps
+ * the others from the file, and the header says which rows come from which run.
+ */
 export function writeResults(meta: string): string {
-  const md = table(meta)
   const dir = path.join(import.meta.dir, '..', 'results')
+  const file = path.join(dir, 'latest.md')
+  const old = existsSync(file) ? readFileSync(file, 'utf8') : ''
+  const oldMeta = (old.split('\n')[2] ?? '').split(' — this run:')[0]!
+  const kept: Row[] = []
+  for (const line of old.split('\n')) {
+    const m = /^\| (.+?) \| (pass|\*\*FAIL\*\*) \| (.*) \|$/.exec(line)
+    if (m && m[1] !== 'check' && !rows.some((r) => r.check === m[1])) kept.push({ check: m[1]!, ok: m[2] === 'pass', figures: m[3]!.replace(/\\\|/g, '|') })
+  }
+  const merged = kept.length
+    ? `${meta} — this run: ${rows.map((r) => r.check).join(', ')}\n\nKept from the previous run (${oldMeta.split(' · ')[0]}, ${oldMeta.split(' · ').slice(3).join(' · ')}): ${kept.map((r) => r.check).join(', ')}`
+    : meta
+  const all = [...rows, ...kept].sort((a, b) => parseFloat(a.check) - parseFloat(b.check))
+  rows.splice(0, rows.length, ...all)
+  const md = table(merged)
   mkdirSync(dir, { recursive: true })
-  writeFileSync(path.join(dir, 'latest.md'), md)
+  writeFileSync(file, md)
   return md
 }
 
