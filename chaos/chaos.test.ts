@@ -783,6 +783,20 @@ test('7. webhooks under faults: receiver down, 500s, slow answers and a kill -9 
       restartMs.push(Date.now() - at)
     })()
 
+    // The sender's backlog: deliveries due now and not leased, sampled twice a second until drained.
+    let sampling = true
+    const backlog: { at: number; due: number }[] = []
+    const sampler = (async () => {
+      while (sampling) {
+        const [row] = await sql<{ due: number }[]>`
+          select count(*)::int as due from webhook_deliveries
+          where endpoint_id = ${endpointId} and state = 'pending' and next_attempt_at <= now() and (locked_until is null or locked_until < now())`.catch(
+          () => [],
+        )
+        if (row) backlog.push({ at: Date.now(), due: row.due })
+        await Bun.sleep(500)
+      }
+    })()
     const t0 = Date.now()
     let patched = 0
     const patchAnswers: Res[] = []
@@ -814,6 +828,9 @@ test('7. webhooks under faults: receiver down, 500s, slow answers and a kill -9 
       )[0]!.n
     const drainWaitMs = await waitFor(async () => (await undrained()) === 0, 300_000, 250)
     const drainMs = drainWaitMs < 0 ? -1 : Date.now() - lastAnswerAt
+    sampling = false
+    await sampler
+    const peak = backlog.reduce((a, b) => (b.due > a.due ? b : a), { at: t0, due: 0 })
 
     const events = await sql<{ id: string; type: string; occurred_at: Date }[]>`
       select id::text, type, occurred_at from platform_events where id > ${baseline}::bigint and type <> 'webhook.test' order by id`
@@ -908,6 +925,12 @@ test('7. webhooks under faults: receiver down, 500s, slow answers and a kill -9 
       attempts: `${totalAttempts} in all, max ${maxAttempts} for one event (schedule allows ${WEBHOOK_RETRY_DELAYS_MS.length + 1}); failed attempts ${hist(failedAttempts) || '0'}`,
       'event → platform': `p50 ${r0(pct(lag, 50))} ms · p99 ${r0(pct(lag, 99))} ms · max ${r0(Math.max(...lag))} ms (occurredAt to the first 200 in time)`,
       'time to drain': `${drainMs} ms after the last order answer (what the killed process held waits out its 60 s lease)`,
+      backlog: `deliveries due and not leased: peak ${peak.due} at ${r1((peak.at - t0) / 1000)} s, median ${r0(
+        pct(
+          backlog.map((b) => b.due),
+          50,
+        ),
+      )} over ${backlog.length} samples (WEBHOOK concurrency 16 per process)`,
     })
     for (const l of lost.slice(0, 10)) console.log(`[chaos] webhooks: lost ${l} (delivery ${JSON.stringify(deliveryOf.get(l.split(' ')[0]!.slice(4)))})`)
     expect(bad).toBe(0)
@@ -963,7 +986,7 @@ test('5. secrets: no bot token in any response, log line or error text; tokens e
   }
   const ok = leaks.length === 0 && notEncrypted === 0 && tokensAtRest > 0
   record('5. Secrets', ok, {
-    secrets: `${secrets.size} (bot tokens and their secret halves, ADMIN_TOKEN, ENCRYPTION_KEY)`,
+    secrets: `${secrets.size} (bot tokens and their secret halves, ADMIN_TOKEN, ENCRYPTION_KEY, API keys, the webhook secret)`,
     scanned: `${allLogs.length} log lines (${r1(logText.length / 1e6)} MB) of ${new Set(allLogs.map((l) => l.proc)).size} processes · ${allBodies.length} response bodies (${r1(bodyText.length / 1e6)} MB) · error columns of ${dbs.length} databases · PostgreSQL log (${r1(pgLog.length / 1e3)} kB)`,
     leaks: leaks.length ? leaks.slice(0, 10).join('; ') : '0',
     'tokens at rest': `${tokensAtRest} rows, ${notEncrypted} not AES-GCM ciphertext`,
