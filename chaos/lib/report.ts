@@ -41,13 +41,27 @@ export function writeResults(meta: string): string {
   const file = path.join(dir, 'latest.md')
   const old = existsSync(file) ? readFileSync(file, 'utf8') : ''
   const oldMeta = (old.split('\n')[2] ?? '').split(' — this run:')[0]!
-  const kept: Row[] = []
+  const when = (m: string) => `${m.split(' · ')[0]}, ${m.split(' · ').slice(3).join(' · ')}`
+  // rows the old file had kept from an earlier run keep that run's date
+  const earlier = [...old.matchAll(/^Kept from the previous run \((.*?)\): (.*)$/gm)].map((m) => ({ from: m[1]!, checks: m[2]!.split('; ') }))
+  const kept: (Row & { from: string })[] = []
   for (const line of old.split('\n')) {
     const m = /^\| (.+?) \| (pass|\*\*FAIL\*\*) \| (.*) \|$/.exec(line)
-    if (m && m[1] !== 'check' && !rows.some((r) => r.check === m[1])) kept.push({ check: m[1]!, ok: m[2] === 'pass', figures: m[3]!.replace(/\\\|/g, '|') })
+    if (!m || m[1] === 'check' || rows.some((r) => r.check === m[1])) continue
+    const from = earlier.find((e) => e.checks.includes(m[1]!))?.from ?? when(oldMeta)
+    kept.push({ check: m[1]!, ok: m[2] === 'pass', figures: m[3]!.replace(/\\\|/g, '|'), from })
   }
+  const froms = [...new Set(kept.map((r) => r.from))]
   const merged = kept.length
-    ? `${meta} — this run: ${rows.map((r) => r.check).join(', ')}\n\nKept from the previous run (${oldMeta.split(' · ')[0]}, ${oldMeta.split(' · ').slice(3).join(' · ')}): ${kept.map((r) => r.check).join(', ')}`
+    ? `${meta} — this run: ${rows.map((r) => r.check).join(', ')}\n\n${froms
+        .map(
+          (f) =>
+            `Kept from the previous run (${f}): ${kept
+              .filter((r) => r.from === f)
+              .map((r) => r.check)
+              .join('; ')}`,
+        )
+        .join('\n\n')}`
     : meta
   const all = [...rows, ...kept].sort((a, b) => parseFloat(a.check) - parseFloat(b.check))
   rows.splice(0, rows.length, ...all)
