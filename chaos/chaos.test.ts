@@ -711,14 +711,15 @@ type FailedAttempt = { at: number; eventId: string; error: string }
  * the service logged about that attempt, else the kill. Anything else is a delivery the service saw
  * succeed and sent again: a bug.
  */
-function repeatCause(prev: Receipt, failures: FailedAttempt[], kills: number[]): string {
+function repeatCause(prev: Receipt, failures: FailedAttempt[], kills: { at: number; dead: number }[]): string {
   if (prev.answer.status !== 200) return `after a ${prev.answer.status}`
   if (prev.answer.delayMs >= WEBHOOK_TIMEOUT_MS) return 'after a late 200 (beyond the deadline)'
   // the attempt failed within a few seconds of reaching the receiver, as the service saw it
   const f = failures.find((x) => x.eventId === prev.webhookId && x.at >= prev.at - 2000 && x.at <= prev.at + 10_000)
   if (f?.error.startsWith('no answer')) return 'a 200 in time that reached the service after its deadline (loaded machine)'
   if (f) return `a 200 in time, then ${f.error}`
-  if (kills.some((k) => k >= prev.at && k <= prev.at + 10_000)) return 'answered as the service was killed (not recorded)'
+  // arrived up to the moment the process was gone (a request it sent as the SIGKILL landed counts too)
+  if (kills.some((k) => prev.at <= k.dead && prev.at >= k.at - 10_000)) return 'answered as the service was killed (not recorded)'
   return 'UNEXPLAINED'
 }
 
@@ -766,7 +767,7 @@ test('7. webhooks under faults: receiver down, 500s, slow answers and a kill -9 
 
     let acked = 0
     let done = false
-    const kills: number[] = []
+    const kills: { at: number; dead: number }[] = []
     const restartMs: number[] = []
     const reached = async (share: number) => {
       while (acked < Math.round(posted.length * share) && !done) await Bun.sleep(5)
@@ -784,7 +785,7 @@ test('7. webhooks under faults: receiver down, 500s, slow answers and a kill -9 
       await reached(0.6)
       const at = Date.now()
       await svc.kill9()
-      kills.push(at)
+      kills.push({ at, dead: Date.now() })
       await svc.start()
       restartMs.push(Date.now() - at)
     })()
@@ -840,8 +841,8 @@ test('7. webhooks under faults: receiver down, 500s, slow answers and a kill -9 
 
     const events = await sql<{ id: string; type: string; occurred_at: Date }[]>`
       select id::text, type, occurred_at from platform_events where id > ${baseline}::bigint and type <> 'webhook.test' order by id`
-    const deliveries = await sql<{ event_id: string; state: string; attempts: number }[]>`
-      select event_id::text, state, attempts from webhook_deliveries where endpoint_id = ${endpointId}`
+    const deliveries = await sql<{ id: string; event_id: string; state: string; attempts: number }[]>`
+      select id::text, event_id::text, state, attempts from webhook_deliveries where endpoint_id = ${endpointId}`
     const deliveryOf = new Map(deliveries.map((d) => [d.event_id, d]))
     const byId = new Map<string, Receipt[]>()
     for (const r of rx.receipts) byId.set(r.webhookId, [...(byId.get(r.webhookId) ?? []), r])
@@ -859,11 +860,14 @@ test('7. webhooks under faults: receiver down, 500s, slow answers and a kill -9 
     const notDelivered = deliveries.filter((d) => d.state !== 'delivered')
     const failures: FailedAttempt[] = []
     const failedAttempts = new Map<string, number>()
+    const eventOfDelivery = new Map(deliveries.map((d) => [d.id, `evt_${d.event_id}`]))
     for (const l of allLogs) {
-      if (!l.proc.startsWith('webhooks') || !l.line.includes('"webhook_attempt_failed"')) continue
-      const j = JSON.parse(l.line) as { t: string; eventId: string; error?: string }
-      const err = String(j.error ?? '')
-      failures.push({ at: Date.parse(j.t), eventId: j.eventId, error: err })
+      if (!l.proc.startsWith('webhooks') || !/"webhook_attempt_(failed|error)"/.test(l.line)) continue
+      const j = JSON.parse(l.line) as { t: string; event: string; eventId?: string; deliveryId?: string | number; error?: string }
+      // an attempt that threw (its outcome could not be written) is handed back and made again
+      if (j.event === 'webhook_attempt_error') j.eventId = eventOfDelivery.get(String(j.deliveryId))
+      const err = j.event === 'webhook_attempt_error' ? `attempt error: ${j.error}` : String(j.error ?? '')
+      failures.push({ at: Date.parse(j.t), eventId: j.eventId ?? '', error: err })
       const k = err.startsWith('HTTP') ? err : err.startsWith('no answer') ? 'timeout' : err.startsWith('network') ? 'connection refused/reset' : err
       failedAttempts.set(k, (failedAttempts.get(k) ?? 0) + 1)
     }
@@ -942,6 +946,10 @@ test('7. webhooks under faults: receiver down, 500s, slow answers and a kill -9 
         ),
       )} over ${backlog.length} samples (WEBHOOK concurrency 16 per process)`,
     })
+    for (const [id, rs] of [...byId].filter(([, rs]) => rs.some((_r, i) => i > 0 && repeatCause(rs[i - 1]!, failures, kills) === 'UNEXPLAINED')).slice(0, 5))
+      console.log(
+        `[chaos] webhooks: unexplained repeat of ${id}: arrivals ${rs.map((r) => `${new Date(r.at).toISOString()} ${r.answer.status}+${r.answer.delayMs}ms`).join(', ')}; service log ${JSON.stringify(failures.filter((f) => f.eventId === id).map((f) => `${new Date(f.at).toISOString()} ${f.error}`))}; kill ${kills.map((k) => `${new Date(k.at).toISOString()}–${new Date(k.dead).toISOString()}`)}; down ${JSON.stringify(rx.downWindows.map((w) => [new Date(w.from).toISOString(), w.to && new Date(w.to).toISOString()]))}`,
+      )
     for (const l of lost.slice(0, 10)) console.log(`[chaos] webhooks: lost ${l} (delivery ${JSON.stringify(deliveryOf.get(l.split(' ')[0]!.slice(4)))})`)
     expect(bad).toBe(0)
     expect(badPatches).toBe(0)
