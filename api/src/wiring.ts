@@ -1,4 +1,4 @@
-import { AccessService } from './access'
+import { AccessService, endedSessions, SESSIONS_ENDED_CHANNEL } from './access'
 import { GrammyClient, MockClient, type TelegramClient } from './bot-api'
 import type { Config } from './config'
 import { RecipientService, TelegramService } from './connect'
@@ -15,8 +15,9 @@ import { BotCommands, createCallbackHandler, Poller, UpdateRouter, type Callback
 
 export type Services = ReturnType<typeof createServices>
 
-export function createTelegramClient(config: Pick<Config, 'TELEGRAM_MODE' | 'TELEGRAM_API_ROOT' | 'TELEGRAM_TIMEOUT_MS'>): TelegramClient {
-  return config.TELEGRAM_MODE === 'real' ? new GrammyClient({ apiRoot: config.TELEGRAM_API_ROOT, timeoutMs: config.TELEGRAM_TIMEOUT_MS }) : new MockClient()
+/** The Bot API client of TELEGRAM_MODE; the mock one logs each message it records (never a token). */
+export function createTelegramClient(config: Pick<Config, 'TELEGRAM_MODE' | 'TELEGRAM_API_ROOT' | 'TELEGRAM_TIMEOUT_MS'>, log?: Logger): TelegramClient {
+  return config.TELEGRAM_MODE === 'real' ? new GrammyClient({ apiRoot: config.TELEGRAM_API_ROOT, timeoutMs: config.TELEGRAM_TIMEOUT_MS }) : new MockClient(log)
 }
 
 /** Builds the object graph once; main.ts, the tests and the bench build the same graph. */
@@ -54,6 +55,7 @@ export function createServices(p: {
     client,
     timeoutMs: config.TELEGRAM_TIMEOUT_MS,
     platformSecret: config.PLATFORM_SECRET,
+    previousPlatformSecrets: config.previousPlatformSecrets,
     publicUrl: config.PUBLIC_URL,
   })
   const orders = new OrderService({ sql, delivery, dispatcher, log })
@@ -71,9 +73,12 @@ export function createServices(p: {
     sql,
     log,
     limits: { maxStreams: config.LIVE_MAX_STREAMS, maxPerShop: config.LIVE_MAX_STREAMS_PER_SHOP },
+    // a stream of a session that ends (a removed manager's, say) closes within seconds
+    endedSessions: (ids) => endedSessions(sql, ids),
+    sessionsChannel: SESSIONS_ENDED_CHANNEL,
     sources: {
       order: (shopId, orderId) => orders.item(shopId, orderId),
-      status: (shopId) => telegram.status(shopId),
+      status: (shopId, links) => telegram.status(shopId, { links }),
       chats: async (shopId) => ({ items: await recipients.list(shopId) }),
     },
   })
@@ -104,6 +109,7 @@ export function createServices(p: {
     config,
     sql,
     client,
+    cipher,
     log,
     delivery,
     dispatcher,

@@ -96,6 +96,9 @@ export async function createHarness(
     RATE_LIMIT_ORDERS_PER_MINUTE: '0',
     RATE_LIMIT_WRITES_PER_MINUTE: '0',
     TEST_MESSAGE_INTERVAL_MS: '0',
+    // per-address limits on sessions and failed credentials off unless a test is about them (access/throttle.test.ts)
+    AUTH_SESSIONS_PER_MINUTE: '0',
+    AUTH_FAILURES_PER_MINUTE: '0',
     LOG_LEVEL: 'debug',
     ...(opts.listen ? { PUBLIC_URL: `http://127.0.0.1:${port}` } : {}),
     ...opts.env,

@@ -174,6 +174,9 @@ export const chatMovedText = (shopName: string) =>
 export const connectedMessageText = (shopName: string) =>
   `✅ Чат подключён к магазину «${escapeHtml(shopName)}».\nСюда будут приходить уведомления о новых заказах.`
 
+/** The answer to a button pressed in a recipient chat the owner paused. */
+export const pausedChatText = 'Этот чат приостановлен: уведомления и кнопки магазина здесь не работают. Включить его снова можно на странице настроек.'
+
 export const staleCodeText = 'Эта ссылка для подключения устарела или уже использована. Откройте страницу настроек магазина и нажмите «Подключить чат» ещё раз.'
 
 export const helpText =

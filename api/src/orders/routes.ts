@@ -56,7 +56,12 @@ export const orderRoutes = (orders: OrderService) =>
         },
       },
     )
-    .patch('/shops/:shopId/orders/:orderId', ({ params, body, request }) => orders.patch(params.shopId, params.orderId, body, actorOf(principalOf(request))), {
+    .patch('/shops/:shopId/orders/:orderId', ({ params, body, request }) => {
+      const p = principalOf(request)
+      // a session's person is who changed it, unless the page names someone
+      const by = body.by ?? (p?.kind === 'owner' || p?.kind === 'manager' ? (p.name ?? undefined) : undefined)
+      return orders.patch(params.shopId, params.orderId, { ...body, by }, actorOf(p))
+    }, {
       params: z.object({ shopId: Id, orderId: Id }),
       parse: 'json',
       body: PatchOrderBody,

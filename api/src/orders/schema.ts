@@ -59,7 +59,11 @@ export const CreateOrderBody = z.object({
       z.object({
         name: trimmed(1, 200),
         quantity: z.number().int().min(1).max(1000),
-        price: Money.optional().nullable().describe('The price of one unit (the line costs price × quantity)'),
+        price: Money.optional()
+          .nullable()
+          .describe(
+            'The line’s amount in rubles for the whole quantity, not per unit (15 roses for 3750 in all show as "× 15 — 3 750 ₽"). Shown as sent: the service neither multiplies nor adds it up; `total` is the order’s sum',
+          ),
       }),
     )
     .max(50)

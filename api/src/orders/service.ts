@@ -213,7 +213,7 @@ export class OrderService {
   ): Promise<{ order: Order; changed: boolean; telegramEdit: 'queued' | 'none' }> {
     const { sql, dispatcher, log } = this.deps
     await getShopOr404(sql, shopId)
-    const source = actor.kind === 'owner' || (actor.kind as string) === 'manager' ? 'page' : 'api'
+    const source = actor.kind === 'owner' || actor.kind === 'manager' ? 'page' : 'api'
     const r = await changeOrderStatus(
       sql,
       shopId,

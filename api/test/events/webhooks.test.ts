@@ -75,7 +75,10 @@ describe('platform events over signed webhooks', () => {
       },
     })
     expect(press.status).toBe(200)
-    const got = await eventually(() => rx.of('order.status_changed').find((r) => r.body.shopId === shopId), { message: 'status_changed delivered' })
+    const got = await eventually(() => rx.of('order.status_changed').find((r) => r.body.shopId === shopId), {
+      timeoutMs: 15_000,
+      message: 'status_changed delivered',
+    })
     expect(got.verified).toBe(true)
     expect(got.body.data).toMatchObject({
       shopId,
@@ -97,7 +100,7 @@ describe('platform events over signed webhooks', () => {
         const items = (await h.get(`/webhooks/endpoints/${ep.id}/deliveries`, op)).json.items as { status: string }[]
         return items.length >= 2 && items.every((d) => d.status === 'delivered')
       },
-      { message: 'the log says delivered' },
+      { timeoutMs: 15_000, message: 'the log says delivered' },
     )
     expect(delivered).toBe(true)
     await h.request('DELETE', `/webhooks/endpoints/${ep.id}`, undefined, op)
@@ -120,7 +123,7 @@ describe('platform events over signed webhooks', () => {
         const r = rx.received.filter((x) => x.body.data?.number === 'W-RETRY')
         return r.length >= 2 ? r : null
       },
-      { message: 'a retry' },
+      { timeoutMs: 15_000, message: 'a retry' },
     )
     expect(both.map((r) => r.status)).toEqual([500, 200])
     expect(both[0]!.id).toBe(both[1]!.id)
@@ -130,12 +133,12 @@ describe('platform events over signed webhooks', () => {
         const log = await h.get(`/webhooks/endpoints/${ep.id}/deliveries`, op)
         return log.json.items.find((x: { eventId: string; status: string }) => x.eventId === both[0]!.id && x.status === 'delivered')
       },
-      { message: 'delivered in the log' },
+      { timeoutMs: 15_000, message: 'delivered in the log' },
     )
     expect(d).toMatchObject({ status: 'delivered', attempts: 2, lastStatusCode: 200 })
     // a manual retry sends it once more, with the same id
     expect((await h.post(`/webhooks/deliveries/${d.id}/retry`, {}, op)).status).toBe(202)
-    await eventually(() => rx.received.filter((x) => x.id === both[0]!.id).length === 3, { message: 'manual retry' })
+    await eventually(() => rx.received.filter((x) => x.id === both[0]!.id).length === 3, { timeoutMs: 15_000, message: 'manual retry' })
     rx.answer = () => 200
     await h.request('DELETE', `/webhooks/endpoints/${ep.id}`, undefined, op)
   })
@@ -147,7 +150,7 @@ describe('platform events over signed webhooks', () => {
     await h.post(`/shops/${shopId}/orders`, { number: 'W-OFF', total: 100, customerName: 'Иван' }, op)
     await h.request('PATCH', `/webhooks/endpoints/${ep.id}`, { enabled: true }, op)
     await h.post(`/shops/${shopId}/orders`, { number: 'W-ON', total: 100, customerName: 'Иван' }, op)
-    await eventually(() => rx.received.some((r) => r.body.data?.number === 'W-ON'), { message: 'the later event' })
+    await eventually(() => rx.received.some((r) => r.body.data?.number === 'W-ON'), { timeoutMs: 15_000, message: 'the later event' })
     expect(rx.received.some((r) => r.body.data?.number === 'W-OFF')).toBe(false)
     expect(one(await h.sql`select count(*)::int as n from webhook_deliveries where endpoint_id = ${ep.id}`).n).toBe(1)
     await h.request('DELETE', `/webhooks/endpoints/${ep.id}`, undefined, op)
@@ -161,10 +164,10 @@ describe('platform events over signed webhooks', () => {
     expect(r.status).toBe(200)
     expect(r.json.changedFields).toEqual(['deliveryTime', 'address'])
     expect(r.json.order.address).toBe('ул. Новая, 5')
-    const edit = await eventually(() => h.fake.callsOf('editMessageText', token).at(-1), { message: 'the message edited' })
+    const edit = await eventually(() => h.fake.callsOf('editMessageText', token).at(-1), { timeoutMs: 15_000, message: 'the message edited' })
     expect(String(edit.payload.text)).toContain('ул. Новая, 5')
     expect(String(edit.payload.text)).toContain('✏️ Изменено: время доставки, адрес')
-    const got = await eventually(() => rx.of('order.updated').find((x) => x.body.shopId === shopId), { message: 'order.updated' })
+    const got = await eventually(() => rx.of('order.updated').find((x) => x.body.shopId === shopId), { timeoutMs: 15_000, message: 'order.updated' })
     expect(got.body.data).toMatchObject({ orderId: o.json.order.id, changed: ['deliveryTime', 'address'] })
     // the same values again change nothing and say so
     const again = await h.request('PATCH', `/shops/${shopId}/orders/${o.json.order.id}`, { address: 'ул. Новая, 5' }, op)
@@ -179,7 +182,7 @@ describe('platform events over signed webhooks', () => {
     expect(rot.json.secret).not.toBe(ep.secret)
     const t = await h.post(`/webhooks/endpoints/${ep.id}/test`, {}, op)
     expect(t.status).toBe(202)
-    const got = await eventually(() => rx.received.find((r) => r.id === t.json.eventId), { message: 'test event' })
+    const got = await eventually(() => rx.received.find((r) => r.id === t.json.eventId), { timeoutMs: 15_000, message: 'test event' })
     expect(got.signature.split(' ')).toHaveLength(2)
     const headers = { 'webhook-id': got.id, 'webhook-timestamp': got.timestamp, 'webhook-signature': got.signature }
     const body = JSON.stringify(got.body)
@@ -196,9 +199,15 @@ describe('platform events over signed webhooks', () => {
     await h.sql`update webhook_endpoints set failing_since = now() - interval '73 hours' where id = ${ep.id}`
     const { shopId } = await shopWithBot('Падает')
     await h.post(`/shops/${shopId}/orders`, { number: 'W-DOWN', total: 100, customerName: 'Иван' }, op)
-    const off = await eventually(async () => (await h.get(`/webhooks/endpoints/${ep.id}`, op)).json.enabled === false, { message: 'switched off' })
+    const off = await eventually(async () => (await h.get(`/webhooks/endpoints/${ep.id}`, op)).json.enabled === false, {
+      timeoutMs: 15_000,
+      message: 'switched off',
+    })
     expect(off).toBe(true)
-    const told = await eventually(() => rx.of('webhook.disabled').find((r) => r.body.data.endpointId === ep.id), { message: 'webhook.disabled' })
+    const told = await eventually(() => rx.of('webhook.disabled').find((r) => r.body.data.endpointId === ep.id), {
+      timeoutMs: 15_000,
+      message: 'webhook.disabled',
+    })
     expect(told.body.data.reason).toBe('failing')
     const metrics = await h.get('/metrics', op)
     expect(metrics.text).toMatch(/webhook_endpoints_disabled_total 1/)
@@ -206,6 +215,24 @@ describe('platform events over signed webhooks', () => {
     rx.answer = () => 200
     await h.request('DELETE', `/webhooks/endpoints/${ep.id}`, undefined, op)
     await h.request('DELETE', `/webhooks/endpoints/${watcher.id}`, undefined, op)
+  })
+})
+
+describe('metrics', () => {
+  test('/metrics shows the oldest undelivered event per endpoint while a receiver is down', async () => {
+    const down = await h.post('/webhooks/endpoints', { url: 'http://127.0.0.1:9/nobody-listens', events: ['order.created'] }, op)
+    const { shopId } = await shopWithBot('Метрики')
+    await h.post(`/shops/${shopId}/orders`, { number: 'M-1', total: 1, customerName: 'А' }, op)
+    await eventually(async () => one(await h.sql`select attempts from webhook_deliveries where endpoint_id = ${down.json.id}`).attempts >= 1, {
+      message: 'a failed attempt',
+    })
+    // a minute old and waiting for its next retry (the schedule is shortened in this harness)
+    await h.sql`update webhook_deliveries set created_at = now() - interval '1 minute', next_attempt_at = now() + interval '1 hour', state = 'pending'
+                where endpoint_id = ${down.json.id}`
+    const text = (await h.get('/metrics', op)).text
+    const m = new RegExp(`webhook_oldest_undelivered_seconds\\{endpoint="${down.json.id}"\\} ([0-9.]+)`).exec(text)
+    expect(Number(m?.[1])).toBeGreaterThanOrEqual(60)
+    expect(text).toMatch(/webhook_deliveries_total\{outcome="failed_attempt"\} [1-9]/)
   })
 })
 
