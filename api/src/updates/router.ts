@@ -1,6 +1,6 @@
 import type { Sql } from '../platform/db/client'
 import type { Logger } from '../platform/log'
-import type { TelegramClient, TgUpdate } from '../bot-api'
+import type { TelegramClient, TgMessage, TgUpdate } from '../bot-api'
 import { connectedMessageText, helpText, staleCodeText } from '../notifications'
 import { bindChatByStartCode, markUpdateSeen, setChatMemberStatus, type IntegrationRow } from '../connect'
 import { safeDecrypt } from '../connect'
@@ -33,6 +33,8 @@ export class UpdateRouter {
       onCallback: CallbackHandler
       commands: BotCommands
       publicUrl?: string
+      /** People talking to the shop through the bot (buyers): asked first about every message. */
+      conversations?: { onMessage(integration: IntegrationRow, token: string, msg: TgMessage): Promise<boolean> }
     },
   ) {}
 
@@ -101,6 +103,7 @@ export class UpdateRouter {
     }
 
     const msg = update.message
+    if (msg?.chat && (await this.deps.conversations?.onMessage(integration, token, msg))) return 'handled'
     const text = msg?.text?.trim()
     if (!msg || !text || !msg.chat) return 'ignored'
     const chatId = String(msg.chat.id)
