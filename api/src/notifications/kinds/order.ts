@@ -137,7 +137,10 @@ export function orderStatusKind(keyboard?: KeyboardFor): MessageKind<OrderData> 
       // Nothing to edit yet. While the notification itself is still on its way it will carry the
       // current status anyway, but it may be in flight with the old one: look again shortly.
       if (o.order_delivery_state === 'pending') return { wait: new Date(Date.now() + STATUS_EDIT_WAIT_MS), reason: 'ждём отправки уведомления о заказе' }
-      if (o.order_delivery_state !== null) return { skip: 'уведомление о заказе не было отправлено: редактировать нечего' }
+      if (o.order_delivery_state === 'dead') return { skip: 'уведомление о заказе не было отправлено: редактировать нечего' }
+      // sent, but its message is not on record: the order's message again, with the current status
+      if (o.order_delivery_state === 'done') return fresh(n)
+      // a recipient that never got the order (it follows statuses or cancellations only) gets one line
       return { send: { method: 'sendMessage', text: renderStatusLine({ number: o.number, status: o.status, acceptedBy: o.accepted_by }, n.shop_name) } }
     },
     // The message was deleted: one new message with the current status.
