@@ -26,6 +26,8 @@ export type OrderData = {
   status: string
   accepted_by: string | null
   accepted_at: string | null
+  /** fields changed since the order came in (the message marks them) */
+  edited_fields: string[] | null
   /** when the delivery window starts, for a reminder ("in N minutes") */
   slot_starts_at: string | null
   /** this recipient's message of the order, once sent */
@@ -44,7 +46,7 @@ export type KeyboardFor = (o: { shop_id: string; order_id: string | null; status
 const loadOrder = (sql: Sql) => sql`
   select o.number, o.total::text as total, o.customer_name, o.customer_phone, o.recipient_name, o.recipient_phone,
          o.delivery_date::text as delivery_date, o.delivery_time, o.address, o.comment, o.items, o.card_text, o.surprise,
-         o.status, o.accepted_by, o.accepted_at,
+         o.status, o.accepted_by, o.accepted_at, o.edited_fields,
          case when o.delivery_date is not null and o.delivery_slot_from is not null
               then (o.delivery_date + o.delivery_slot_from) at time zone s.time_zone end as slot_starts_at,
          m.message_id, m.chat_id as message_chat_id,
@@ -78,6 +80,7 @@ export function orderText(n: Notification<OrderData>): string {
       status: o.status,
       acceptedBy: o.accepted_by,
       acceptedAt: o.accepted_at,
+      editedFields: o.edited_fields,
     },
     n.shop_name,
     n.time_zone,
