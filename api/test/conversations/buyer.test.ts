@@ -47,6 +47,14 @@ describe('the buyer link', () => {
     const item = await listed(o.shopId, o.orderId)
     expect(item.buyerLink).toBe(o.link)
     expect(item.buyer).toEqual({ subscribed: true, firstName: 'Марина' })
+    const read = await h.get(`/shops/${o.shopId}/orders/${o.orderId}`)
+    expect(read.status).toBe(200)
+    expect(read.json).toMatchObject({ buyerLink: o.link, buyer: { subscribed: true, firstName: 'Марина' }, photos: [], conversation: [] })
+    expect((await h.get(`/shops/${o.shopId}/orders?number=${o.number}`)).json.items[0].buyerLink).toBe(o.link)
+    // the POS repeating the order gets the same link (200)
+    const again = await h.post(`/shops/${o.shopId}/orders`, o.body)
+    expect(again.status).toBe(200)
+    expect(again.json.order.buyerLink).toBe(o.link)
   })
 
   test('a forwarded link opened by someone else subscribes nobody: they get a polite line and the buyer stays', async () => {
