@@ -8,6 +8,7 @@ import { EVENT_PAYLOADS, eventRoutes } from './events'
 import { shopRoutes } from './shops'
 import { managedRoutes, managerWebhookRoutes } from './managed'
 import { orderRoutes } from './orders'
+import { photoRoutes } from './conversations'
 import { mockStartRoutes, webhookRoutes } from './updates'
 import type { Services } from './wiring'
 import { accessControl } from './platform/http/auth'
@@ -201,6 +202,7 @@ export function createApp(s: Services, opts: { uiDist?: string } = {}) {
       .use(accessRoutes(s.access))
       .use(sessionRoutes(s.access))
       .use(orderRoutes(s.orders))
+      .use(photoRoutes(s.photos))
       .use(connectRoutes(s.telegram))
       .use(recipientRoutes(s.recipients))
       .use(settingsRoutes(sql, s.recipients))

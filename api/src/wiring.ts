@@ -1,8 +1,9 @@
 import { AccessService, endedSessions, SESSIONS_ENDED_CHANNEL } from './access'
+import { BuyerConversations, conversationKinds, PhotoCache } from './conversations'
 import { GrammyClient, MockClient, type TelegramClient } from './bot-api'
 import type { Config } from './config'
 import { RecipientService, TelegramService } from './connect'
-import { Sender, Dispatcher, defaultSenderConfig, type SenderConfig } from './notifications'
+import { Sender, Dispatcher, defaultSenderConfig, notificationKinds, type SenderConfig } from './notifications'
 import { OrderService, orderKeyboard } from './orders'
 import type { TokenCipher } from './platform/crypto'
 import type { Sql } from './platform/db/client'
@@ -45,7 +46,10 @@ export function createServices(p: {
     ...p.delivery,
   }
   const metrics = new Metrics(sql)
-  const delivery = new Sender({ sql, client, cipher, log, metrics, config: deliveryConfig, keyboard: orderKeyboard(cipher, config.PUBLIC_URL) })
+  // every message kind the one outbox sends (notifications/kinds): each feature adds its own
+  const kinds = notificationKinds(orderKeyboard(cipher, config.PUBLIC_URL))
+  for (const k of conversationKinds(cipher)) kinds.add(k)
+  const delivery = new Sender({ sql, client, cipher, log, metrics, config: deliveryConfig, kinds })
   const dispatcher = new Dispatcher({ sql, delivery, log })
   const telegram = new TelegramService({
     sql,
@@ -81,12 +85,14 @@ export function createServices(p: {
     previousPlatformSecrets: config.previousPlatformSecrets,
     publicUrl: config.PUBLIC_URL,
   })
-  const orders = new OrderService({ sql, delivery, dispatcher, log })
+  const orders = new OrderService({ sql, delivery, dispatcher, log, cipher })
   // Imports run one way (updates → orders → notifications): the router is built last and given the
   // button handler, so nothing is assigned after construction.
   const accept = createCallbackHandler({ sql, client, cipher, orders, log, timeoutMs: config.TELEGRAM_TIMEOUT_MS })
   // «Разрешить» under an access request is the access feature's; every other press is an order's
+  const buyers = new BuyerConversations({ sql, client, cipher, log, timeoutMs: config.TELEGRAM_TIMEOUT_MS })
   const onCallback: CallbackHandler = async (integration, token, update) => {
+    if (await buyers.press(integration, token, update)) return
     if (!(await access.handleTelegramPress(integration, token, update))) await accept(integration, token, update)
   }
   const commands = new BotCommands({ sql, client, cipher, log, timeoutMs: config.TELEGRAM_TIMEOUT_MS, publicUrl: config.PUBLIC_URL })
@@ -100,6 +106,7 @@ export function createServices(p: {
     commands,
     publicUrl: config.PUBLIC_URL,
     onChatBound: (integration, token, chat) => managed.offerGroup(integration, token, chat),
+    conversations: buyers,
   })
   // Live pages: the hub is fed by LISTEN/NOTIFY and reads what it sends through the same services the GET routes use.
   const live = new LiveHub({
@@ -152,6 +159,9 @@ export function createServices(p: {
     orders,
     access,
     recipients,
+    buyers,
+    /** what the photo route needs: it streams an order's photos through the shop's bot, with a bounded cache */
+    photos: { sql, client, cipher, timeoutMs: config.TELEGRAM_TIMEOUT_MS, cache: new PhotoCache() },
     metrics,
     live,
     events,
@@ -173,6 +183,7 @@ export function createServices(p: {
       await delivery.settle()
       await updates.settle()
       await managed.settle()
+      await buyers.settle()
     },
   }
 }

@@ -267,6 +267,17 @@ async function request<T>(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: str
   }
 }
 
+/**
+ * An order's photo as an object URL: the image route needs the page's credential, which an `<img src>`
+ * cannot send, so the bytes are fetched here and shown from memory.
+ */
+export async function photoObjectUrl(path: string): Promise<string> {
+  const token = currentToken()
+  const res = await fetch(path, { headers: token ? { authorization: `Bearer ${token}` } : {} })
+  if (!res.ok) throw new ApiError(res.status, `http_${res.status}`, `Сервер ответил ${res.status}`)
+  return URL.createObjectURL(await res.blob())
+}
+
 /** The API calls of the settings page, for one shop. */
 export function shopApi(shopId: string) {
   const base = `/shops/${encodeURIComponent(shopId)}`

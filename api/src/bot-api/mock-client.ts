@@ -1,5 +1,16 @@
 import type { Logger } from '../platform/log'
-import { TelegramError, type BotInfo, type Keyboard, type OutgoingMessage, type SentMessage, type TelegramClient, type TgUpdate } from './client'
+import {
+  TelegramError,
+  type BotInfo,
+  type Keyboard,
+  type MessageCopy,
+  type OutgoingMessage,
+  type OutgoingPhoto,
+  type SentMessage,
+  type TelegramClient,
+  type TgFile,
+  type TgUpdate,
+} from './client'
 
 /** One call the mock answered instead of Telegram: what a florist would have seen. */
 export type MockRecord = {
@@ -81,6 +92,24 @@ export class MockClient implements TelegramClient {
   }
   async editMessageText(token: string, msg: OutgoingMessage & { messageId: number }): Promise<void> {
     this.record('editMessageText', token, { ...shown(msg), messageId: msg.messageId })
+  }
+  async sendPhoto(token: string, msg: OutgoingPhoto): Promise<SentMessage> {
+    const messageId = this.nextMessageId++
+    this.record('sendPhoto', token, { chatId: msg.chatId, messageId, text: `[фото] ${msg.caption ?? ''}`, keyboard: msg.keyboard ?? [] })
+    return { messageId, chatId: msg.chatId }
+  }
+  async copyMessage(token: string, msg: MessageCopy): Promise<SentMessage> {
+    const messageId = this.nextMessageId++
+    this.record('copyMessage', token, { chatId: msg.chatId, messageId, text: `[копия сообщения] ${msg.caption ?? ''}` })
+    return { messageId, chatId: msg.chatId }
+  }
+  /** Mock mode keeps no files: a photo id resolves to a path whose download is a 1×1 PNG. */
+  async getFile(token: string, fileId: string): Promise<TgFile> {
+    this.record('getFile', token)
+    return { fileId, filePath: `photos/${fileId}.png` }
+  }
+  async downloadFile(): Promise<Uint8Array> {
+    return Uint8Array.from(atob('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=='), (c) => c.charCodeAt(0))
   }
   async answerCallbackQuery(token: string, _id: string, text: string): Promise<void> {
     this.record('answerCallbackQuery', token, { text })

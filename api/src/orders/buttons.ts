@@ -1,6 +1,5 @@
 import { safeEqual } from '../platform/http/auth'
 import type { Keyboard } from '../bot-api'
-import type { NotificationRow } from '../notifications'
 import type { TokenCipher } from '../platform/crypto'
 
 /**
@@ -40,14 +39,14 @@ export const canOpenMiniApp = (publicUrl: string | undefined, chatId: string | n
  * the page inside Telegram (a Mini App signed in by Telegram), in a group a plain link; nothing else.
  */
 export function orderKeyboard(cipher: TokenCipher, publicUrl: string | undefined) {
-  return (d: Pick<NotificationRow, 'shop_id' | 'order_id' | 'status'> & { chat_id?: string | null }): Keyboard | undefined => {
+  return (d: { shop_id: string | number; order_id: string | number | null; status: string; chat_id?: string | null }): Keyboard | undefined => {
     const row: Keyboard[number] = []
-    if (d.status === 'new') row.push({ text: 'Принять', callbackData: acceptCallbackData(cipher, d.shop_id, d.order_id) })
+    if (d.status === 'new' && d.order_id) row.push({ text: 'Принять', callbackData: acceptCallbackData(cipher, d.shop_id, d.order_id) })
     if (publicUrl)
       row.push(
         canOpenMiniApp(publicUrl, d.chat_id)
-          ? { text: 'Открыть', webApp: miniAppUrl(publicUrl, d.shop_id, d.order_id) }
-          : { text: 'Открыть', url: orderPageUrl(publicUrl, d.shop_id, d.order_id) },
+          ? { text: 'Открыть', webApp: miniAppUrl(publicUrl, d.shop_id, d.order_id ?? undefined) }
+          : { text: 'Открыть', url: orderPageUrl(publicUrl, d.shop_id, d.order_id ?? '') },
       )
     return row.length ? [row] : undefined
   }

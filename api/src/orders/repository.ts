@@ -1,9 +1,12 @@
 import type { Sql } from '../platform/db/client'
+import { queueBuyerStatus } from '../conversations'
 import { queueStatusEdit, reserveSlot, type NotificationRow, type Pacing } from '../notifications'
 import { ORDER_CREATED_EVENT_SQL, recordEvent, type ChangeSource } from '../events'
 import type { CreateOrderInput, EditableField, Order } from './schema'
 
 export type OrderRow = {
+  /** the shop's bot, when one is connected (the buyer link's address); only where a query selects it */
+  bot_username?: string | null
   id: string
   shop_id: string
   number: string
@@ -120,19 +123,23 @@ export async function insertOrderOnce(
         select json_agg(json_build_object(
                  'slot_taken', exists (select 1 from slot where slot.id = c.id), 'id', d.id::text, 'shop_id', d.shop_id::text,
                  'order_id', d.order_id::text, 'kind', d.kind, 'state', d.state, 'attempts', d.attempts, 'revision', d.revision,
-                 'created_at', d.created_at, 'chat_ref', d.chat_ref::text, 'due_key', null, 'slot_starts_at', null,
+                 'created_at', d.created_at, 'chat_ref', d.chat_ref::text, 'private_chat_ref', null, 'due_key', null, 'payload', null,
                  'shop_name', sh.name, 'time_zone', sh.time_zone,
-                 'number', o.number, 'total', o.total, 'customer_name', o.customer_name, 'customer_phone', o.customer_phone,
-                 'recipient_name', o.recipient_name, 'recipient_phone', o.recipient_phone, 'delivery_date', o.delivery_date,
-                 'delivery_time', o.delivery_time, 'address', o.address, 'comment', o.comment, 'items', o.items, 'card_text', o.card_text,
-                 'surprise', o.surprise, 'status', o.status, 'accepted_by', o.accepted_by, 'accepted_at', o.accepted_at, 'edited_fields', null,
                  'bot_token', i.bot_token, 'chat_id', c.chat_id, 'enabled', i.enabled and c.enabled, 'thread_id', c.thread_id::text,
-                 'quiet_from', c.quiet_from::text, 'quiet_to', c.quiet_to::text, 'message_id', null, 'message_chat_id', null,
-                 'order_delivery_state', null, 'pending_edit_revision', null) order by d.id)
+                 'quiet_from', c.quiet_from::text, 'quiet_to', c.quiet_to::text,
+                 -- the order kind's read (notifications/kinds/order.ts), as it would load it
+                 'data', json_build_object(
+                   'number', o.number, 'total', o.total::text, 'customer_name', o.customer_name, 'customer_phone', o.customer_phone,
+                   'recipient_name', o.recipient_name, 'recipient_phone', o.recipient_phone, 'delivery_date', o.delivery_date::text,
+                   'delivery_time', o.delivery_time, 'address', o.address, 'comment', o.comment, 'items', o.items, 'card_text', o.card_text,
+                   'surprise', o.surprise, 'status', o.status, 'accepted_by', o.accepted_by, 'accepted_at', o.accepted_at,
+                   'edited_fields', null, 'slot_starts_at', null, 'message_id', null, 'message_chat_id', null,
+                   'order_delivery_state', null, 'pending_edit_revision', null)) order by d.id)
         from d
         join shops sh on sh.id = d.shop_id
         join telegram_integrations i on i.shop_id = d.shop_id
-        join telegram_chats c on c.id = d.chat_ref) as notifications
+        join telegram_chats c on c.id = d.chat_ref) as notifications,
+        (select i.bot_username from telegram_integrations i where i.shop_id = o.shop_id) as bot_username
       from o`
   } catch (err) {
     if (isUnknownShop(err)) return null
@@ -145,6 +152,7 @@ export async function insertOrderOnce(
   }
   const [existing] = await sql<(OrderRow & { send_status: 'SENT' | 'FAILED' | null; outbox_state: string | null })[]>`
     select ${sql.unsafe(ORDER_COLUMNS_OF_O)},
+           (select i.bot_username from telegram_integrations i where i.shop_id = o.shop_id) as bot_username,
            l.status as send_status,
            (select case when bool_or(d.state = 'pending') then 'pending' when count(*) > 0 then 'finished' end
             from telegram_outbox d where d.order_id = o.id and d.kind = 'order') as outbox_state
@@ -191,7 +199,8 @@ export async function listOrders(sql: Sql, shopId: number, limit: number, before
     select ${sql.unsafe(ORDER_COLUMNS_OF_O)},
            l.status as send_status, l.error as send_error, l.error_code as send_error_code, l.sent_at, l.attempts as send_attempts, l.updated_at as send_updated_at,
            d.outbox_state, d.next_attempt_at, d.recipients,
-           (select a.actor_label from audit_log a where a.order_id = o.id and a.action = 'order_status_changed' order by a.id desc limit 1) as status_changed_by
+           (select a.actor_label from audit_log a where a.order_id = o.id and a.action = 'order_status_changed' order by a.id desc limit 1) as status_changed_by,
+           (select i.bot_username from telegram_integrations i where i.shop_id = o.shop_id) as bot_username
     from orders o
     left join telegram_send_log l on l.shop_id = o.shop_id and l.order_id = o.id
     -- the new-order notifications of the order, one per recipient, summed up and listed
@@ -247,6 +256,8 @@ export async function changeOrderStatus(
       orderId,
       data: { from: before!.status, to, by: { source, ...(by?.name ? { name: by.name } : {}) } },
     })
+    // the buyer hears of it too (conversations), in the same transaction; the outbox's NOTIFY wakes the dispatcher
+    await queueBuyerStatus(tx as unknown as Sql, orderId, to)
     return { changed: true, order: row, editQueued }
   })
 }

@@ -1,6 +1,6 @@
 import type { Sql } from '../platform/db/client'
 import type { Logger } from '../platform/log'
-import type { TelegramClient, TgUpdate } from '../bot-api'
+import type { TelegramClient, TgMessage, TgUpdate } from '../bot-api'
 import { connectedMessageText, helpText, pausedChatText, staleCodeText } from '../notifications'
 import { bindChatByStartCode, isPausedChat, markUpdateSeen, setChatMemberStatus, type IntegrationRow } from '../connect'
 import { safeDecrypt } from '../connect'
@@ -36,6 +36,8 @@ export class UpdateRouter {
       commands: BotCommands
       publicUrl?: string
       onChatBound?: ChatBoundHandler
+      /** People talking to the shop through the bot (buyers): asked first about every message. */
+      conversations?: { onMessage(integration: IntegrationRow, token: string, msg: TgMessage): Promise<boolean> }
     },
   ) {}
 
@@ -115,6 +117,7 @@ export class UpdateRouter {
     }
 
     const msg = update.message
+    if (msg?.chat && (await this.deps.conversations?.onMessage(integration, token, msg))) return 'handled'
     const text = msg?.text?.trim()
     if (!msg || !text || !msg.chat) return 'ignored'
     const chatId = String(msg.chat.id)

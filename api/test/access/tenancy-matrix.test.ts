@@ -123,13 +123,7 @@ const SAMPLES: Sample[] = [
   { method: 'PATCH', route: '/shops/:shopId', who: 'operator', path: (i) => `/shops/${i.shop}`, body: () => ({ name: 'Переименован' }) },
   { method: 'DELETE', route: '/shops/:shopId', who: 'operator', path: () => '/shops/999999' },
   { method: 'GET', route: '/shops/:shopId/orders/:orderId', who: ORDERS, path: (i) => `/shops/${i.shop}/orders/${i.orderId}` },
-  {
-    pending: true,
-    method: 'GET',
-    route: '/shops/:shopId/orders/:orderId/photos/:photoId',
-    who: ORDERS,
-    path: (i) => `/shops/${i.shop}/orders/${i.orderId}/photos/1`,
-  },
+  { method: 'GET', route: '/shops/:shopId/orders/:orderId/photos/:photoId', who: ORDERS, path: (i) => `/shops/${i.shop}/orders/${i.orderId}/photos/1` },
   { method: 'GET', route: '/events', who: KEY, path: () => '/events' },
   {
     method: 'POST',

@@ -10,7 +10,7 @@ import path from 'node:path'
  *   managed → connect, events → platform)
  */
 const SRC = path.resolve(import.meta.dir, '../../src')
-const FEATURES = ['managed', 'live', 'access', 'updates', 'connect', 'orders', 'notifications', 'bot-api', 'events', 'shops']
+const FEATURES = ['managed', 'live', 'access', 'updates', 'connect', 'orders', 'conversations', 'notifications', 'bot-api', 'events', 'shops']
 
 function walk(dir: string): string[] {
   return readdirSync(dir).flatMap((n) => {

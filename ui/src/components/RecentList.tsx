@@ -1,5 +1,6 @@
 import { createSignal, For, Show } from 'solid-js'
 import { userMessage, type Order } from '../api'
+import { BuyerSide } from './BuyerSide'
 import { clockTime, exactTime, explainError, formatMoney, notificationWords, orderStatusWord, relativeTime } from '../format'
 
 /** The last orders with their Telegram notification; failed ones get «Повторить». Live (pushed, or polled as the fallback). */
@@ -88,6 +89,7 @@ function Row(props: { order: Order; now: number; onRetry: (orderId: number) => P
           </button>
         </Show>
       </div>
+      <BuyerSide order={props.order} />
       <Show when={n().status === 'skipped'}>
         <p class="recent-reason small muted" data-testid="skipped-reason">
           Telegram ещё не был подключён, когда пришёл заказ: уведомления приходят о заказах после подключения.

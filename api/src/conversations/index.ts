@@ -1,0 +1,11 @@
+/** The conversations feature's surface: people (buyers, couriers) and the staff through the shop's bot. */
+export * from './map'
+export * from './photos'
+export * from './private-chats'
+export * from './buyer-link'
+export * from './buyers'
+export * from './buyer-service'
+export * from './kinds'
+export * from './views'
+export * from './photo-routes'
+export * from './photo-cache'
