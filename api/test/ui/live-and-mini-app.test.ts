@@ -28,6 +28,8 @@ beforeAll(async () => {
   shopB = await h.shop('Соседи')
   await h.connect(shopA, tokenA, String(OWNER.id))
   await h.sql`update telegram_chats set type = 'private', title = 'Ольга' where shop_id = ${shopA}`
+  // the owner in Telegram is one explicit person (issue 23): an owner link sets it; here it is set directly
+  await h.sql`update shops set owner_tg_user_id = ${OWNER.id} where id = ${shopA}`
   await h.connect(shopB, makeToken(), '8300002')
   for (const n of ['A-1', 'A-2'])
     await h.post(`/shops/${shopA}/orders`, { number: n, total: 2500, customerName: 'Анна', items: [{ name: 'Букет', quantity: 1 }] })
