@@ -61,6 +61,8 @@ export type TgMessage = {
   date?: number
   message_thread_id?: number
   is_topic_message?: boolean
+  /** the manager bot hears of a bot it created (managed bots) */
+  managed_bot_created?: { bot: TgUser }
   /** the message this one replies to (Telegram includes it once, without its own reply) */
   reply_to_message?: Omit<TgMessage, 'reply_to_message'>
   /** Bot API 9.6: a bot the user created through the manager bot */

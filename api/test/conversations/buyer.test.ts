@@ -1,7 +1,20 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { B } from '../fake-telegram'
 import { createHarness, eventually, expectNoSecrets, one, type Harness } from '../helpers'
-import { buttonsOf, deliver, groupMessage, messageIdOf, person, photoSizes, pressIn, privateMessage, shopWithOrder, subscribe, toChat } from './fixtures'
+import {
+  buttonsOf,
+  copyRecorded,
+  deliver,
+  groupMessage,
+  messageIdOf,
+  person,
+  photoSizes,
+  pressIn,
+  privateMessage,
+  shopWithOrder,
+  subscribe,
+  toChat,
+} from './fixtures'
 
 /**
  * The buyer in the loop, through the shop's bot, with updates shaped as Telegram sends them: the
@@ -210,6 +223,7 @@ describe('the conversation', () => {
     expect((await events(o.orderId, 'buyer.message')).length).toBe(2)
 
     // a florist replies to the relayed message: it goes to the buyer as a copy (no author)
+    await copyRecorded(h, o.group, messageIdOf(relayed))
     const reply = groupMessage(
       o.group,
       florist,

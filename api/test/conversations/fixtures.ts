@@ -130,3 +130,14 @@ export async function deliver(h: Harness, token: string, update: Record<string, 
   const res = await h.fake.deliver(token, update)
   expect(res.status).toBe(200)
 }
+
+/**
+ * Waits until the bot has recorded its copy of a relayed message (Telegram answered, then the map is
+ * written): a person replies seconds later, a test at once.
+ */
+export function copyRecorded(h: Harness, chatId: string | number, messageId: number) {
+  return eventually(async () => (await h.sql`select 1 from conversation_copies where chat_id = ${String(chatId)} and message_id = ${messageId}`).length > 0, {
+    timeoutMs: 15_000,
+    message: 'the copy recorded',
+  })
+}

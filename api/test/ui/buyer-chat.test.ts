@@ -7,6 +7,7 @@ import { launchChromium } from '../browser'
 import type { Call } from '../fake-telegram'
 import {
   buttonsOf,
+  copyRecorded,
   deliver,
   groupMessage,
   messageIdOf,
@@ -108,17 +109,30 @@ describe('the buyer in Telegram, drawn', () => {
     await h.request('PATCH', `/shops/${o.shopId}/orders/${o.orderId}`, { status: 'accepted', by: 'Ольга Петрова' })
     await h.request('PATCH', `/shops/${o.shopId}/orders/${o.orderId}`, { status: 'assembling', by: 'Ольга Петрова' })
     await deliver(h, o.token, groupMessage(o.group, florist, { photo: photoSizes('BOUQUET_SHOT') }, { message_id: o.orderMessageId }))
-    const photo = await eventually(() => h.fake.callsOf('sendPhoto', o.token).find((c) => c.payload.photo === 'BOUQUET_SHOT'), { message: 'photo' })
+    const photo = await eventually(() => h.fake.callsOf('sendPhoto', o.token).find((c) => c.payload.photo === 'BOUQUET_SHOT'), {
+      timeoutMs: 15_000,
+      message: 'photo',
+    })
     const questionText = 'Можно добавить ленту лавандового цвета?'
     const question = privateMessage(marina, { text: questionText })
     await deliver(h, o.token, question)
-    const relayed = await eventually(() => toChat(h, o.token, o.group).find((c) => String(c.payload.text).startsWith('💬')), { message: 'relay' })
+    const relayed = await eventually(() => toChat(h, o.token, o.group).find((c) => String(c.payload.text).startsWith('💬')), {
+      timeoutMs: 15_000,
+      message: 'relay',
+    })
     const answerText = 'Конечно, добавим! 🎀'
+    await copyRecorded(h, o.group, messageIdOf(relayed))
     const answer = groupMessage(o.group, florist, { text: answerText }, { message_id: messageIdOf(relayed) })
     await deliver(h, o.token, answer)
-    await eventually(() => h.fake.callsOf('copyMessage', o.token).find((c) => String(c.payload.chat_id) === String(marina.id)), { message: 'answer to buyer' })
+    await eventually(() => h.fake.callsOf('copyMessage', o.token).find((c) => String(c.payload.chat_id) === String(marina.id)), {
+      timeoutMs: 15_000,
+      message: 'answer to buyer',
+    })
     await deliver(h, o.token, pressIn(marina, buttonsOf(photo)[0]!.callback_data!, messageIdOf(photo)))
-    await eventually(() => toChat(h, o.token, o.group).find((c) => String(c.payload.text).startsWith('👍')), { message: 'approval in group' })
+    await eventually(() => toChat(h, o.token, o.group).find((c) => String(c.payload.text).startsWith('👍')), {
+      timeoutMs: 15_000,
+      message: 'approval in group',
+    })
 
     const statuses = toChat(h, o.token, marina.id).filter((c) => c.method === 'sendMessage' && c !== greeting)
     const dataUrl = `data:image/png;base64,${Buffer.from(png).toString('base64')}`
@@ -148,9 +162,7 @@ describe('the buyer in Telegram, drawn', () => {
       await side.waitFor({ timeout: 8000 })
       await eventually(
         async () => (await side.locator('img').count()) === 1 && (await side.locator('img').evaluate((i) => (i as HTMLImageElement).naturalWidth)) > 0,
-        {
-          message: 'photo drawn',
-        },
+        { timeoutMs: 15_000, message: 'photo drawn' },
       )
       const text = await side.innerText()
       expect(text).toContain('Марина')
