@@ -3,7 +3,7 @@ import { GrammyClient, MockClient, type TelegramClient } from './bot-api'
 import type { Config } from './config'
 import { RecipientService, TelegramService } from './connect'
 import { Sender, Dispatcher, defaultSenderConfig, type SenderConfig } from './notifications'
-import { OrderService, orderKeyboard } from './orders'
+import { OrderService, notificationKeyboard } from './orders'
 import type { TokenCipher } from './platform/crypto'
 import type { Sql } from './platform/db/client'
 import type { Logger } from './platform/log'
@@ -33,7 +33,7 @@ export function createServices(p: { config: Config; sql: Sql; client: TelegramCl
     ...p.delivery,
   }
   const metrics = new Metrics(sql)
-  const delivery = new Sender({ sql, client, cipher, log, metrics, config: deliveryConfig, keyboard: orderKeyboard(cipher, config.PUBLIC_URL) })
+  const delivery = new Sender({ sql, client, cipher, log, metrics, config: deliveryConfig, keyboard: notificationKeyboard(cipher, config.PUBLIC_URL) })
   const dispatcher = new Dispatcher({ sql, delivery, log })
   const telegram = new TelegramService({ sql, client, cipher, log, publicUrl: config.PUBLIC_URL, timeoutMs: config.TELEGRAM_TIMEOUT_MS })
   const recipients = new RecipientService({ sql, client, cipher, log, timeoutMs: config.TELEGRAM_TIMEOUT_MS })

@@ -191,7 +191,7 @@ export class FakeTelegram {
   /** Telegram-like pacing of sends (only with `limits`): false, or the `retry_after` (s) of the 429 this call gets. */
   private overLimit(c: Call): number | false {
     const l = this.options.limits
-    if (!l || (c.method !== 'sendMessage' && c.method !== 'editMessageText')) return false
+    if (!l || (c.method !== 'sendMessage' && c.method !== 'editMessageText' && c.method !== 'sendPhoto')) return false
     const retryAfter = l.retryAfterSec ?? 1
     const w = (this.botWindow.get(c.token) ?? []).filter((t) => c.at - t < 1000)
     this.botWindow.set(c.token, w)
@@ -220,6 +220,11 @@ export class FakeTelegram {
         const chatId = p.chat_id
         const numeric = typeof chatId === 'string' && /^-?\d+$/.test(chatId) ? Number(chatId) : chatId
         return { message_id: this.messageId++, date: Math.floor(Date.now() / 1000), chat: { id: numeric, type: 'private' }, text: p.text }
+      }
+      case 'sendPhoto': {
+        const chatId = p.chat_id
+        const numeric = typeof chatId === 'string' && /^-?\d+$/.test(chatId) ? Number(chatId) : chatId
+        return { message_id: this.messageId++, date: Math.floor(Date.now() / 1000), chat: { id: numeric, type: 'private' }, photo: [{ file_id: p.photo }], caption: p.caption }
       }
       case 'editMessageText':
         return { message_id: p.message_id, date: Math.floor(Date.now() / 1000), chat: { id: p.chat_id, type: 'private' }, text: p.text }

@@ -6,8 +6,12 @@
 
 export type BotInfo = { id: number; username: string; firstName: string }
 
-/** `webApp` opens a Mini App (private chats only; Telegram refuses it in groups). */
-export type InlineButton = { text: string; callbackData: string } | { text: string; url: string } | { text: string; webApp: string }
+/** `webApp` opens a Mini App (private chats only; Telegram refuses it in groups); `copyText` copies its text to the clipboard (Bot API 7.11). */
+export type InlineButton =
+  | { text: string; callbackData: string }
+  | { text: string; url: string }
+  | { text: string; webApp: string }
+  | { text: string; copyText: string }
 export type Keyboard = InlineButton[][]
 
 export type OutgoingMessage = {
@@ -28,7 +32,18 @@ export type TgChat = { id: number; type: string; title?: string; username?: stri
 export type TgUser = { id: number; is_bot?: boolean; first_name?: string; last_name?: string; username?: string }
 export type TgUpdate = {
   update_id: number
-  message?: { message_id: number; chat: TgChat; from?: TgUser; text?: string; date?: number; message_thread_id?: number; is_topic_message?: boolean }
+  message?: {
+    message_id: number
+    chat: TgChat
+    from?: TgUser
+    text?: string
+    date?: number
+    message_thread_id?: number
+    is_topic_message?: boolean
+    /** the sizes of a photo, smallest first (the last is the largest) */
+    photo?: { file_id: string; file_unique_id?: string; width?: number; height?: number }[]
+    caption?: string
+  }
   my_chat_member?: { chat: TgChat; from?: TgUser; new_chat_member?: { status?: string } }
   callback_query?: {
     id: string
@@ -120,7 +135,10 @@ export interface TelegramClient {
   getMe(token: string, signal?: AbortSignal): Promise<BotInfo>
   sendMessage(token: string, msg: OutgoingMessage, signal?: AbortSignal): Promise<SentMessage>
   editMessageText(token: string, msg: OutgoingMessage & { messageId: number }, signal?: AbortSignal): Promise<void>
-  answerCallbackQuery(token: string, callbackQueryId: string, text: string, signal?: AbortSignal): Promise<void>
+  /** The toast under a pressed button; with `url` Telegram opens it instead (a t.me/<bot>?start= link opens the bot). */
+  answerCallbackQuery(token: string, callbackQueryId: string, text: string | { text?: string; url?: string }, signal?: AbortSignal): Promise<void>
+  /** A photo Telegram already has (`file_id` of this bot), with an HTML caption. */
+  sendPhoto(token: string, msg: Omit<OutgoingMessage, 'text'> & { photo: string; caption?: string }, signal?: AbortSignal): Promise<SentMessage>
   setWebhook(token: string, opts: { url: string; secretToken: string }, signal?: AbortSignal): Promise<void>
   deleteWebhook(token: string, signal?: AbortSignal): Promise<void>
   getUpdates(token: string, opts: { offset: number; timeoutSec: number }, signal?: AbortSignal): Promise<TgUpdate[]>

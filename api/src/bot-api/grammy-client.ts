@@ -26,7 +26,9 @@ function toMarkup(k?: Keyboard) {
           ? { text: b.text, url: b.url }
           : 'webApp' in b
             ? { text: b.text, web_app: { url: b.webApp } }
-            : { text: b.text, callback_data: b.callbackData },
+            : 'copyText' in b
+              ? { text: b.text, copy_text: { text: b.copyText } }
+              : { text: b.text, callback_data: b.callbackData },
       ),
     ),
   }
@@ -164,8 +166,30 @@ export class GrammyClient implements TelegramClient {
     )
   }
 
-  async answerCallbackQuery(token: string, id: string, text: string, signal?: AbortSignal): Promise<void> {
-    await this.call(token, (api, s) => api.answerCallbackQuery(id, { text }, s), signal)
+  async answerCallbackQuery(token: string, id: string, text: string | { text?: string; url?: string }, signal?: AbortSignal): Promise<void> {
+    const o = typeof text === 'string' ? { text } : text
+    await this.call(token, (api, s) => api.answerCallbackQuery(id, { ...(o.text ? { text: o.text } : {}), ...(o.url ? { url: o.url } : {}) }, s), signal)
+  }
+
+  async sendPhoto(token: string, msg: Omit<OutgoingMessage, 'text'> & { photo: string; caption?: string }, signal?: AbortSignal): Promise<SentMessage> {
+    const sent = await this.call(
+      token,
+      (api, s) =>
+        api.sendPhoto(
+          msg.chatId,
+          msg.photo,
+          {
+            ...(msg.caption ? { caption: msg.caption, parse_mode: PARSE_MODE } : {}),
+            reply_markup: toMarkup(msg.keyboard),
+            ...(msg.threadId ? { message_thread_id: msg.threadId } : {}),
+            ...(msg.silent ? { disable_notification: true } : {}),
+            ...(msg.replyToMessageId ? { reply_parameters: { message_id: msg.replyToMessageId, allow_sending_without_reply: true } } : {}),
+          },
+          s,
+        ),
+      signal,
+    )
+    return { messageId: sent.message_id, chatId: String(sent.chat.id) }
   }
 
   async setWebhook(token: string, opts: { url: string; secretToken: string }, signal?: AbortSignal): Promise<void> {

@@ -32,8 +32,12 @@ export class MockClient implements TelegramClient {
   async editMessageText(token: string, msg: OutgoingMessage & { messageId: number }): Promise<void> {
     this.record('editMessageText', token, { chatId: msg.chatId, text: msg.text })
   }
-  async answerCallbackQuery(token: string, _id: string, text: string): Promise<void> {
-    this.record('answerCallbackQuery', token, { text })
+  async answerCallbackQuery(token: string, _id: string, text: string | { text?: string; url?: string }): Promise<void> {
+    this.record('answerCallbackQuery', token, { text: typeof text === 'string' ? text : (text.text ?? text.url) })
+  }
+  async sendPhoto(token: string, msg: Omit<OutgoingMessage, 'text'> & { photo: string; caption?: string }): Promise<SentMessage> {
+    this.record('sendPhoto', token, { chatId: msg.chatId, text: msg.caption })
+    return { messageId: this.nextMessageId++, chatId: msg.chatId }
   }
   async setWebhook(token: string): Promise<void> {
     this.record('setWebhook', token)

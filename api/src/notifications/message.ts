@@ -47,6 +47,8 @@ export type OrderForMessage = {
   status?: string
   acceptedBy?: string | null
   acceptedAt?: Date | string | null
+  /** who took the delivery (couriers) */
+  courierName?: string | null
 }
 
 export const STATUS_LABELS: Record<string, string> = {
@@ -112,6 +114,7 @@ function build(o: OrderForMessage, shopName: string, cut: number, maxItems: numb
     const who = o.status === 'accepted' && o.acceptedBy ? `: ${f(o.acceptedBy, 100)}${o.acceptedAt ? ', ' + shopTime(o.acceptedAt, timeZone) : ''}` : ''
     lines.push('', `<b>${STATUS_LABELS[o.status] ?? o.status}</b>${who}`)
   }
+  if (o.courierName && o.status !== 'cancelled') lines.push(`🚚 Курьер: ${f(o.courierName, 100)}`)
   return lines.join('\n')
 }
 

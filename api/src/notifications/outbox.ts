@@ -11,7 +11,7 @@ export type NotificationRow = {
   id: string
   shop_id: string
   order_id: string
-  kind: 'order' | 'order_status' | 'delivery_reminder' | 'daily_summary'
+  kind: 'order' | 'order_status' | 'delivery_reminder' | 'daily_summary' | 'courier_card' | 'courier_report' | 'order_unaccepted'
   state: 'pending' | 'done' | 'dead'
   attempts: number
   revision: number
@@ -54,6 +54,16 @@ export type NotificationRow = {
   quiet_from: string | null
   quiet_to: string | null
   time_zone: string
+  /** the order's courier (couriers.ts) */
+  courier_name: string | null
+  courier_at: Date | null
+  courier_released_at: Date | null
+  delivery_photo: string | null
+  /** when this recipient's message of the order was sent (a card older than the courier's release is sent anew) */
+  message_sent_at: Date | null
+  /** staff | courier */
+  chat_role: string | null
+  accept_within_minutes: number | null
 }
 
 /** Everything one attempt needs, in one read: the order, the bot, the recipient and its own message (for `telegram_outbox d`; the WHERE is the caller's). */
@@ -61,7 +71,8 @@ const notificationSelect = (sql: Sql, slotTaken: ReturnType<Sql>) => sql`
     select ${slotTaken} as slot_taken, d.id, d.shop_id, d.order_id, d.kind, d.state, d.attempts, d.revision, d.created_at, d.chat_ref, d.due_key,
            case when o.delivery_date is not null and o.delivery_slot_from is not null
                 then (o.delivery_date + o.delivery_slot_from) at time zone s.time_zone end as slot_starts_at,
-           s.name as shop_name, s.time_zone,
+           s.name as shop_name, s.time_zone, s.accept_within_minutes,
+           o.courier_name, o.courier_at, o.courier_released_at, o.delivery_photo, m.sent_at as message_sent_at, c.role as chat_role,
            o.number, o.total::text as total, o.customer_name, o.customer_phone, o.recipient_name, o.recipient_phone,
            o.delivery_date::text as delivery_date, o.delivery_time, o.address, o.comment, o.items, o.card_text, o.surprise, o.status, o.accepted_by, o.accepted_at,
            i.bot_token, c.chat_id, (i.enabled and c.enabled) as enabled, c.thread_id, c.quiet_from::text, c.quiet_to::text,
@@ -240,10 +251,10 @@ export async function finishSent(
       insert into telegram_messages (order_id, chat_ref, message_id, chat_id)
       select ${p.orderId}, ${p.chatRef}, ${p.messageId}, ${p.chatId}
       where ${p.chatRef}::bigint is not null and not ${p.isStatusLine ?? false}
-      on conflict (order_id, chat_ref) do update set message_id = excluded.message_id, chat_id = excluded.chat_id),
+      on conflict (order_id, chat_ref) do update set message_id = excluded.message_id, chat_id = excluded.chat_id, sent_at = now()),
     l as (
       update telegram_send_log set message = ${p.text}, message_id = ${p.messageId}
-      where shop_id = ${p.shopId} and order_id = ${p.orderId} and ${p.kind} <> 'order' and not ${p.isStatusLine ?? false}
+      where shop_id = ${p.shopId} and order_id = ${p.orderId} and ${p.kind} = 'order_status' and not ${p.isStatusLine ?? false}
         and chat_id = ${p.chatId})
     -- SENT once every recipient's new-order notification is done; showing the first recipient's message
     insert into telegram_send_log (shop_id, order_id, message, status, error, attempts, sent_at, message_id, chat_id, mock)

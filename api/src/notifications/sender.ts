@@ -4,6 +4,7 @@ import { isDatabaseUnavailable, type Sql } from '../platform/db/client'
 import type { Logger } from '../platform/log'
 import { errorCodeOf, TelegramError, type ErrorCode, type Keyboard, type TelegramClient } from '../bot-api'
 import { renderOrderMessage, renderStatusLine } from './message'
+import { renderCourierCard, renderCourierCardRetired, renderCourierReport, renderUnaccepted, type DeliveryOutcome } from './courier-messages'
 import { deliveriesOn, renderReminder, renderSummary } from './summary'
 import {
   finishFailed,
@@ -117,6 +118,15 @@ export class Sender {
       await finishSkipped(sql, d.id, this.owner, `no reminder: the order is ${d.status}`)
       return { status: 'sent' }
     }
+    if (d.kind === 'order_unaccepted' && d.status !== 'new') {
+      // accepted (or cancelled) in time: the second call is not needed
+      await finishSkipped(sql, d.id, this.owner, `no second call: the order is ${d.status}`)
+      return { status: 'sent' }
+    }
+    if (d.kind === 'courier_card' && !d.message_id && (d.status === 'done' || d.status === 'cancelled')) {
+      await finishSkipped(sql, d.id, this.owner, `no delivery card: the order is ${d.status}`)
+      return { status: 'sent' }
+    }
     const text = !d.order_id
       ? ''
       : renderOrderMessage(
@@ -137,6 +147,7 @@ export class Sender {
             status: d.status,
             acceptedBy: d.accepted_by,
             acceptedAt: d.accepted_at,
+            courierName: d.courier_name,
           },
           d.shop_name,
           d.time_zone,
@@ -190,7 +201,32 @@ export class Sender {
     let body = statusLine ? renderStatusLine({ number: d.number, status: d.status, acceptedBy: d.accepted_by }, d.shop_name) : text
     let keyboard = statusLine ? undefined : this.deps.keyboard?.(d)
     let replyToMessageId: number | null = null
-    if (d.kind === 'daily_summary') {
+    let photo: string | null = null
+    const courierView = {
+      number: d.number,
+      deliveryDate: d.delivery_date,
+      deliveryTime: d.delivery_time,
+      address: d.address,
+      recipientName: d.recipient_name,
+      recipientPhone: d.recipient_phone,
+      comment: d.comment,
+      surprise: d.surprise,
+    }
+    // a courier card sent before staff took its courier off is retired, and the card is offered anew
+    const reopen =
+      d.kind === 'courier_card' && !!d.message_id && !!d.courier_released_at && !!d.message_sent_at && d.message_sent_at < d.courier_released_at
+    if (d.kind === 'courier_card') {
+      body = renderCourierCard({ ...courierView, status: d.status, courierName: d.courier_name, courierAt: d.courier_at }, d.shop_name, d.time_zone)
+    } else if (d.kind === 'courier_report') {
+      const outcome = d.due_key!.split(':')[0] as DeliveryOutcome
+      body = renderCourierReport({ number: d.number, courierName: d.courier_name, address: d.address }, outcome)
+      photo = outcome === 'delivered' ? d.delivery_photo : null
+      keyboard = undefined
+      replyToMessageId = d.message_id ? Number(d.message_id) : null
+    } else if (d.kind === 'order_unaccepted') {
+      body = renderUnaccepted({ number: d.number, createdAt: d.created_at }, d.accept_within_minutes ?? 0, d.time_zone)
+      replyToMessageId = d.message_id ? Number(d.message_id) : null
+    } else if (d.kind === 'daily_summary') {
       body = renderSummary(d.shop_name, d.due_key!, await deliveriesOn(sql, d.shop_id, d.due_key!))
       keyboard = undefined
     } else if (d.kind === 'delivery_reminder') {
@@ -199,8 +235,11 @@ export class Sender {
       replyToMessageId = d.message_id ? Number(d.message_id) : null
     }
     // not the order's own message: reminders, summaries and status lines are not edited later
-    const standalone = statusLine || d.kind === 'delivery_reminder' || d.kind === 'daily_summary'
-    const silent = inQuietHours(new Date(), d.time_zone, d.quiet_from, d.quiet_to)
+    const standalone = statusLine || d.kind === 'delivery_reminder' || d.kind === 'daily_summary' || d.kind === 'courier_report' || d.kind === 'order_unaccepted'
+    // the second call for an unaccepted order rings even inside quiet hours: that is its point
+    const silent = d.kind !== 'order_unaccepted' && inQuietHours(new Date(), d.time_zone, d.quiet_from, d.quiet_to)
+    const edits = (d.kind === 'order_status' || (d.kind === 'courier_card' && !reopen)) && !!d.message_id && !!d.message_chat_id
+    const editText = d.kind === 'courier_card' ? body : text
     const threadId = d.thread_id ? Number(d.thread_id) : null
     const base = { id: d.id, kind: d.kind, shopId: d.shop_id, orderId: d.order_id, chatRef: d.chat_ref, mock: client.mode === 'mock', revision: d.revision }
     let chatId = d.chat_id
@@ -208,18 +247,26 @@ export class Sender {
     for (let hop = 0; hop < 3; hop++) {
       try {
         const callStarted = performance.now()
-        if (d.kind === 'order_status' && d.message_id && d.message_chat_id) {
-          await client.editMessageText(token, { chatId: d.message_chat_id, messageId: Number(d.message_id), text, keyboard }, signal)
+        if (edits && d.message_id && d.message_chat_id) {
+          await client.editMessageText(token, { chatId: d.message_chat_id, messageId: Number(d.message_id), text: editText, keyboard }, signal)
           await this.recordSent(started, {
             ...base,
-            text,
+            text: editText,
             messageId: Number(d.message_id),
             chatId: d.message_chat_id,
             paceMs: this.paceFor(chatId),
             groupPerMinute: this.deps.config.groupPerMinute,
           })
         } else {
-          const sent = await client.sendMessage(token, { chatId, text: body, keyboard, threadId, silent, replyToMessageId }, signal)
+          if (reopen && d.message_id && d.message_chat_id) {
+            // the old card loses its button; a failure here must not keep the new card from going out
+            await client
+              .editMessageText(token, { chatId: d.message_chat_id, messageId: Number(d.message_id), text: renderCourierCardRetired(d.number) }, signal)
+              .catch((err) => log.warn('courier_card_retire_failed', { ...fields, error: err }))
+          }
+          const sent = photo
+            ? await client.sendPhoto(token, { chatId, photo, caption: body, threadId, silent, replyToMessageId }, signal)
+            : await client.sendMessage(token, { chatId, text: body, keyboard, threadId, silent, replyToMessageId }, signal)
           await this.recordSent(started, {
             ...base,
             text: body,
@@ -253,7 +300,7 @@ export class Sender {
           await this.recordSent(started, {
             ...base,
             mock: false,
-            text,
+            text: editText,
             messageId: Number(d.message_id),
             chatId: d.message_chat_id ?? chatId,
             paceMs: this.paceFor(chatId),
@@ -261,7 +308,7 @@ export class Sender {
           })
           return { status: 'sent' }
         }
-        if (f.kind === 'terminal' && f.code === 'message_gone' && d.kind === 'order_status') {
+        if (f.kind === 'terminal' && f.code === 'message_gone' && (d.kind === 'order_status' || d.kind === 'courier_card')) {
           // The message was deleted: fall back to one new message with the current status.
           d.message_id = null
           continue

@@ -2,6 +2,7 @@ import { safeEqual } from '../platform/http/auth'
 import type { Keyboard } from '../bot-api'
 import type { NotificationRow } from '../notifications'
 import type { TokenCipher } from '../platform/crypto'
+import { courierCallbackData, courierCardKeyboard } from './courier-buttons'
 
 /**
  * The inline buttons of an order message and their callback data. Telegram limits callback data to
@@ -40,8 +41,11 @@ export const canOpenMiniApp = (publicUrl: string | undefined, chatId: string | n
  * the page inside Telegram (a Mini App signed in by Telegram), in a group a plain link; nothing else.
  */
 export function orderKeyboard(cipher: TokenCipher, publicUrl: string | undefined) {
-  return (d: Pick<NotificationRow, 'shop_id' | 'order_id' | 'status'> & { chat_id?: string | null }): Keyboard | undefined => {
+  return (d: Pick<NotificationRow, 'shop_id' | 'order_id' | 'status'> & { chat_id?: string | null; courier_name?: string | null }): Keyboard | undefined => {
     const row: Keyboard[number] = []
+    // staff may take the courier off while the delivery is not over
+    if (d.courier_name && (d.status === 'assembling' || d.status === 'delivering'))
+      row.push({ text: 'Снять курьера', callbackData: courierCallbackData(cipher, 'release', d.shop_id, d.order_id) })
     if (d.status === 'new') row.push({ text: 'Принять', callbackData: acceptCallbackData(cipher, d.shop_id, d.order_id) })
     if (publicUrl)
       row.push(
@@ -51,4 +55,11 @@ export function orderKeyboard(cipher: TokenCipher, publicUrl: string | undefined
       )
     return row.length ? [row] : undefined
   }
+}
+
+/** The keyboard of any notification: a courier chat's delivery card has its own, every other message the order's. */
+export function notificationKeyboard(cipher: TokenCipher, publicUrl: string | undefined) {
+  const order = orderKeyboard(cipher, publicUrl)
+  const card = courierCardKeyboard(cipher)
+  return (d: NotificationRow): Keyboard | undefined => (d.kind === 'courier_card' ? card(d) : order(d))
 }

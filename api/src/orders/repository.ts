@@ -1,5 +1,13 @@
 import type { Sql } from '../platform/db/client'
-import { queueStatusEdit, reserveSlot, type NotificationRow, type Pacing } from '../notifications'
+import {
+  queueCourierCards,
+  queueStatusEdit,
+  reserveSlot,
+  settleUnaccepted,
+  UNACCEPTED_OUTBOX_SQL,
+  type NotificationRow,
+  type Pacing,
+} from '../notifications'
 import type { CreateOrderInput, Order } from './schema'
 
 export type OrderRow = {
@@ -22,13 +30,17 @@ export type OrderRow = {
   accepted_by: string | null
   accepted_at: Date | null
   created_at: Date
+  courier_name: string | null
+  courier_at: Date | null
+  delivery_photo: string | null
+  delivered_at: Date | null
 }
 
-const ORDER_COLUMNS =
-  'id, shop_id, number, total::text as total, customer_name, customer_phone, recipient_name, recipient_phone, delivery_date::text as delivery_date, delivery_time, address, comment, items, card_text, surprise, status, accepted_by, accepted_at, created_at'
+export const ORDER_COLUMNS =
+  'id, shop_id, number, total::text as total, customer_name, customer_phone, recipient_name, recipient_phone, delivery_date::text as delivery_date, delivery_time, address, comment, items, card_text, surprise, status, accepted_by, accepted_at, created_at, courier_name, courier_at, delivery_photo, delivered_at'
 
 /** The same columns qualified with the `o` alias, for queries that join orders with other tables. */
-const ORDER_COLUMNS_OF_O = ORDER_COLUMNS.split(', ')
+export const ORDER_COLUMNS_OF_O = ORDER_COLUMNS.split(', ')
   .map((c) => 'o.' + c)
   .join(', ')
 
@@ -52,6 +64,9 @@ export const toOrder = (r: OrderRow): Order => ({
   acceptedBy: r.accepted_by,
   acceptedAt: r.accepted_at ? new Date(r.accepted_at).toISOString() : null,
   createdAt: new Date(r.created_at).toISOString(),
+  courier: r.courier_name ? { name: r.courier_name, at: r.courier_at ? new Date(r.courier_at).toISOString() : null } : null,
+  deliveredAt: r.delivered_at ? new Date(r.delivered_at).toISOString() : null,
+  deliveryPhoto: !!r.delivery_photo,
 })
 
 export type InsertResult =
@@ -111,7 +126,9 @@ export async function insertOrderOnce(
         join telegram_chats c on c.shop_id = o.shop_id and c.enabled and 'delivery_reminder' = any(c.events)
         where ${o.deliveryDate ?? null}::date is not null and ${o.deliveryTime.from}::time is not null
           and ((${o.deliveryDate ?? null}::date + ${o.deliveryTime.from}::time) at time zone sh.time_zone) > now()
-        returning id)
+        returning id),
+      -- the second call, if nobody accepts the order in time (sql/023)
+      u as (${sql.unsafe(UNACCEPTED_OUTBOX_SQL('o'))})
       -- what each first attempt needs (as loadNotification reads it), so the request reads nothing more
       select o.*, (
         select json_agg(json_build_object(
@@ -125,7 +142,9 @@ export async function insertOrderOnce(
                  'surprise', o.surprise, 'status', o.status, 'accepted_by', o.accepted_by, 'accepted_at', o.accepted_at,
                  'bot_token', i.bot_token, 'chat_id', c.chat_id, 'enabled', i.enabled and c.enabled, 'thread_id', c.thread_id::text,
                  'quiet_from', c.quiet_from::text, 'quiet_to', c.quiet_to::text, 'message_id', null, 'message_chat_id', null,
-                 'order_delivery_state', null, 'pending_edit_revision', null) order by d.id)
+                 'order_delivery_state', null, 'pending_edit_revision', null,
+                 'accept_within_minutes', sh.accept_within_minutes, 'courier_name', null, 'courier_at', null, 'courier_released_at', null,
+                 'delivery_photo', null, 'message_sent_at', null, 'chat_role', c.role) order by d.id)
         from d
         join shops sh on sh.id = d.shop_id
         join telegram_integrations i on i.shop_id = d.shop_id
@@ -236,7 +255,10 @@ export async function changeOrderStatus(
       return { changed: false, order: current ?? null }
     }
     const editQueued = await queueStatusEdit(tx as unknown as Sql, shopId, orderId, to)
-    return { changed: true, order: row, editQueued }
+    // couriers: the card goes out when the bouquet is being assembled, and follows the order after that
+    const cards = await queueCourierCards(tx as unknown as Sql, shopId, orderId, { create: to === 'assembling' })
+    if (to !== 'new') await settleUnaccepted(tx as unknown as Sql, orderId)
+    return { changed: true, order: row, editQueued: editQueued || cards }
   })
 }
 

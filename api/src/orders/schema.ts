@@ -109,6 +109,12 @@ export const OrderSchema = z.object({
   acceptedBy: z.string().nullable(),
   acceptedAt: z.string().nullable(),
   createdAt: z.string(),
+  courier: z
+    .object({ name: z.string(), at: z.string().nullable() })
+    .nullable()
+    .describe('Who took the delivery (the first press of «🚚 Беру» in a courier chat), or null'),
+  deliveredAt: z.string().nullable().describe('When the courier reported it delivered'),
+  deliveryPhoto: z.boolean().describe('Whether the courier sent a photo of the handover'),
 })
 export type Order = z.infer<typeof OrderSchema>
 
