@@ -9,6 +9,7 @@ import type { Sql } from './platform/db/client'
 import type { Logger } from './platform/log'
 import { Metrics } from './platform/metrics'
 import { LiveHub } from './live'
+import { CourierService } from './couriers'
 import { BotCommands, createCallbackHandler, Poller, UpdateRouter, type CallbackHandler } from './updates'
 
 export type Services = ReturnType<typeof createServices>
@@ -46,16 +47,23 @@ export function createServices(p: { config: Config; sql: Sql; client: TelegramCl
     platformSecret: config.PLATFORM_SECRET,
     publicUrl: config.PUBLIC_URL,
   })
-  const orders = new OrderService({ sql, delivery, dispatcher, log })
+  const couriers = new CourierService({ sql, client, cipher, log, timeoutMs: config.TELEGRAM_TIMEOUT_MS })
+  const orders = new OrderService({ sql, delivery, dispatcher, log, couriers })
   // Imports run one way (updates → orders → notifications): the router is built last and given the
   // button handler, so nothing is assigned after construction.
   const accept = createCallbackHandler({ sql, client, cipher, orders, log, timeoutMs: config.TELEGRAM_TIMEOUT_MS })
   // «Разрешить» under an access request is the access feature's; every other press is an order's
   const onCallback: CallbackHandler = async (integration, token, update) => {
+    if (await couriers.handlePress(integration, token, update)) return
     if (!(await access.handleTelegramPress(integration, token, update))) await accept(integration, token, update)
   }
   const commands = new BotCommands({ sql, client, cipher, log, timeoutMs: config.TELEGRAM_TIMEOUT_MS, publicUrl: config.PUBLIC_URL })
-  const updates = new UpdateRouter({ sql, client, cipher, log, timeoutMs: config.TELEGRAM_TIMEOUT_MS, onCallback, commands, publicUrl: config.PUBLIC_URL })
+  const updates = new UpdateRouter({ sql, client, cipher, log, timeoutMs: config.TELEGRAM_TIMEOUT_MS, onCallback,
+    commands,
+    publicUrl: config.PUBLIC_URL,
+    onPhoto: (integration, token, msg) => couriers.handlePhoto(integration, token, msg),
+    onStart: (integration, token, msg, code) => couriers.handleStart(integration, token, msg, code!),
+  })
   // Live pages: the hub is fed by LISTEN/NOTIFY and reads what it sends through the same services the GET routes use.
   const live = new LiveHub({
     sql,
@@ -82,6 +90,7 @@ export function createServices(p: { config: Config; sql: Sql; client: TelegramCl
     orders,
     access,
     recipients,
+    couriers,
     metrics,
     live,
     /** Background work: the dispatcher always, the poller only when no webhook can reach us. */

@@ -43,7 +43,11 @@ export const orderRoutes = (orders: OrderService) =>
     })
     .patch(
       '/shops/:shopId/orders/:orderId',
-      ({ params, body, request }) => orders.changeStatus(params.shopId, params.orderId, body.status, body.by, actorOf(principalOf(request))),
+      async ({ params, body, request }) => {
+        const actor = actorOf(principalOf(request))
+        const released = body.courier === null ? await orders.releaseCourier(params.shopId, params.orderId, actor) : null
+        return body.status ? orders.changeStatus(params.shopId, params.orderId, body.status, body.by, actor) : released!
+      },
       {
         params: z.object({ shopId: Id, orderId: Id }),
         parse: 'json',

@@ -199,10 +199,13 @@ export const NEXT_STATUSES: Record<OrderStatus, readonly OrderStatus[]> = {
 /** The statuses an order may come from to reach `to`. */
 export const previousStatuses = (to: OrderStatus): OrderStatus[] => ORDER_STATUSES.filter((s) => NEXT_STATUSES[s].includes(to))
 
-export const PatchOrderBody = z.object({
-  status: z.enum(ORDER_STATUSES).describe('new → accepted → assembling → delivering → done; cancelled from any but done'),
-  by: z.string().trim().min(1).max(100).optional().describe('Who accepted it (shown in Telegram); defaults to «менеджер»'),
-})
+export const PatchOrderBody = z
+  .object({
+    status: z.enum(ORDER_STATUSES).optional().describe('new → accepted → assembling → delivering → done; cancelled from any but done'),
+    by: z.string().trim().min(1).max(100).optional().describe('Who accepted it (shown in Telegram); defaults to «менеджер»'),
+    courier: z.null().optional().describe('null takes the courier off the order: the delivery card goes back to the couriers’ chat'),
+  })
+  .refine((b) => b.status !== undefined || b.courier !== undefined, 'send status and/or courier: null')
 
 export const PatchOrderResponse = z.object({
   order: OrderSchema,

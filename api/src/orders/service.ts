@@ -35,7 +35,30 @@ const listItem = (r: OrderWithNotificationRow) => ({
 })
 
 export class OrderService {
-  constructor(private readonly deps: { sql: Sql; delivery: Sender; dispatcher: Dispatcher; log: Logger }) {}
+  constructor(
+    private readonly deps: {
+      sql: Sql
+      delivery: Sender
+      dispatcher: Dispatcher
+      log: Logger
+      /** taking a courier off an order (the couriers feature: it also retires the courier's private card) */
+      couriers?: { release(shopId: number, orderId: number, actor: Actor): Promise<boolean> }
+    },
+  ) {}
+
+  /** PATCH with `courier: null`: staff take the courier off; the delivery card goes back to the couriers' chat. */
+  async releaseCourier(shopId: number, orderId: number, actor: Actor): Promise<{ order: Order; changed: boolean; telegramEdit: 'queued' | 'none' }> {
+    const { sql, dispatcher, couriers } = this.deps
+    await getShopOr404(sql, shopId)
+    const before = await findOrder(sql, shopId, orderId)
+    if (!before) throw new NotFound(`Order ${orderId} does not exist in shop ${shopId}`, 'order_not_found')
+    if (before.courier_name && before.status !== 'assembling' && before.status !== 'delivering')
+      throw new Conflict(`The order is ${before.status}: its courier stays on record`, 'order_closed')
+    const changed = !!couriers && (await couriers.release(shopId, orderId, actor))
+    if (changed) dispatcher.wake()
+    const after = (await findOrder(sql, shopId, orderId))!
+    return { order: toOrder(after), changed, telegramEdit: changed ? 'queued' : 'none' }
+  }
 
   /**
    * Stores the order (once per number) and makes the first notification attempt after commit,
