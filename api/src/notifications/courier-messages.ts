@@ -30,7 +30,7 @@ function deliveryLines(o: DeliveryFields): string[] {
   const when = [o.deliveryDate ? formatDate(o.deliveryDate) : null, cut(o.deliveryTime, 50)].filter(Boolean).join(', ')
   lines.push(`🕒 <b>${when || 'Время не указано'}</b>`)
   lines.push(`📍 ${cut(o.address, 500) ?? 'Адрес не указан'}`)
-  const recipient = [cut(o.recipientName, 200), cut(o.recipientPhone, 40)].filter(Boolean).join(', ')
+  const recipient = [cut(o.recipientName, 200), o.surprise ? null : cut(o.recipientPhone, 40)].filter(Boolean).join(', ')
   if (recipient) lines.push(`👤 Получатель: ${recipient}`)
   const comment = cut(o.comment, 1500)
   if (comment) lines.push(`💬 ${comment}`)
