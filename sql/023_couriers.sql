@@ -23,6 +23,9 @@ alter table orders add column courier_card_message_id bigint;
 alter table orders add column delivery_photo text;
 alter table orders add column delivered_at timestamptz;
 
+-- when the order was raised for nobody accepting it (once: the platform event is written with it)
+alter table orders add column unaccepted_at timestamptz;
+
 -- A courier's private chat with the shop's bot (they opened it with /start), and the order whose
 -- «Доставлено» waits for a photo from them.
 create table courier_contacts (

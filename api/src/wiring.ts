@@ -58,7 +58,13 @@ export function createServices(p: { config: Config; sql: Sql; client: TelegramCl
     if (!(await access.handleTelegramPress(integration, token, update))) await accept(integration, token, update)
   }
   const commands = new BotCommands({ sql, client, cipher, log, timeoutMs: config.TELEGRAM_TIMEOUT_MS, publicUrl: config.PUBLIC_URL })
-  const updates = new UpdateRouter({ sql, client, cipher, log, timeoutMs: config.TELEGRAM_TIMEOUT_MS, onCallback,
+  const updates = new UpdateRouter({
+    sql,
+    client,
+    cipher,
+    log,
+    timeoutMs: config.TELEGRAM_TIMEOUT_MS,
+    onCallback,
     commands,
     publicUrl: config.PUBLIC_URL,
     onPhoto: (integration, token, msg) => couriers.handlePhoto(integration, token, msg),

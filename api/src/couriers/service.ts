@@ -64,9 +64,7 @@ export class CourierService {
   }
 
   private async answer(token: string, q: Press, text: string | { url: string }) {
-    await this.deps.client
-      .answerCallbackQuery(token, q.id, text, this.signal())
-      .catch((err) => this.deps.log.warn('callback_answer_failed', { error: err }))
+    await this.deps.client.answerCallbackQuery(token, q.id, text, this.signal()).catch((err) => this.deps.log.warn('callback_answer_failed', { error: err }))
   }
 
   /** A press of a courier-flow button; false when the data is not the courier flow's (someone else handles it). */
@@ -90,7 +88,10 @@ export class CourierService {
         await this.take(integration, token, q, shopId, orderId, chatId)
         return true
       case 'release':
-        if (!q.message || !((await isRecipientChat(this.deps.sql, shopId, chatId)) || (await isOrderMessage(this.deps.sql, orderId, chatId, q.message.message_id)))) {
+        if (
+          !q.message ||
+          !((await isRecipientChat(this.deps.sql, shopId, chatId)) || (await isOrderMessage(this.deps.sql, orderId, chatId, q.message.message_id)))
+        ) {
           await this.answer(token, q, 'Эта кнопка не относится к заказам этого магазина')
           return true
         }
@@ -161,7 +162,13 @@ export class CourierService {
   }
 
   /** Edits the courier's private card to its final state (no buttons). */
-  private async retirePrivateCard(token: string, shopId: number, order: CourierOrderRow, at: { chatId: string | null; messageId: string | null }, state: 'done' | 'released') {
+  private async retirePrivateCard(
+    token: string,
+    shopId: number,
+    order: CourierOrderRow,
+    at: { chatId: string | null; messageId: string | null },
+    state: 'done' | 'released',
+  ) {
     if (!at.chatId || !at.messageId) return
     const shop = (await shopForMessages(this.deps.sql, shopId))!
     await this.deps.client

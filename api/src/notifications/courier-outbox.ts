@@ -1,3 +1,4 @@
+import { recordEvent } from '../events'
 import type { Sql } from '../platform/db/client'
 import type { DeliveryOutcome } from './courier-messages'
 
@@ -88,3 +89,16 @@ export const UNACCEPTED_OUTBOX_SQL = (from: string) => `
          or c.id = (select p.id from telegram_chats p where p.shop_id = ${from}.shop_id and p.type = 'private' order by p.id limit 1))
   on conflict do nothing
   returning id`
+
+/**
+ * The second call is going out: the order is marked raised and `order.unaccepted` written, once per
+ * order whatever the number of staff chats (the first row to get here wins), only while it is still new.
+ */
+export async function markUnaccepted(sql: Sql, shopId: number | string, orderId: number | string, minutes: number | null): Promise<void> {
+  await sql.begin(async (t) => {
+    const tx = t as unknown as Sql
+    const [row] = await tx`
+      update orders set unaccepted_at = now() where id = ${orderId} and status = 'new' and unaccepted_at is null returning id`
+    if (row) await recordEvent(tx, { shopId: Number(shopId), type: 'order.unaccepted', orderId: Number(orderId), data: { afterMinutes: minutes } })
+  })
+}

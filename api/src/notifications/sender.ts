@@ -4,6 +4,7 @@ import { isDatabaseUnavailable, type Sql } from '../platform/db/client'
 import type { Logger } from '../platform/log'
 import { errorCodeOf, TelegramError, type ErrorCode, type Keyboard, type TelegramClient } from '../bot-api'
 import { renderOrderMessage, renderStatusLine } from './message'
+import { markUnaccepted } from './courier-outbox'
 import { renderCourierCard, renderCourierCardRetired, renderCourierReport, renderUnaccepted, type DeliveryOutcome } from './courier-messages'
 import { deliveriesOn, renderReminder, renderSummary } from './summary'
 import {
@@ -213,8 +214,7 @@ export class Sender {
       surprise: d.surprise,
     }
     // a courier card sent before staff took its courier off is retired, and the card is offered anew
-    const reopen =
-      d.kind === 'courier_card' && !!d.message_id && !!d.courier_released_at && !!d.message_sent_at && d.message_sent_at < d.courier_released_at
+    const reopen = d.kind === 'courier_card' && !!d.message_id && !!d.courier_released_at && !!d.message_sent_at && d.message_sent_at < d.courier_released_at
     if (d.kind === 'courier_card') {
       body = renderCourierCard({ ...courierView, status: d.status, courierName: d.courier_name, courierAt: d.courier_at }, d.shop_name, d.time_zone)
     } else if (d.kind === 'courier_report') {
@@ -224,6 +224,7 @@ export class Sender {
       keyboard = undefined
       replyToMessageId = d.message_id ? Number(d.message_id) : null
     } else if (d.kind === 'order_unaccepted') {
+      await markUnaccepted(sql, d.shop_id, d.order_id, d.accept_within_minutes)
       body = renderUnaccepted({ number: d.number, createdAt: d.created_at }, d.accept_within_minutes ?? 0, d.time_zone)
       replyToMessageId = d.message_id ? Number(d.message_id) : null
     } else if (d.kind === 'daily_summary') {
@@ -235,7 +236,8 @@ export class Sender {
       replyToMessageId = d.message_id ? Number(d.message_id) : null
     }
     // not the order's own message: reminders, summaries and status lines are not edited later
-    const standalone = statusLine || d.kind === 'delivery_reminder' || d.kind === 'daily_summary' || d.kind === 'courier_report' || d.kind === 'order_unaccepted'
+    const standalone =
+      statusLine || d.kind === 'delivery_reminder' || d.kind === 'daily_summary' || d.kind === 'courier_report' || d.kind === 'order_unaccepted'
     // the second call for an unaccepted order rings even inside quiet hours: that is its point
     const silent = d.kind !== 'order_unaccepted' && inQuietHours(new Date(), d.time_zone, d.quiet_from, d.quiet_to)
     const edits = (d.kind === 'order_status' || (d.kind === 'courier_card' && !reopen)) && !!d.message_id && !!d.message_chat_id

@@ -19,7 +19,11 @@ export function courierCallbackData(cipher: TokenCipher, action: CourierAction, 
 }
 
 /** The action and order of a courier-flow press, or null when the data is not ours for this shop. */
-export function parseCourierCallback(cipher: TokenCipher, shopId: string | number, data: string | undefined): { action: CourierAction; orderId: number } | null {
+export function parseCourierCallback(
+  cipher: TokenCipher,
+  shopId: string | number,
+  data: string | undefined,
+): { action: CourierAction; orderId: number } | null {
   const m = DATA_RE.exec(data ?? '')
   if (!m) return null
   const action = ACTION_OF[m[1]!]!

@@ -40,7 +40,9 @@ export async function assignCourier(sql: Sql, shopId: number, orderId: number, b
   })
 }
 
-export type ReleaseResult = { released: true; order: CourierOrderRow; previous: { tgId: string; chatId: string | null; messageId: string | null } } | { released: false }
+export type ReleaseResult =
+  | { released: true; order: CourierOrderRow; previous: { tgId: string; chatId: string | null; messageId: string | null } }
+  | { released: false }
 
 /** Staff take the courier off: the card goes back to the couriers' chat (as a new message) and the courier's own card is retired. */
 export async function releaseCourier(sql: Sql, shopId: number, orderId: number, actor: Actor): Promise<ReleaseResult> {
@@ -53,7 +55,11 @@ export async function releaseCourier(sql: Sql, shopId: number, orderId: number, 
              courier_card_chat_id = null, courier_card_message_id = null
       from old
       where o.id = old.id and old.courier_tg_id is not null and o.status = any(${ON_ITS_WAY})
-      returning ${tx.unsafe(COLUMNS.split(', ').map((c) => `o.${c}`).join(', '))},
+      returning ${tx.unsafe(
+        COLUMNS.split(', ')
+          .map((c) => `o.${c}`)
+          .join(', '),
+      )},
                 old.courier_tg_id as prev_tg_id, old.courier_card_chat_id as prev_chat_id, old.courier_card_message_id as prev_message_id, old.courier_name as prev_name`
     if (!row) return { released: false }
     await tx`update courier_contacts set awaiting_photo = null where shop_id = ${shopId} and awaiting_photo = ${orderId}`
@@ -88,7 +94,11 @@ export async function completeDelivery(
       update orders o set status = 'done', delivery_photo = ${photo}, delivered_at = now(), updated_at = now()
       from old
       where o.id = old.id and o.courier_tg_id = ${courier.tgId} and old.status = any(${ON_ITS_WAY})
-      returning ${tx.unsafe(COLUMNS.split(', ').map((c) => `o.${c}`).join(', '))}, old.status as from_status`
+      returning ${tx.unsafe(
+        COLUMNS.split(', ')
+          .map((c) => `o.${c}`)
+          .join(', '),
+      )}, old.status as from_status`
     if (!row) return null
     await tx`update courier_contacts set awaiting_photo = null where shop_id = ${shopId} and awaiting_photo = ${orderId}`
     await queueStatusEdit(tx, shopId, orderId, 'done')

@@ -1,13 +1,5 @@
 import type { Sql } from '../platform/db/client'
-import {
-  queueCourierCards,
-  queueStatusEdit,
-  reserveSlot,
-  settleUnaccepted,
-  UNACCEPTED_OUTBOX_SQL,
-  type NotificationRow,
-  type Pacing,
-} from '../notifications'
+import { queueCourierCards, queueStatusEdit, reserveSlot, settleUnaccepted, UNACCEPTED_OUTBOX_SQL, type NotificationRow, type Pacing } from '../notifications'
 import type { CreateOrderInput, Order } from './schema'
 
 export type OrderRow = {

@@ -1,17 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { createHarness, eventually, expectNoSecrets, one, type Harness } from '../helpers'
-import {
-  answers,
-  assemblingOrder,
-  buttons,
-  COURIER_CHAT,
-  courierShop,
-  ORDER,
-  press,
-  privateMessage,
-  STAFF_CHAT,
-  user,
-} from './fixtures'
+import { answers, assemblingOrder, buttons, COURIER_CHAT, courierShop, ORDER, press, privateMessage, STAFF_CHAT, user } from './fixtures'
 
 /**
  * Couriers through the fake Bot API: the delivery card in the couriers' chat (without the buyer's data),
@@ -106,9 +95,18 @@ describe('«🚚 Беру»', () => {
     expect(said.filter((t) => t.startsWith(`Заказ уже взял: ${o.courier_name}`))).toHaveLength(1)
     expect(await events(orderId, 'delivery.assigned')).toHaveLength(1)
     // the winner's private card
-    const priv = await eventually(() => sentTo(token, winner.id).find((c) => String(c.payload.text).includes('Ваша доставка №K-3')), { message: 'private card' })
+    const priv = await eventually(() => sentTo(token, winner.id).find((c) => String(c.payload.text).includes('Ваша доставка №K-3')), {
+      message: 'private card',
+    })
     expect(sentTo(token, loser.id)).toHaveLength(0)
-    expect(buttons(priv).map((x) => x.text)).toEqual(['📋 Адрес', '📋 Телефон', '🗺 Открыть на карте', '✅ Доставлено', '📵 Не дозвонился', '↩️ Вернул в магазин'])
+    expect(buttons(priv).map((x) => x.text)).toEqual([
+      '📋 Адрес',
+      '📋 Телефон',
+      '🗺 Открыть на карте',
+      '✅ Доставлено',
+      '📵 Не дозвонился',
+      '↩️ Вернул в магазин',
+    ])
     // the card in the couriers' chat now says who took it, without the button
     const edit = await eventually(() => h.fake.callsOf('editMessageText', token).find((c) => c.payload.message_id === messageId), { message: 'card edited' })
     expect(String(edit.payload.text)).toContain(`Взял: ${o.courier_name}`)
@@ -141,7 +139,9 @@ describe('«🚚 Беру»', () => {
     await h.services.updates.settle()
     expect(sentTo(token, 7012).some((c) => String(c.payload.text).includes('ул. Ленина'))).toBe(false)
     await h.fake.deliver(token, privateMessage(nina, { text: `/start ${code}` }))
-    const priv = await eventually(() => sentTo(token, nina.id).find((c) => String(c.payload.text).includes('Ваша доставка №K-4')), { message: 'card on /start' })
+    const priv = await eventually(() => sentTo(token, nina.id).find((c) => String(c.payload.text).includes('Ваша доставка №K-4')), {
+      message: 'card on /start',
+    })
     const b = buttons(priv)
     expect(b.find((x) => x.text === '📋 Адрес')?.copy_text).toEqual({ text: ORDER.address })
     expect(b.find((x) => x.text === '📋 Телефон')?.copy_text).toEqual({ text: ORDER.recipientPhone })
@@ -166,8 +166,12 @@ describe('the delivery ends', () => {
     const courier = await courierWithPrivateChat(s.token, s.shopId, user(7100 + Number(number.slice(2)), 'Сергей', 'Доставкин'))
     await h.fake.deliver(s.token, press(buttons(s.card)[0]!.callback_data, s.messageId, COURIER_CHAT, courier))
     const priv = await eventually(() => sentTo(s.token, courier.id).find((c) => String(c.payload.text).includes('Ваша доставка')), { message: 'private card' })
-    const staffMessageId = Number(one(await h.sql`select message_id from telegram_messages m join telegram_chats c on c.id = m.chat_ref
-      where m.order_id = ${s.orderId} and c.chat_id = ${STAFF_CHAT}`).message_id)
+    const staffMessageId = Number(
+      one(
+        await h.sql`select message_id from telegram_messages m join telegram_chats c on c.id = m.chat_ref
+      where m.order_id = ${s.orderId} and c.chat_id = ${STAFF_CHAT}`,
+      ).message_id,
+    )
     const button = (text: string) => buttons(priv).find((b) => b.text === text)!.callback_data
     return { ...s, courier, priv, staffMessageId, button, privId: (priv.result as { message_id: number }).message_id }
   }
@@ -181,17 +185,19 @@ describe('the delivery ends', () => {
     await h.fake.deliver(t.token, privateMessage(t.courier, { photo: [{ file_id: 'small-file' }, { file_id: 'PHOTO-FILE-ID' }] }))
     const o = one(await h.sql`select status, delivery_photo, delivered_at from orders where id = ${t.orderId}`)
     expect(o).toMatchObject({ status: 'done', delivery_photo: 'PHOTO-FILE-ID' })
-    const proof = await eventually(
-      () => h.fake.callsOf('sendPhoto', t.token).find((c) => String(c.payload.chat_id) === STAFF_CHAT),
-      { message: 'the proof in the staff chat' },
-    )
+    const proof = await eventually(() => h.fake.callsOf('sendPhoto', t.token).find((c) => String(c.payload.chat_id) === STAFF_CHAT), {
+      message: 'the proof in the staff chat',
+    })
     expect(proof.payload.photo).toBe('PHOTO-FILE-ID')
     expect(String(proof.payload.caption)).toContain('Заказ №K-61 доставлен')
     expect((proof.payload.reply_parameters as { message_id: number }).message_id).toBe(t.staffMessageId)
     // the private card loses its buttons, the couriers' card says delivered, the staff message says done
-    await eventually(() => h.fake.callsOf('editMessageText', t.token).find((c) => c.payload.message_id === t.privId && String(c.payload.text).includes('Доставлено')), {
-      message: 'private card closed',
-    })
+    await eventually(
+      () => h.fake.callsOf('editMessageText', t.token).find((c) => c.payload.message_id === t.privId && String(c.payload.text).includes('Доставлено')),
+      {
+        message: 'private card closed',
+      },
+    )
     await eventually(
       () => h.fake.callsOf('editMessageText', t.token).find((c) => c.payload.message_id === t.messageId && String(c.payload.text).includes('Доставлен')),
       { message: 'couriers’ card closed' },
@@ -233,9 +239,7 @@ describe('the delivery ends', () => {
     const t = await taken('K-63')
     const staffEdit = await eventually(
       () =>
-        h.fake
-          .callsOf('editMessageText', t.token)
-          .find((c) => String(c.payload.chat_id) === STAFF_CHAT && buttons(c).some((b) => b.text === 'Снять курьера')),
+        h.fake.callsOf('editMessageText', t.token).find((c) => String(c.payload.chat_id) === STAFF_CHAT && buttons(c).some((b) => b.text === 'Снять курьера')),
       { message: 'the staff button' },
     )
     const release = buttons(staffEdit).find((b) => b.text === 'Снять курьера')!.callback_data
@@ -246,9 +250,12 @@ describe('the delivery ends', () => {
     expect(answers(h, t.token).at(-1)).toBe('Курьер снят: заказ снова в чате курьеров')
     expect(one(await h.sql`select courier_name, courier_tg_id from orders where id = ${t.orderId}`)).toEqual({ courier_name: null, courier_tg_id: null })
     // a new card with «Беру» in the couriers' chat, the old one retired, the courier's own card retired
-    const again = await eventually(() => sentTo(t.token, COURIER_CHAT).filter((c) => c.method === 'sendMessage' && String(c.payload.text).includes('№K-63'))[1], {
-      message: 'the card offered again',
-    })
+    const again = await eventually(
+      () => sentTo(t.token, COURIER_CHAT).filter((c) => c.method === 'sendMessage' && String(c.payload.text).includes('№K-63'))[1],
+      {
+        message: 'the card offered again',
+      },
+    )
     expect(buttons(again).map((b) => b.text)).toEqual(['🚚 Беру'])
     await eventually(
       () => h.fake.callsOf('editMessageText', t.token).find((c) => c.payload.message_id === t.messageId && String(c.payload.text).startsWith('↩️')),
