@@ -224,7 +224,13 @@ export class FakeTelegram {
       case 'sendPhoto': {
         const chatId = p.chat_id
         const numeric = typeof chatId === 'string' && /^-?\d+$/.test(chatId) ? Number(chatId) : chatId
-        return { message_id: this.messageId++, date: Math.floor(Date.now() / 1000), chat: { id: numeric, type: 'private' }, photo: [{ file_id: p.photo }], caption: p.caption }
+        return {
+          message_id: this.messageId++,
+          date: Math.floor(Date.now() / 1000),
+          chat: { id: numeric, type: 'private' },
+          photo: [{ file_id: p.photo }],
+          caption: p.caption,
+        }
       }
       case 'editMessageText':
         return { message_id: p.message_id, date: Math.floor(Date.now() / 1000), chat: { id: p.chat_id, type: 'private' }, text: p.text }
