@@ -12,9 +12,12 @@ import { getShopOr404 } from '../api/src/platform/shops'
 import { GrammyClient } from '../api/src/bot-api/grammy-client'
 import { renderOrderMessage } from '../api/src/notifications/message'
 import { finishSent, loadNotification } from '../api/src/notifications/outbox'
+import { notificationKinds } from '../api/src/notifications/kinds'
 import type { TokenCipher } from '../api/src/platform/crypto'
 import { makeToken } from '../api/test/fake-telegram'
 import { round, sampleOrder, summary } from './lib'
+
+const kinds = notificationKinds()
 
 async function timed(n: number, concurrency: number, fn: (i: number) => Promise<unknown>) {
   const lat: number[] = []
@@ -74,7 +77,7 @@ export async function stageTimings(p: { sql: Sql; fakeUrl: string; shops: number
   })
   const rowsById = new Map<string, Awaited<ReturnType<typeof loadNotification>>>()
   // the request no longer reads this (the insert returns it); the dispatcher loads claimed rows like this, in batches
-  out.loadNotification = await timed(ids.length, concurrency, async (i) => rowsById.set(ids[i]!, await loadNotification(sql, ids[i]!)))
+  out.loadNotification = await timed(ids.length, concurrency, async (i) => rowsById.set(ids[i]!, await loadNotification(sql, kinds, ids[i]!)))
   const client = new GrammyClient({ apiRoot: p.fakeUrl, timeoutMs: 4000 })
   const tokens = shops.map(() => makeToken('stage'))
   out.sendMessageGrammyToFake = await timed(ids.length, concurrency, (i) =>
@@ -121,7 +124,7 @@ export async function stageTimings(p: { sql: Sql; fakeUrl: string; shops: number
   })
   // (b) finishSent in ONE statement: the outbox update feeds the send-log upsert.
   const rows2 = new Map<string, Awaited<ReturnType<typeof loadNotification>>>()
-  for (const id of ids2) rows2.set(id, await loadNotification(sql, id))
+  for (const id of ids2) rows2.set(id, await loadNotification(sql, kinds, id))
   out.candidateFinishSentCte = await timed(ids2.length, concurrency, (i) => {
     const d = rows2.get(ids2[i]!)!
     return sql`

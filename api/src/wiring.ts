@@ -2,8 +2,17 @@ import { AccessService } from './access'
 import { GrammyClient, MockClient, type TelegramClient } from './bot-api'
 import type { Config } from './config'
 import { RecipientService, TelegramService } from './connect'
-import { Sender, Dispatcher, defaultSenderConfig, type SenderConfig } from './notifications'
-import { OrderService, notificationKeyboard } from './orders'
+import {
+  courierCardKind,
+  courierReportKind,
+  Dispatcher,
+  defaultSenderConfig,
+  notificationKinds,
+  orderUnacceptedKind,
+  Sender,
+  type SenderConfig,
+} from './notifications'
+import { OrderService, courierCardKeyboard, orderKeyboard } from './orders'
 import type { TokenCipher } from './platform/crypto'
 import type { Sql } from './platform/db/client'
 import type { Logger } from './platform/log'
@@ -34,7 +43,12 @@ export function createServices(p: { config: Config; sql: Sql; client: TelegramCl
     ...p.delivery,
   }
   const metrics = new Metrics(sql)
-  const delivery = new Sender({ sql, client, cipher, log, metrics, config: deliveryConfig, keyboard: notificationKeyboard(cipher, config.PUBLIC_URL) })
+  // every message kind the one outbox sends (notifications/kinds): each feature adds its own
+  const kinds = notificationKinds(orderKeyboard(cipher, config.PUBLIC_URL))
+    .add(courierCardKind(courierCardKeyboard(cipher)))
+    .add(courierReportKind)
+    .add(orderUnacceptedKind(orderKeyboard(cipher, config.PUBLIC_URL)))
+  const delivery = new Sender({ sql, client, cipher, log, metrics, config: deliveryConfig, kinds })
   const dispatcher = new Dispatcher({ sql, delivery, log })
   const telegram = new TelegramService({ sql, client, cipher, log, publicUrl: config.PUBLIC_URL, timeoutMs: config.TELEGRAM_TIMEOUT_MS })
   const recipients = new RecipientService({ sql, client, cipher, log, timeoutMs: config.TELEGRAM_TIMEOUT_MS })

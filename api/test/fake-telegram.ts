@@ -150,7 +150,22 @@ export class FakeTelegram {
     return this.methodBehaviours.get(`${token}/${method}`) ?? this.behaviours.get(token) ?? B.ok
   }
 
+  /** Files the fake keeps for `getFile` and downloads (`/file/bot<token>/<path>`), by file_id. */
+  readonly files = new Map<string, { path: string; bytes: Uint8Array }>()
+  /** Puts a file where Telegram would keep it (a photo a user sent): `getFile` finds it, the download serves it. */
+  addFile(fileId: string, bytes: Uint8Array, path = `photos/${fileId}.jpg`): void {
+    this.files.set(fileId, { path, bytes })
+  }
+
   private async handle(req: Request): Promise<Response> {
+    const file = /^\/file\/bot([^/]+)\/(.+)$/.exec(new URL(req.url).pathname)
+    if (file) {
+      const path = decodeURIComponent(file[2]!)
+      const f = [...this.files.values()].find((x) => x.path === path)
+      const call: Call = { token: decodeURIComponent(file[1]!), method: 'downloadFile', payload: { path }, at: Date.now() }
+      if (this.options.record !== false) this.calls.push(call)
+      return f ? new Response(Buffer.from(f.bytes), { headers: { 'content-type': 'application/octet-stream' } }) : new Response('Not Found', { status: 404 })
+    }
     const m = /^\/bot([^/]+)\/([A-Za-z]+)$/.exec(new URL(req.url).pathname)
     if (!m) return Response.json({ ok: false, error_code: 404, description: 'Not Found' }, { status: 404 })
     const token = decodeURIComponent(m[1]!)
@@ -184,6 +199,8 @@ export class FakeTelegram {
     if (b.kind === 'html') return new Response('<html><body>Bad Gateway</body></html>', { status: b.status, headers: { 'content-type': 'text/html' } })
     if (b.kind === 'error')
       return Response.json({ ok: false, error_code: b.status, description: b.description, parameters: b.parameters }, { status: b.status })
+    if (method === 'getFile' && !this.files.has(String(payload.file_id)))
+      return Response.json({ ok: false, error_code: 400, description: 'Bad Request: invalid file_id' }, { status: 400 })
     call.result = this.result(token, method, payload)
     return Response.json({ ok: true, result: call.result })
   }
@@ -191,7 +208,7 @@ export class FakeTelegram {
   /** Telegram-like pacing of sends (only with `limits`): false, or the `retry_after` (s) of the 429 this call gets. */
   private overLimit(c: Call): number | false {
     const l = this.options.limits
-    if (!l || (c.method !== 'sendMessage' && c.method !== 'editMessageText' && c.method !== 'sendPhoto')) return false
+    if (!l || (c.method !== 'sendMessage' && c.method !== 'editMessageText')) return false
     const retryAfter = l.retryAfterSec ?? 1
     const w = (this.botWindow.get(c.token) ?? []).filter((t) => c.at - t < 1000)
     this.botWindow.set(c.token, w)
@@ -222,15 +239,15 @@ export class FakeTelegram {
         return { message_id: this.messageId++, date: Math.floor(Date.now() / 1000), chat: { id: numeric, type: 'private' }, text: p.text }
       }
       case 'sendPhoto': {
-        const chatId = p.chat_id
-        const numeric = typeof chatId === 'string' && /^-?\d+$/.test(chatId) ? Number(chatId) : chatId
-        return {
-          message_id: this.messageId++,
-          date: Math.floor(Date.now() / 1000),
-          chat: { id: numeric, type: 'private' },
-          photo: [{ file_id: p.photo }],
-          caption: p.caption,
-        }
+        const numeric = typeof p.chat_id === 'string' && /^-?\d+$/.test(p.chat_id) ? Number(p.chat_id) : p.chat_id
+        const photo = [{ file_id: String(p.photo), file_unique_id: `u${String(p.photo)}`, width: 800, height: 800 }]
+        return { message_id: this.messageId++, date: Math.floor(Date.now() / 1000), chat: { id: numeric, type: 'private' }, photo, caption: p.caption }
+      }
+      case 'copyMessage':
+        return { message_id: this.messageId++ }
+      case 'getFile': {
+        const f = this.files.get(String(p.file_id))!
+        return { file_id: p.file_id, file_unique_id: `u${String(p.file_id)}`, file_size: f.bytes.length, file_path: f.path }
       }
       case 'editMessageText':
         return { message_id: p.message_id, date: Math.floor(Date.now() / 1000), chat: { id: p.chat_id, type: 'private' }, text: p.text }

@@ -27,23 +27,36 @@ export type OutgoingMessage = {
 }
 export type SentMessage = { messageId: number; chatId: string }
 
+/** Where a copy or a photo goes, as for a text message (no text: a photo has a caption, a copy its own). */
+type Placement = Pick<OutgoingMessage, 'chatId' | 'threadId' | 'silent' | 'replyToMessageId'>
+/** A photo Telegram already has (`file_id`, valid for the same bot), with an optional caption and buttons. */
+export type OutgoingPhoto = Placement & { photo: string; caption?: string; keyboard?: Keyboard }
+/** A copy of a message of another chat (`copyMessage`): any media, without the «forwarded from» header. */
+export type MessageCopy = Placement & { fromChatId: string; messageId: number }
+/** A file Telegram keeps, ready to download (`getFile`). */
+export type TgFile = { fileId: string; filePath: string; fileSize?: number }
+
 /** The subset of a Telegram Update this service reacts to, in Telegram's own field names. */
 export type TgChat = { id: number; type: string; title?: string; username?: string; first_name?: string; last_name?: string }
 export type TgUser = { id: number; is_bot?: boolean; first_name?: string; last_name?: string; username?: string }
+/** One size of a photo; Telegram sends several, the largest last. */
+export type TgPhotoSize = { file_id: string; file_unique_id?: string; width?: number; height?: number; file_size?: number }
+export type TgMessage = {
+  message_id: number
+  chat: TgChat
+  from?: TgUser
+  text?: string
+  caption?: string
+  photo?: TgPhotoSize[]
+  date?: number
+  message_thread_id?: number
+  is_topic_message?: boolean
+  /** the message this one replies to (Telegram includes it once, without its own reply) */
+  reply_to_message?: Omit<TgMessage, 'reply_to_message'>
+}
 export type TgUpdate = {
   update_id: number
-  message?: {
-    message_id: number
-    chat: TgChat
-    from?: TgUser
-    text?: string
-    date?: number
-    message_thread_id?: number
-    is_topic_message?: boolean
-    /** the sizes of a photo, smallest first (the last is the largest) */
-    photo?: { file_id: string; file_unique_id?: string; width?: number; height?: number }[]
-    caption?: string
-  }
+  message?: TgMessage
   my_chat_member?: { chat: TgChat; from?: TgUser; new_chat_member?: { status?: string } }
   callback_query?: {
     id: string
@@ -135,10 +148,16 @@ export interface TelegramClient {
   getMe(token: string, signal?: AbortSignal): Promise<BotInfo>
   sendMessage(token: string, msg: OutgoingMessage, signal?: AbortSignal): Promise<SentMessage>
   editMessageText(token: string, msg: OutgoingMessage & { messageId: number }, signal?: AbortSignal): Promise<void>
+  /** A photo by `file_id` (one Telegram already has), with a caption and buttons. */
+  sendPhoto(token: string, msg: OutgoingPhoto, signal?: AbortSignal): Promise<SentMessage>
+  /** A copy of a message (text or media) from another chat, without «forwarded from». */
+  copyMessage(token: string, msg: MessageCopy, signal?: AbortSignal): Promise<SentMessage>
+  /** Where to download a file Telegram keeps (`getFile`; the link is valid for at least an hour). */
+  getFile(token: string, fileId: string, signal?: AbortSignal): Promise<TgFile>
+  /** The bytes of a file found by `getFile` (at most 20 MB, the Bot API's own limit). */
+  downloadFile(token: string, filePath: string, signal?: AbortSignal): Promise<Uint8Array>
   /** The toast under a pressed button; with `url` Telegram opens it instead (a t.me/<bot>?start= link opens the bot). */
   answerCallbackQuery(token: string, callbackQueryId: string, text: string | { text?: string; url?: string }, signal?: AbortSignal): Promise<void>
-  /** A photo Telegram already has (`file_id` of this bot), with an HTML caption. */
-  sendPhoto(token: string, msg: Omit<OutgoingMessage, 'text'> & { photo: string; caption?: string }, signal?: AbortSignal): Promise<SentMessage>
   setWebhook(token: string, opts: { url: string; secretToken: string }, signal?: AbortSignal): Promise<void>
   deleteWebhook(token: string, signal?: AbortSignal): Promise<void>
   getUpdates(token: string, opts: { offset: number; timeoutSec: number }, signal?: AbortSignal): Promise<TgUpdate[]>

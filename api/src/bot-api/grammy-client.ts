@@ -6,6 +6,9 @@ import {
   type BotCommand,
   type BotInfo,
   type Keyboard,
+  type MessageCopy,
+  type OutgoingPhoto,
+  type TgFile,
   type OutgoingMessage,
   type SentMessage,
   type TelegramClient,
@@ -31,6 +34,15 @@ function toMarkup(k?: Keyboard) {
               : { text: b.text, callback_data: b.callbackData },
       ),
     ),
+  }
+}
+
+/** A message's place: topic, silence and the message it replies to (sent anyway if that one is gone). */
+function placement(m: { threadId?: number | null; silent?: boolean; replyToMessageId?: number | null }) {
+  return {
+    ...(m.threadId ? { message_thread_id: m.threadId } : {}),
+    ...(m.silent ? { disable_notification: true } : {}),
+    ...(m.replyToMessageId ? { reply_parameters: { message_id: m.replyToMessageId, allow_sending_without_reply: true } } : {}),
   }
 }
 
@@ -166,12 +178,7 @@ export class GrammyClient implements TelegramClient {
     )
   }
 
-  async answerCallbackQuery(token: string, id: string, text: string | { text?: string; url?: string }, signal?: AbortSignal): Promise<void> {
-    const o = typeof text === 'string' ? { text } : text
-    await this.call(token, (api, s) => api.answerCallbackQuery(id, { ...(o.text ? { text: o.text } : {}), ...(o.url ? { url: o.url } : {}) }, s), signal)
-  }
-
-  async sendPhoto(token: string, msg: Omit<OutgoingMessage, 'text'> & { photo: string; caption?: string }, signal?: AbortSignal): Promise<SentMessage> {
+  async sendPhoto(token: string, msg: OutgoingPhoto, signal?: AbortSignal): Promise<SentMessage> {
     const sent = await this.call(
       token,
       (api, s) =>
@@ -181,15 +188,44 @@ export class GrammyClient implements TelegramClient {
           {
             ...(msg.caption ? { caption: msg.caption, parse_mode: PARSE_MODE } : {}),
             reply_markup: toMarkup(msg.keyboard),
-            ...(msg.threadId ? { message_thread_id: msg.threadId } : {}),
-            ...(msg.silent ? { disable_notification: true } : {}),
-            ...(msg.replyToMessageId ? { reply_parameters: { message_id: msg.replyToMessageId, allow_sending_without_reply: true } } : {}),
+            ...placement(msg),
           },
           s,
         ),
       signal,
     )
     return { messageId: sent.message_id, chatId: String(sent.chat.id) }
+  }
+
+  async copyMessage(token: string, msg: MessageCopy, signal?: AbortSignal): Promise<SentMessage> {
+    const sent = await this.call(token, (api, s) => api.copyMessage(msg.chatId, msg.fromChatId, msg.messageId, placement(msg), s), signal)
+    return { messageId: sent.message_id, chatId: msg.chatId }
+  }
+
+  async getFile(token: string, fileId: string, signal?: AbortSignal): Promise<TgFile> {
+    const f = await this.call(token, (api, s) => api.getFile(fileId, s), signal)
+    if (!f.file_path) throw new TelegramError({ kind: 'terminal', status: 400, code: 'bad_request', reason: 'Telegram не отдал файл (нет file_path)' })
+    return { fileId: f.file_id, filePath: f.file_path, fileSize: f.file_size }
+  }
+
+  async downloadFile(token: string, filePath: string, signal?: AbortSignal): Promise<Uint8Array> {
+    const deadline = AbortSignal.timeout(this.opts.timeoutMs)
+    // the download URL carries the token: no error from here may repeat it
+    const url = `${this.opts.apiRoot}/file/bot${token}/${filePath.split('/').map(encodeURIComponent).join('/')}`
+    let res: Response
+    try {
+      res = await fetch(url, { signal: signal ? AbortSignal.any([signal, deadline]) : deadline })
+    } catch (err) {
+      throw new TelegramError(classify(err, token))
+    }
+    if (res.status >= 500) throw new TelegramError({ kind: 'transient', status: res.status, reason: `Telegram временно недоступен (${res.status})` })
+    if (!res.ok) throw new TelegramError({ kind: 'terminal', status: res.status, code: 'bad_request', reason: `Файл не скачан (${res.status})` })
+    return new Uint8Array(await res.arrayBuffer())
+  }
+
+  async answerCallbackQuery(token: string, id: string, text: string | { text?: string; url?: string }, signal?: AbortSignal): Promise<void> {
+    const o = typeof text === 'string' ? { text } : text
+    await this.call(token, (api, s) => api.answerCallbackQuery(id, { ...(o.text ? { text: o.text } : {}), ...(o.url ? { url: o.url } : {}) }, s), signal)
   }
 
   async setWebhook(token: string, opts: { url: string; secretToken: string }, signal?: AbortSignal): Promise<void> {

@@ -1,4 +1,14 @@
-import { TelegramError, type BotInfo, type OutgoingMessage, type SentMessage, type TelegramClient, type TgUpdate } from './client'
+import {
+  TelegramError,
+  type BotInfo,
+  type MessageCopy,
+  type OutgoingMessage,
+  type OutgoingPhoto,
+  type SentMessage,
+  type TelegramClient,
+  type TgFile,
+  type TgUpdate,
+} from './client'
 
 export type MockRecord = { method: string; token: string; chatId?: string; text?: string; at: Date }
 
@@ -32,12 +42,24 @@ export class MockClient implements TelegramClient {
   async editMessageText(token: string, msg: OutgoingMessage & { messageId: number }): Promise<void> {
     this.record('editMessageText', token, { chatId: msg.chatId, text: msg.text })
   }
-  async answerCallbackQuery(token: string, _id: string, text: string | { text?: string; url?: string }): Promise<void> {
-    this.record('answerCallbackQuery', token, { text: typeof text === 'string' ? text : (text.text ?? text.url) })
-  }
-  async sendPhoto(token: string, msg: Omit<OutgoingMessage, 'text'> & { photo: string; caption?: string }): Promise<SentMessage> {
+  async sendPhoto(token: string, msg: OutgoingPhoto): Promise<SentMessage> {
     this.record('sendPhoto', token, { chatId: msg.chatId, text: msg.caption })
     return { messageId: this.nextMessageId++, chatId: msg.chatId }
+  }
+  async copyMessage(token: string, msg: MessageCopy): Promise<SentMessage> {
+    this.record('copyMessage', token, { chatId: msg.chatId })
+    return { messageId: this.nextMessageId++, chatId: msg.chatId }
+  }
+  /** Mock mode keeps no files: a photo id resolves to a path whose download is a 1×1 PNG. */
+  async getFile(token: string, fileId: string): Promise<TgFile> {
+    this.record('getFile', token)
+    return { fileId, filePath: `photos/${fileId}.png` }
+  }
+  async downloadFile(): Promise<Uint8Array> {
+    return Uint8Array.from(atob('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=='), (c) => c.charCodeAt(0))
+  }
+  async answerCallbackQuery(token: string, _id: string, text: string | { text?: string; url?: string }): Promise<void> {
+    this.record('answerCallbackQuery', token, { text: typeof text === 'string' ? text : (text.text ?? text.url) })
   }
   async setWebhook(token: string): Promise<void> {
     this.record('setWebhook', token)

@@ -46,6 +46,7 @@ export class Dispatcher extends BackgroundLoop {
     if (!claimed.length) return
     const rows = await loadNotifications(
       this.deps.sql,
+      this.deps.delivery.kinds,
       claimed.map((c) => c.id),
     )
     const loaded = new Set(rows.map((r) => String(r.id)))
@@ -77,6 +78,7 @@ export class Dispatcher extends BackgroundLoop {
     const rows = claimed.length
       ? await loadNotifications(
           sql,
+          delivery.kinds,
           claimed.map((c) => c.id),
         )
       : []

@@ -1,4 +1,5 @@
 import type { Sql } from '../platform/db/client'
+import type { MessageKinds, Notification } from './kinds'
 
 /**
  * The transactional outbox in SQL. A delivery row is written in the order's own transaction, then
@@ -7,94 +8,38 @@ import type { Sql } from '../platform/db/client'
  * delivery at the same time; `FOR UPDATE SKIP LOCKED` lets them claim without waiting on each other.
  */
 
-export type NotificationRow = {
-  id: string
-  shop_id: string
-  order_id: string
-  kind: 'order' | 'order_status' | 'delivery_reminder' | 'daily_summary' | 'courier_card' | 'courier_report' | 'order_unaccepted'
-  state: 'pending' | 'done' | 'dead'
-  attempts: number
-  revision: number
-  created_at: Date
-  shop_name: string
-  number: string
-  total: string
-  customer_name: string
-  customer_phone: string | null
-  recipient_name: string | null
-  recipient_phone: string | null
-  delivery_date: string | null
-  delivery_time: string | null
-  address: string | null
-  comment: string | null
-  items: { name: string; quantity: number; price?: string | null }[] | null
-  card_text: string | null
-  surprise: boolean
-  status: string
-  accepted_by: string | null
-  accepted_at: Date | null
-  bot_token: string | null
-  chat_id: string | null
-  enabled: boolean | null
-  message_id: string | null
-  message_chat_id: string | null
-  /** For a status edit: the state of this recipient's new-order notification (null when it had none). */
-  order_delivery_state: 'pending' | 'done' | 'dead' | null
-  /** Whether loading took the chat's pacing slot (only when asked to: the request's first attempt). */
-  slot_taken: boolean
-  /** The revision of this recipient's pending status edit when the row was read (new-order rows only). */
-  pending_edit_revision: number | null
-  /** The recipient (telegram_chats.id) and what its chat wants. */
-  chat_ref: string | null
-  /** the shop-local day of a morning summary */
-  due_key: string | null
-  /** when the delivery window starts, for a reminder ("in N minutes") */
-  slot_starts_at: Date | null
-  thread_id: string | null
-  quiet_from: string | null
-  quiet_to: string | null
-  time_zone: string
-  /** the order's courier (couriers.ts) */
-  courier_name: string | null
-  courier_at: Date | null
-  courier_released_at: Date | null
-  delivery_photo: string | null
-  /** when this recipient's message of the order was sent (a card older than the courier's release is sent anew) */
-  message_sent_at: Date | null
-  /** staff | courier */
-  chat_role: string | null
-  accept_within_minutes: number | null
-}
+/** The shared part of every notification; the kind's own read arrives as `data` (kinds/kind.ts). */
+export type NotificationRow = Notification<unknown>
 
-/** Everything one attempt needs, in one read: the order, the bot, the recipient and its own message (for `telegram_outbox d`; the WHERE is the caller's). */
-const notificationSelect = (sql: Sql, slotTaken: ReturnType<Sql>) => sql`
-    select ${slotTaken} as slot_taken, d.id, d.shop_id, d.order_id, d.kind, d.state, d.attempts, d.revision, d.created_at, d.chat_ref, d.due_key,
-           case when o.delivery_date is not null and o.delivery_slot_from is not null
-                then (o.delivery_date + o.delivery_slot_from) at time zone s.time_zone end as slot_starts_at,
-           s.name as shop_name, s.time_zone, s.accept_within_minutes,
-           o.courier_name, o.courier_at, o.courier_released_at, o.delivery_photo, m.sent_at as message_sent_at, c.role as chat_role,
-           o.number, o.total::text as total, o.customer_name, o.customer_phone, o.recipient_name, o.recipient_phone,
-           o.delivery_date::text as delivery_date, o.delivery_time, o.address, o.comment, o.items, o.card_text, o.surprise, o.status, o.accepted_by, o.accepted_at,
-           i.bot_token, c.chat_id, (i.enabled and c.enabled) as enabled, c.thread_id, c.quiet_from::text, c.quiet_to::text,
-           m.message_id, m.chat_id as message_chat_id,
-           (select od.state from telegram_outbox od where od.order_id = d.order_id and od.kind = 'order' and od.chat_ref = d.chat_ref) as order_delivery_state,
-           -- read with the order's status in one snapshot: the edit this revision asks for shows that status
-           (select pe.revision from telegram_outbox pe
-            where d.kind = 'order' and pe.order_id = d.order_id and pe.kind = 'order_status' and pe.chat_ref = d.chat_ref and pe.state = 'pending') as pending_edit_revision
+/**
+ * Everything one attempt needs, in one read: the outbox row, the shop, the bot, the chat it goes to,
+ * and the kind's own read (`MessageKind.load`) as `data` (for `telegram_outbox d`; the WHERE is the caller's).
+ */
+const notificationSelect = (sql: Sql, kinds: MessageKinds, slotTaken: ReturnType<Sql>) => {
+  const loads = kinds.all.filter((k) => k.load)
+  const cases = loads.reduce((acc, k) => sql`${acc} when ${k.name} then (select to_jsonb(kd) from (${k.load!(sql)}) kd)`, sql``)
+  const data = loads.length ? sql`case d.kind ${cases} end` : sql`null::jsonb`
+  return sql`
+    select ${slotTaken} as slot_taken, d.id, d.shop_id, d.order_id, d.kind, d.state, d.attempts, d.revision, d.created_at,
+           d.chat_ref, d.private_chat_ref, d.due_key, d.payload,
+           s.name as shop_name, s.time_zone,
+           i.bot_token, coalesce(c.chat_id, pc.chat_id) as chat_id, (i.enabled and coalesce(c.enabled, pc.id is not null)) as enabled,
+           c.thread_id, c.quiet_from::text, c.quiet_to::text,
+           ${data} as data
     from telegram_outbox d
-    left join orders o on o.id = d.order_id
     join shops s on s.id = d.shop_id
     left join telegram_integrations i on i.shop_id = d.shop_id
     left join telegram_chats c on c.id = d.chat_ref
-    left join telegram_messages m on m.order_id = d.order_id and m.chat_ref = d.chat_ref`
+    left join telegram_private_chats pc on pc.id = d.private_chat_ref`
+}
 
 /** The claimed rows of one dispatcher pass, loaded in one statement (not one per message). */
-export function loadNotifications(sql: Sql, ids: string[]): Promise<NotificationRow[]> {
-  return sql<NotificationRow[]>`${notificationSelect(sql, sql`false`)} where d.id = any(${ids}::bigint[])`
+export function loadNotifications(sql: Sql, kinds: MessageKinds, ids: string[]): Promise<NotificationRow[]> {
+  return sql<NotificationRow[]>`${notificationSelect(sql, kinds, sql`false`)} where d.id = any(${ids}::bigint[])`
 }
 
 /** One notification by id (a request's first attempt, a retry by hand). */
-export async function loadNotification(sql: Sql, id: string, takeSlot?: Pacing): Promise<NotificationRow | null> {
+export async function loadNotification(sql: Sql, kinds: MessageKinds, id: string, takeSlot?: Pacing): Promise<NotificationRow | null> {
   // The request's first attempt also takes the chat's pacing slot, only if it is free now, in the same
   // statement (one round trip and one commit less per recipient on the intake path).
   const slot = takeSlot
@@ -107,7 +52,7 @@ export async function loadNotification(sql: Sql, id: string, takeSlot?: Pacing):
     : sql``
   const [row] = await sql<NotificationRow[]>`
     ${slot}
-    ${notificationSelect(sql, takeSlot ? sql`exists (select 1 from slot)` : sql`false`)}
+    ${notificationSelect(sql, kinds, takeSlot ? sql`exists (select 1 from slot)` : sql`false`)}
     where d.id = ${id}`
   return row ?? null
 }
@@ -170,9 +115,41 @@ export async function claimDueNotifications(
     paced as (
       update telegram_chats c set ${reserveSlot(sql, pacing)}
       from picked p where c.id = p.chat_ref and p.pace_ms > 0
+    ),
+    -- The same for people's private chats (buyers, couriers): one per chat, 1 s apart, in what is left of \`limit\`.
+    p_candidates as (
+      select d.private_chat_ref from telegram_outbox d
+      join telegram_private_chats pc on pc.id = d.private_chat_ref
+      where d.state = 'pending' and d.private_chat_ref is not null and d.next_attempt_at <= now()
+        and (d.locked_until is null or d.locked_until < now())
+        and (pc.next_send_at is null or pc.next_send_at <= now())
+      order by d.next_attempt_at
+      limit ${limit * 16}
+      for update of d skip locked
+    ),
+    p_chats as (
+      select pc.id from telegram_private_chats pc
+      where pc.id in (select private_chat_ref from p_candidates) and (pc.next_send_at is null or pc.next_send_at <= now())
+      limit greatest(0, ${limit} - (select count(*) from picked))
+      for update of pc skip locked
+    ),
+    p_picked as (
+      select p.id, pc.id as private_chat_ref
+      from p_chats pc
+      cross join lateral (
+        select d.id from telegram_outbox d
+        where d.private_chat_ref = pc.id and d.state = 'pending' and d.next_attempt_at <= now()
+          and (d.locked_until is null or d.locked_until < now())
+        order by d.next_attempt_at, d.id
+        limit 1
+        for update skip locked) p
+    ),
+    p_paced as (
+      update telegram_private_chats pc set next_send_at = now() + make_interval(secs => ${pacing.chatIntervalMs} / 1000.0)
+      from p_picked p where pc.id = p.private_chat_ref and ${pacing.chatIntervalMs}::int > 0
     )
     update telegram_outbox d set locked_by = ${owner}, locked_until = now() + make_interval(secs => ${leaseSec})
-    from picked p where d.id = p.id
+    from (select id from picked union all select id from p_picked) p where d.id = p.id
     returning d.id, d.shop_id`
 }
 
@@ -209,8 +186,10 @@ export async function finishSent(
     id: string
     kind: string
     shopId: string
-    orderId: string
+    orderId: string | null
     chatRef: string | null
+    /** a person's private chat (buyer, courier) instead of a recipient */
+    privateChatRef?: string | null
     text: string
     messageId: number
     chatId: string
@@ -241,6 +220,10 @@ export async function finishSent(
     c as (
       update telegram_chats set last_sent_at = now(), last_error = null, last_error_code = null, last_error_at = null, updated_at = now()${pace}
       where id = ${p.chatRef}),
+    pc as (
+      update telegram_private_chats set last_sent_at = now(), last_error = null, last_error_code = null, last_error_at = null,
+             next_send_at = greatest(next_send_at, now() + make_interval(secs => ${p.paceMs ?? 0} / 1000.0))
+      where id = ${p.privateChatRef ?? null}::bigint),
     e as (
       -- the edit was asked for before this message was rendered with the status it asks for: done.
       -- A newer change bumps the revision (or comes after this row was read): that edit stays due.
@@ -306,8 +289,9 @@ export async function finishFailed(
     owner: string
     kind: string
     shopId: string
-    orderId: string
+    orderId: string | null
     chatRef: string | null
+    privateChatRef?: string | null
     text: string
     error: string
     errorCode: string
@@ -327,6 +311,9 @@ export async function finishFailed(
     c as (
       update telegram_chats set last_error = ${p.error}, last_error_code = ${p.errorCode}, last_error_at = now(), updated_at = now()
       where id = ${p.chatRef} and exists (select 1 from d)),
+    pc as (
+      update telegram_private_chats set last_error = ${p.error}, last_error_code = ${p.errorCode}, last_error_at = now()
+      where id = ${p.privateChatRef ?? null}::bigint and exists (select 1 from d)),
     l as (
       insert into telegram_send_log (shop_id, order_id, message, status, error, error_code, attempts)
       select ${p.shopId}, ${p.orderId}, ${p.text}, 'FAILED', ${p.error}, ${p.errorCode}, d.attempts from d where ${p.kind} = 'order'

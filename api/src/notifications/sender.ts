@@ -2,11 +2,8 @@ import { hostname } from 'node:os'
 import { randomBytes } from 'node:crypto'
 import { isDatabaseUnavailable, type Sql } from '../platform/db/client'
 import type { Logger } from '../platform/log'
-import { errorCodeOf, TelegramError, type ErrorCode, type Keyboard, type TelegramClient } from '../bot-api'
-import { renderOrderMessage, renderStatusLine } from './message'
-import { markUnaccepted } from './courier-outbox'
-import { renderCourierCard, renderCourierCardRetired, renderCourierReport, renderUnaccepted, type DeliveryOutcome } from './courier-messages'
-import { deliveriesOn, renderReminder, renderSummary } from './summary'
+import { errorCodeOf, TelegramError, type ErrorCode, type SentMessage, type TelegramClient } from '../bot-api'
+import type { KindContext, MessageKinds, Outgoing } from './kinds'
 import {
   finishFailed,
   finishSent,
@@ -51,18 +48,14 @@ export const defaultSenderConfig: SenderConfig = {
   groupPerMinute: 20,
 }
 
-/** How long a status edit waits for the notification it edits before looking again. */
-const STATUS_EDIT_WAIT_MS = 2000
-
 export type AttemptOutcome = { status: 'sent' | 'failed' | 'pending'; error?: string; errorCode?: ErrorCode; retryAt?: Date | null }
-
-export type KeyboardFor = (d: NotificationRow) => Keyboard | undefined
 
 /**
  * One attempt of a notification (or of the edit of its message) and what follows from its outcome:
  * transient failures back off exponentially with jitter (429: exactly `retry_after`), a migrated
  * group is followed and resent at once, terminal failures stop. The request makes the first attempt;
- * the `Dispatcher` makes the others.
+ * the `Dispatcher` makes the others. What is sent is the kind's (`MessageKind`): this class is the
+ * machine every kind shares.
  *
  * Duplicate window: the Bot API has no idempotency key. If the process dies while a send is in
  * flight or before its SENT commits, the lease expires and the message is sent again. Every attempt
@@ -80,7 +73,7 @@ export class Sender {
       cipher: TokenCipher
       log: Logger
       config: SenderConfig
-      keyboard?: KeyboardFor
+      kinds: MessageKinds
       random?: () => number
       metrics?: Metrics
     },
@@ -88,6 +81,10 @@ export class Sender {
 
   get config() {
     return this.deps.config
+  }
+
+  get kinds() {
+    return this.deps.kinds
   }
 
   /** The pacing interval of a chat (the rule lives in outbox.ts, next to its SQL twin). */
@@ -106,53 +103,22 @@ export class Sender {
   async attempt(delivery: string | NotificationRow, signal?: AbortSignal, opts: { firstAttempt?: boolean } = {}): Promise<AttemptOutcome> {
     // The dispatcher's claim has already taken the chat's pacing slot; the request's own first attempt
     // takes it only if it is free now, and otherwise leaves the row to the dispatcher (no 429).
-    const { sql, client, cipher, log } = this.deps
+    const { sql, client, cipher, log, kinds } = this.deps
     const started = Date.now()
-    const d = typeof delivery === 'string' ? await loadNotification(sql, delivery, opts.firstAttempt ? this.deps.config : undefined) : delivery
+    const d = typeof delivery === 'string' ? await loadNotification(sql, kinds, delivery, opts.firstAttempt ? this.deps.config : undefined) : delivery
     if (d?.state !== 'pending') return { status: d?.state === 'done' ? 'sent' : 'failed', error: 'not pending' }
     if (opts.firstAttempt && d.chat_ref && d.chat_id && !d.slot_taken) {
       await releaseLease(sql, d.id, this.owner)
       return { status: 'pending' }
     }
-    if (d.kind === 'delivery_reminder' && d.status !== 'new' && d.status !== 'accepted') {
-      // already assembling, out for delivery, done or cancelled: nobody needs reminding
-      await finishSkipped(sql, d.id, this.owner, `no reminder: the order is ${d.status}`)
+    const kind = kinds.get(d.kind)
+    const ctx: KindContext = { sql, metrics: this.deps.metrics }
+    const moot = kind?.moot?.(d)
+    if (moot) {
+      await finishSkipped(sql, d.id, this.owner, moot)
       return { status: 'sent' }
     }
-    if (d.kind === 'order_unaccepted' && d.status !== 'new') {
-      // accepted (or cancelled) in time: the second call is not needed
-      await finishSkipped(sql, d.id, this.owner, `no second call: the order is ${d.status}`)
-      return { status: 'sent' }
-    }
-    if (d.kind === 'courier_card' && !d.message_id && (d.status === 'done' || d.status === 'cancelled')) {
-      await finishSkipped(sql, d.id, this.owner, `no delivery card: the order is ${d.status}`)
-      return { status: 'sent' }
-    }
-    const text = !d.order_id
-      ? ''
-      : renderOrderMessage(
-          {
-            number: d.number,
-            total: d.total,
-            customerName: d.customer_name,
-            customerPhone: d.customer_phone,
-            recipientName: d.recipient_name,
-            recipientPhone: d.recipient_phone,
-            deliveryDate: d.delivery_date,
-            deliveryTime: d.delivery_time,
-            address: d.address,
-            comment: d.comment,
-            items: d.items,
-            cardText: d.card_text,
-            surprise: d.surprise,
-            status: d.status,
-            acceptedBy: d.accepted_by,
-            acceptedAt: d.accepted_at,
-            courierName: d.courier_name,
-          },
-          d.shop_name,
-          d.time_zone,
-        )
+    const text = kind?.logText?.(d) ?? ''
     const fields = { shopId: d.shop_id, orderId: d.order_id, deliveryId: d.id, kind: d.kind, attempt: d.attempts + 1 }
     const m = this.deps.metrics
     const fail = async (errorCode: ErrorCode, error: string, retryAt: Date | null): Promise<AttemptOutcome> => {
@@ -165,6 +131,7 @@ export class Sender {
         shopId: d.shop_id,
         orderId: d.order_id,
         chatRef: d.chat_ref,
+        privateChatRef: d.private_chat_ref,
         text,
         error,
         errorCode,
@@ -174,6 +141,7 @@ export class Sender {
       log.warn(retryAt ? 'delivery_retry_scheduled' : 'delivery_failed', { ...fields, errorCode, error, retryAt, recorded })
       return { status: 'failed', error, errorCode, retryAt }
     }
+    if (!kind) return fail('rejected', `Неизвестный вид сообщения: ${d.kind}`, null)
     if (!d.bot_token || !d.chat_id || !d.enabled) {
       if (!d.bot_token) return fail('not_connected', 'Telegram не подключён', null)
       return d.enabled ? fail('no_chat', 'Чат не подключён', null) : fail('disabled', 'Уведомления выключены', null)
@@ -184,110 +152,56 @@ export class Sender {
     } catch {
       return fail('token_unreadable', 'Не удалось расшифровать токен бота: проверьте ENCRYPTION_KEY и сохраните токен заново', null)
     }
-    if (d.kind === 'order_status' && !d.message_id) {
-      // Nothing to edit yet. While the notification itself is still on its way it will carry the
-      // current status anyway, but it may be in flight with the old one: look again shortly.
-      if (d.order_delivery_state === 'pending') {
-        const until = new Date(Date.now() + STATUS_EDIT_WAIT_MS)
-        await postpone(sql, d.id, this.owner, until)
-        return { status: 'failed', error: 'ждём отправки уведомления о заказе', retryAt: until }
-      }
-      if (d.order_delivery_state !== 'done' && d.order_delivery_state !== null) {
-        await finishSkipped(sql, d.id, this.owner, 'уведомление о заказе не было отправлено: редактировать нечего')
-        return { status: 'sent' }
-      }
+    let plan = await kind.plan(d, ctx)
+    if ('skip' in plan) {
+      await finishSkipped(sql, d.id, this.owner, plan.skip)
+      return { status: 'sent' }
     }
-    // A recipient that never got the order (it follows statuses or cancellations only) gets one line.
-    const statusLine = d.kind === 'order_status' && !d.message_id && d.order_delivery_state === null
-    let body = statusLine ? renderStatusLine({ number: d.number, status: d.status, acceptedBy: d.accepted_by }, d.shop_name) : text
-    let keyboard = statusLine ? undefined : this.deps.keyboard?.(d)
-    let replyToMessageId: number | null = null
-    let photo: string | null = null
-    const courierView = {
-      number: d.number,
-      deliveryDate: d.delivery_date,
-      deliveryTime: d.delivery_time,
-      address: d.address,
-      recipientName: d.recipient_name,
-      recipientPhone: d.recipient_phone,
-      comment: d.comment,
-      surprise: d.surprise,
+    if ('wait' in plan) {
+      await postpone(sql, d.id, this.owner, plan.wait)
+      return { status: 'failed', error: plan.reason, retryAt: plan.wait }
     }
-    // a courier card sent before staff took its courier off is retired, and the card is offered anew
-    const reopen = d.kind === 'courier_card' && !!d.message_id && !!d.courier_released_at && !!d.message_sent_at && d.message_sent_at < d.courier_released_at
-    if (d.kind === 'courier_card') {
-      body = renderCourierCard({ ...courierView, status: d.status, courierName: d.courier_name, courierAt: d.courier_at }, d.shop_name, d.time_zone)
-    } else if (d.kind === 'courier_report') {
-      const outcome = d.due_key!.split(':')[0] as DeliveryOutcome
-      body = renderCourierReport({ number: d.number, courierName: d.courier_name, address: d.address }, outcome)
-      photo = outcome === 'delivered' ? d.delivery_photo : null
-      keyboard = undefined
-      replyToMessageId = d.message_id ? Number(d.message_id) : null
-    } else if (d.kind === 'order_unaccepted') {
-      await markUnaccepted(sql, d.shop_id, d.order_id, d.accept_within_minutes)
-      body = renderUnaccepted({ number: d.number, createdAt: d.created_at }, d.accept_within_minutes ?? 0, d.time_zone)
-      replyToMessageId = d.message_id ? Number(d.message_id) : null
-    } else if (d.kind === 'daily_summary') {
-      body = renderSummary(d.shop_name, d.due_key!, await deliveriesOn(sql, d.shop_id, d.due_key!))
-      keyboard = undefined
-    } else if (d.kind === 'delivery_reminder') {
-      const minutes = d.slot_starts_at ? Math.max(0, Math.round((new Date(d.slot_starts_at).getTime() - Date.now()) / 60_000)) : 0
-      body = renderReminder({ number: d.number, status: d.status, deliveryTime: d.delivery_time, address: d.address, recipientName: d.recipient_name }, minutes)
-      replyToMessageId = d.message_id ? Number(d.message_id) : null
-    }
-    // not the order's own message: reminders, summaries and status lines are not edited later
-    const standalone =
-      statusLine || d.kind === 'delivery_reminder' || d.kind === 'daily_summary' || d.kind === 'courier_report' || d.kind === 'order_unaccepted'
-    // the second call for an unaccepted order rings even inside quiet hours: that is its point
-    const silent = d.kind !== 'order_unaccepted' && inQuietHours(new Date(), d.time_zone, d.quiet_from, d.quiet_to)
-    const edits = (d.kind === 'order_status' || (d.kind === 'courier_card' && !reopen)) && !!d.message_id && !!d.message_chat_id
-    const editText = d.kind === 'courier_card' ? body : text
+    const silent = !plan.loud && inQuietHours(new Date(), d.time_zone, d.quiet_from, d.quiet_to)
     const threadId = d.thread_id ? Number(d.thread_id) : null
-    const base = { id: d.id, kind: d.kind, shopId: d.shop_id, orderId: d.order_id, chatRef: d.chat_ref, mock: client.mode === 'mock', revision: d.revision }
+    const base = {
+      id: d.id,
+      kind: d.kind,
+      shopId: d.shop_id,
+      orderId: d.order_id,
+      chatRef: d.chat_ref,
+      privateChatRef: d.private_chat_ref,
+      mock: client.mode === 'mock',
+      revision: d.revision,
+    }
     let chatId = d.chat_id
     // A migrated group is followed at most twice in one attempt (it migrates once in reality).
     for (let hop = 0; hop < 3; hop++) {
+      const out = plan.send
+      const pace = { paceMs: this.paceFor(chatId), groupPerMinute: this.deps.config.groupPerMinute }
+      // not the order's own message (reminders, summaries, status lines, a person's messages): never edited later
+      const isStatusLine = !plan.ownMessage
       try {
         const callStarted = performance.now()
-        if (edits && d.message_id && d.message_chat_id) {
-          await client.editMessageText(token, { chatId: d.message_chat_id, messageId: Number(d.message_id), text: editText, keyboard }, signal)
-          await this.recordSent(started, {
-            ...base,
-            text: editText,
-            messageId: Number(d.message_id),
-            chatId: d.message_chat_id,
-            paceMs: this.paceFor(chatId),
-            groupPerMinute: this.deps.config.groupPerMinute,
-          })
+        let sent: SentMessage
+        if (out.method === 'editMessageText') {
+          await client.editMessageText(token, { chatId: out.chatId, messageId: out.messageId, text: out.text, keyboard: out.keyboard }, signal)
+          sent = { messageId: out.messageId, chatId: out.chatId }
+          await this.recordSent(started, { ...base, text: out.text, ...sent, ...pace })
         } else {
-          if (reopen && d.message_id && d.message_chat_id) {
-            // the old card loses its button; a failure here must not keep the new card from going out
-            await client
-              .editMessageText(token, { chatId: d.message_chat_id, messageId: Number(d.message_id), text: renderCourierCardRetired(d.number) }, signal)
-              .catch((err) => log.warn('courier_card_retire_failed', { ...fields, error: err }))
-          }
-          const sent = photo
-            ? await client.sendPhoto(token, { chatId, photo, caption: body, threadId, silent, replyToMessageId }, signal)
-            : await client.sendMessage(token, { chatId, text: body, keyboard, threadId, silent, replyToMessageId }, signal)
+          sent = await this.deliver(token, chatId, out, { threadId, silent }, signal)
           await this.recordSent(started, {
             ...base,
-            text: body,
-            messageId: sent.messageId,
-            chatId: sent.chatId,
-            paceMs: this.paceFor(chatId),
-            groupPerMinute: this.deps.config.groupPerMinute,
-            isStatusLine: standalone,
-            // the new-order message already shows the current status: a pending edit to it is moot
-            settleEditRevision: d.kind === 'order' ? d.pending_edit_revision : null,
+            text: 'text' in out ? out.text : 'caption' in out ? (out.caption ?? '') : '',
+            ...sent,
+            ...pace,
+            isStatusLine,
+            settleEditRevision: plan.settleEditRevision ?? null,
           })
         }
         log.info('delivery_sent', { ...fields, chatRef: d.chat_ref, silent, mock: client.mode === 'mock' })
-        m?.sendSeconds.observe(
-          { method: d.kind === 'order_status' && d.message_id ? 'editMessageText' : 'sendMessage' },
-          (performance.now() - callStarted) / 1000,
-        )
+        m?.sendSeconds.observe({ method: out.method }, (performance.now() - callStarted) / 1000)
         m?.attempts.inc({ kind: d.kind, outcome: 'sent', error_code: '' })
-        if (d.kind === 'order') m?.newOrderLag.observe((Date.now() - new Date(d.created_at).getTime()) / 1000)
+        await kind.afterSent?.(d, sent, { ...ctx, client, token })
         return { status: 'sent' }
       } catch (err) {
         if (!(err instanceof TelegramError)) throw err
@@ -298,22 +212,16 @@ export class Sender {
           chatId = f.newChatId
           continue
         }
-        if (f.kind === 'terminal' && f.code === 'not_modified') {
-          await this.recordSent(started, {
-            ...base,
-            mock: false,
-            text: editText,
-            messageId: Number(d.message_id),
-            chatId: d.message_chat_id ?? chatId,
-            paceMs: this.paceFor(chatId),
-            groupPerMinute: this.deps.config.groupPerMinute,
-          })
+        if (f.kind === 'terminal' && f.code === 'not_modified' && out.method === 'editMessageText') {
+          await this.recordSent(started, { ...base, mock: false, text: out.text, messageId: out.messageId, chatId: out.chatId, ...pace })
           return { status: 'sent' }
         }
-        if (f.kind === 'terminal' && f.code === 'message_gone' && (d.kind === 'order_status' || d.kind === 'courier_card')) {
-          // The message was deleted: fall back to one new message with the current status.
-          d.message_id = null
-          continue
+        if (f.kind === 'terminal' && f.code === 'message_gone' && out.method === 'editMessageText' && kind.messageGone) {
+          const instead = await kind.messageGone(d, ctx)
+          if (instead && 'send' in instead) {
+            plan = instead
+            continue
+          }
         }
         if (f.kind === 'terminal') return fail(errorCodeOf(f), f.reason, null)
         const attempts = d.attempts + 1
@@ -324,6 +232,29 @@ export class Sender {
       }
     }
     return fail('chat_not_found', 'Чат переносится слишком много раз', null)
+  }
+
+  /** A new message of any form: text, a photo by its file_id, or a copy of a message of another chat. */
+  private deliver(
+    token: string,
+    chatId: string,
+    out: Exclude<Outgoing, { method: 'editMessageText' }>,
+    o: { threadId: number | null; silent: boolean },
+    signal?: AbortSignal,
+  ): Promise<SentMessage> {
+    const { client } = this.deps
+    switch (out.method) {
+      case 'sendMessage':
+        return client.sendMessage(token, { chatId, text: out.text, keyboard: out.keyboard, replyToMessageId: out.replyToMessageId, ...o }, signal)
+      case 'sendPhoto':
+        return client.sendPhoto(
+          token,
+          { chatId, photo: out.photo, caption: out.caption, keyboard: out.keyboard, replyToMessageId: out.replyToMessageId, ...o },
+          signal,
+        )
+      case 'copyMessage':
+        return client.copyMessage(token, { chatId, fromChatId: out.fromChatId, messageId: out.messageId, replyToMessageId: out.replyToMessageId, ...o }, signal)
+    }
   }
 
   /**

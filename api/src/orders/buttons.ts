@@ -1,8 +1,7 @@
 import { safeEqual } from '../platform/http/auth'
 import type { Keyboard } from '../bot-api'
-import type { NotificationRow } from '../notifications'
 import type { TokenCipher } from '../platform/crypto'
-import { courierCallbackData, courierCardKeyboard } from './courier-buttons'
+import { courierCallbackData } from './courier-buttons'
 
 /**
  * The inline buttons of an order message and their callback data. Telegram limits callback data to
@@ -41,25 +40,24 @@ export const canOpenMiniApp = (publicUrl: string | undefined, chatId: string | n
  * the page inside Telegram (a Mini App signed in by Telegram), in a group a plain link; nothing else.
  */
 export function orderKeyboard(cipher: TokenCipher, publicUrl: string | undefined) {
-  return (d: Pick<NotificationRow, 'shop_id' | 'order_id' | 'status'> & { chat_id?: string | null; courier_name?: string | null }): Keyboard | undefined => {
+  return (d: {
+    shop_id: string | number
+    order_id: string | number | null
+    status: string
+    chat_id?: string | null
+    courier_name?: string | null
+  }): Keyboard | undefined => {
     const row: Keyboard[number] = []
     // staff may take the courier off while the delivery is not over
-    if (d.courier_name && (d.status === 'assembling' || d.status === 'delivering'))
+    if (d.courier_name && d.order_id && (d.status === 'assembling' || d.status === 'delivering'))
       row.push({ text: 'Снять курьера', callbackData: courierCallbackData(cipher, 'release', d.shop_id, d.order_id) })
-    if (d.status === 'new') row.push({ text: 'Принять', callbackData: acceptCallbackData(cipher, d.shop_id, d.order_id) })
+    if (d.status === 'new' && d.order_id) row.push({ text: 'Принять', callbackData: acceptCallbackData(cipher, d.shop_id, d.order_id) })
     if (publicUrl)
       row.push(
         canOpenMiniApp(publicUrl, d.chat_id)
-          ? { text: 'Открыть', webApp: miniAppUrl(publicUrl, d.shop_id, d.order_id) }
-          : { text: 'Открыть', url: orderPageUrl(publicUrl, d.shop_id, d.order_id) },
+          ? { text: 'Открыть', webApp: miniAppUrl(publicUrl, d.shop_id, d.order_id ?? undefined) }
+          : { text: 'Открыть', url: orderPageUrl(publicUrl, d.shop_id, d.order_id ?? '') },
       )
     return row.length ? [row] : undefined
   }
-}
-
-/** The keyboard of any notification: a courier chat's delivery card has its own, every other message the order's. */
-export function notificationKeyboard(cipher: TokenCipher, publicUrl: string | undefined) {
-  const order = orderKeyboard(cipher, publicUrl)
-  const card = courierCardKeyboard(cipher)
-  return (d: NotificationRow): Keyboard | undefined => (d.kind === 'courier_card' ? card(d) : order(d))
 }

@@ -126,17 +126,18 @@ export async function insertOrderOnce(
         select json_agg(json_build_object(
                  'slot_taken', exists (select 1 from slot where slot.id = c.id), 'id', d.id::text, 'shop_id', d.shop_id::text,
                  'order_id', d.order_id::text, 'kind', d.kind, 'state', d.state, 'attempts', d.attempts, 'revision', d.revision,
-                 'created_at', d.created_at, 'chat_ref', d.chat_ref::text, 'due_key', null, 'slot_starts_at', null,
+                 'created_at', d.created_at, 'chat_ref', d.chat_ref::text, 'private_chat_ref', null, 'due_key', null, 'payload', null,
                  'shop_name', sh.name, 'time_zone', sh.time_zone,
-                 'number', o.number, 'total', o.total, 'customer_name', o.customer_name, 'customer_phone', o.customer_phone,
-                 'recipient_name', o.recipient_name, 'recipient_phone', o.recipient_phone, 'delivery_date', o.delivery_date,
-                 'delivery_time', o.delivery_time, 'address', o.address, 'comment', o.comment, 'items', o.items, 'card_text', o.card_text,
-                 'surprise', o.surprise, 'status', o.status, 'accepted_by', o.accepted_by, 'accepted_at', o.accepted_at,
                  'bot_token', i.bot_token, 'chat_id', c.chat_id, 'enabled', i.enabled and c.enabled, 'thread_id', c.thread_id::text,
-                 'quiet_from', c.quiet_from::text, 'quiet_to', c.quiet_to::text, 'message_id', null, 'message_chat_id', null,
-                 'order_delivery_state', null, 'pending_edit_revision', null,
-                 'accept_within_minutes', sh.accept_within_minutes, 'courier_name', null, 'courier_at', null, 'courier_released_at', null,
-                 'delivery_photo', null, 'message_sent_at', null, 'chat_role', c.role) order by d.id)
+                 'quiet_from', c.quiet_from::text, 'quiet_to', c.quiet_to::text,
+                 -- the order kind's read (notifications/kinds/order.ts), as it would load it
+                 'data', json_build_object(
+                   'number', o.number, 'total', o.total::text, 'customer_name', o.customer_name, 'customer_phone', o.customer_phone,
+                   'recipient_name', o.recipient_name, 'recipient_phone', o.recipient_phone, 'delivery_date', o.delivery_date::text,
+                   'delivery_time', o.delivery_time, 'address', o.address, 'comment', o.comment, 'items', o.items, 'card_text', o.card_text,
+                   'surprise', o.surprise, 'status', o.status, 'accepted_by', o.accepted_by, 'accepted_at', o.accepted_at,
+                   'slot_starts_at', null, 'message_id', null, 'message_chat_id', null,
+                   'order_delivery_state', null, 'pending_edit_revision', null, 'courier_name', null)) order by d.id)
         from d
         join shops sh on sh.id = d.shop_id
         join telegram_integrations i on i.shop_id = d.shop_id

@@ -9,7 +9,7 @@ import path from 'node:path'
  *   updates → connect, orders → notifications → bot-api → platform   (access → platform; live → platform)
  */
 const SRC = path.resolve(import.meta.dir, '../../src')
-const FEATURES = ['live', 'access', 'updates', 'couriers', 'connect', 'orders', 'notifications', 'bot-api', 'events', 'shops']
+const FEATURES = ['live', 'access', 'updates', 'couriers', 'connect', 'orders', 'conversations', 'notifications', 'bot-api', 'events', 'shops']
 
 function walk(dir: string): string[] {
   return readdirSync(dir).flatMap((n) => {

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto'
 import { GrammyError } from 'grammy'
 import { errorCodeOf } from '../../src/bot-api'
 import { classify } from '../../src/bot-api/grammy-client'
-import { Sender, defaultSenderConfig, inQuietHours, paceMs } from '../../src/notifications'
+import { MessageKinds, Sender, defaultSenderConfig, inQuietHours, paceMs } from '../../src/notifications'
 import { acceptCallbackData, parseAcceptCallback } from '../../src/orders/buttons'
 import { createTokenCipher, maskChatId, maskToken } from '../../src/platform/crypto'
 import { explainError } from '../../../ui/src/format'
@@ -49,6 +49,7 @@ describe('retry backoff and pacing', () => {
         cipher: null as never,
         log: null as never,
         config: { ...defaultSenderConfig, baseDelayMs: 1000, maxDelayMs: 8000 },
+        kinds: new MessageKinds(),
         random: () => r,
       })
     expect([1, 2, 3, 4, 5, 9].map((n) => at(0.5).backoffMs(n))).toEqual([1000, 2000, 4000, 8000, 8000, 8000])
