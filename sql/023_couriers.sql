@@ -21,6 +21,8 @@ alter table orders add column courier_card_chat_id text;
 alter table orders add column courier_card_message_id bigint;
 -- proof of delivery: the Telegram file_id of the courier's photo (valid for the shop's bot)
 alter table orders add column delivery_photo text;
+-- the same photo as the order's photo of kind 'delivery' (sql/022), which the page shows
+alter table orders add column delivery_photo_id bigint references order_photos (id) on delete set null;
 alter table orders add column delivered_at timestamptz;
 
 -- when the order was raised for nobody accepting it (once: the platform event is written with it)
@@ -42,8 +44,8 @@ create table courier_contacts (
 -- * courier_card: the delivery card in a courier chat (one per order and chat; a change bumps its revision);
 -- * courier_report: what the courier reported (delivered / could not reach / returned) to a staff chat,
 --   `due_key` = '<outcome>:<n>' so each report is written once;
+-- * courier_buyer_news: the same news for the order's subscribed buyer (sql/022 order_buyers), in plain
+--   words and without the courier's name, to the buyer's private chat;
 -- * order_unaccepted: the second call for an order nobody accepted, due `accept_within_minutes` after it
 --   came in, one per staff chat (the unique index keeps it once across restarts and replicas).
-alter table telegram_outbox drop constraint telegram_outbox_kind_check;
-alter table telegram_outbox add constraint telegram_outbox_kind_check
-  check (kind in ('order', 'order_status', 'delivery_reminder', 'daily_summary', 'courier_card', 'courier_report', 'order_unaccepted'));
+-- (sql/022 checks a kind's shape only: no constraint to change here)

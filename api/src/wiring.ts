@@ -3,6 +3,7 @@ import { GrammyClient, MockClient, type TelegramClient } from './bot-api'
 import type { Config } from './config'
 import { RecipientService, TelegramService } from './connect'
 import {
+  courierBuyerNewsKind,
   courierCardKind,
   courierReportKind,
   Dispatcher,
@@ -47,6 +48,7 @@ export function createServices(p: { config: Config; sql: Sql; client: TelegramCl
   const kinds = notificationKinds(orderKeyboard(cipher, config.PUBLIC_URL))
     .add(courierCardKind(courierCardKeyboard(cipher)))
     .add(courierReportKind)
+    .add(courierBuyerNewsKind)
     .add(orderUnacceptedKind(orderKeyboard(cipher, config.PUBLIC_URL)))
   const delivery = new Sender({ sql, client, cipher, log, metrics, config: deliveryConfig, kinds })
   const dispatcher = new Dispatcher({ sql, delivery, log })

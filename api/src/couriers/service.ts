@@ -1,6 +1,6 @@
 import { TelegramError, tgUserName, type TelegramClient, type TgUpdate } from '../bot-api'
 import { findIntegration, isRecipientChat, safeDecrypt, shopForMessages, type IntegrationRow } from '../connect'
-import { mapUrl, renderPrivateCard, type DeliveryFields, type DeliveryOutcome } from '../notifications'
+import { mapUrl, renderPrivateCard, type DeliveryFields } from '../notifications'
 import {
   assignCourier,
   completeDelivery,
@@ -24,12 +24,6 @@ import { awaitingPhoto, contactOf, forgetContact, isCourierChat, saveContact, se
 
 type Message = NonNullable<TgUpdate['message']>
 type Press = NonNullable<TgUpdate['callback_query']>
-
-/**
- * What the buyer hears about the delivery (the buyer feature subscribes it; without it nobody is told).
- * `photo` is the courier's photo of the handover (a file_id of the shop's bot), when there is one.
- */
-export type DeliveryNews = (e: { shopId: number; orderId: number; outcome: DeliveryOutcome; photo: string | null }) => Promise<void>
 
 const fields = (o: CourierOrderRow): DeliveryFields => ({
   number: o.number,
@@ -55,7 +49,6 @@ export class CourierService {
       cipher: TokenCipher
       log: Logger
       timeoutMs: number
-      onDeliveryNews?: DeliveryNews
     },
   ) {}
 
@@ -208,11 +201,17 @@ export class CourierService {
     const row = await reportDeliveryFailure(sql, shopId, orderId, courier, reason)
     if (!row) return this.answer(token, q, 'Заказ уже закрыт')
     log.info('delivery_failed', { shopId, orderId, reason })
-    await this.news({ shopId, orderId, outcome: reason, photo: null })
     return this.answer(token, q, 'Магазин предупреждён')
   }
 
-  private async complete(token: string, shopId: number, orderId: number, courier: { tgId: number; name: string }, photo: string | null, chatId: string) {
+  private async complete(
+    token: string,
+    shopId: number,
+    orderId: number,
+    courier: { tgId: number; name: string },
+    photo: { fileId: string; fileUniqueId?: string | null } | null,
+    chatId: string,
+  ) {
     const { sql, client, log } = this.deps
     const row = await completeDelivery(sql, shopId, orderId, courier, photo)
     if (!row) return false
@@ -221,12 +220,7 @@ export class CourierService {
     await client
       .sendMessage(token, { chatId, text: `✅ Заказ №${row.number} закрыт${photo ? ', фото передано магазину' : ''}. Спасибо!` }, this.signal())
       .catch((err) => log.warn('bot_reply_failed', { shopId, error: err }))
-    await this.news({ shopId, orderId, outcome: 'delivered', photo })
     return true
-  }
-
-  private async news(e: Parameters<DeliveryNews>[0]) {
-    await this.deps.onDeliveryNews?.(e).catch((err) => this.deps.log.warn('delivery_news_failed', { shopId: e.shopId, orderId: e.orderId, error: err }))
   }
 
   /** Staff take the courier off (a press in a staff chat, or PATCH the order with `courier: null`). */
@@ -271,8 +265,9 @@ export class CourierService {
     const shopId = Number(integration.shop_id)
     const orderId = await awaitingPhoto(this.deps.sql, shopId, msg.from.id)
     if (!orderId) return false
-    const largest = msg.photo[msg.photo.length - 1]!.file_id
-    const done = await this.complete(token, shopId, orderId, { tgId: msg.from.id, name: tgUserName(msg.from) }, largest, String(msg.chat.id))
+    const largest = msg.photo[msg.photo.length - 1]!
+    const photo = { fileId: largest.file_id, fileUniqueId: largest.file_unique_id ?? null }
+    const done = await this.complete(token, shopId, orderId, { tgId: msg.from.id, name: tgUserName(msg.from) }, photo, String(msg.chat.id))
     return done
   }
 }

@@ -64,6 +64,21 @@ export async function queueCourierReports(tx: Sql, shopId: number | string, orde
 }
 
 /**
+ * The same news for the order's buyer, if one subscribed (the buyer's link) and has not stopped: one
+ * row per report, to the buyer's private chat.
+ */
+export async function queueBuyerNews(tx: Sql, orderId: number | string, outcome: DeliveryOutcome): Promise<number> {
+  const rows = await tx`
+    insert into telegram_outbox (shop_id, order_id, kind, private_chat_ref, due_key)
+    select b.shop_id, b.order_id, 'courier_buyer_news', b.private_chat_ref, ${outcome} || ':' || floor(extract(epoch from clock_timestamp()) * 1000)::bigint
+    from order_buyers b
+    join telegram_integrations i on i.shop_id = b.shop_id and i.enabled
+    where b.order_id = ${orderId} and b.subscribed
+    on conflict do nothing`
+  return rows.count
+}
+
+/**
  * The order left `new`: its second call (order_unaccepted, written at intake with a due time) is no
  * longer needed. Rows already leased are left to the sender, which skips them by the order's status.
  */

@@ -1,5 +1,6 @@
 import { recordEvent } from '../events'
-import { queueCourierCards, queueCourierReports, queueOrderMessageEdits, queueStatusEdit, type DeliveryOutcome } from '../notifications'
+import { addPhoto } from '../conversations'
+import { queueBuyerNews, queueCourierCards, queueCourierReports, queueOrderMessageEdits, queueStatusEdit, type DeliveryOutcome } from '../notifications'
 import { insertAudit } from '../platform/audit'
 import type { Sql } from '../platform/db/client'
 import type { Actor } from '../platform/http/auth'
@@ -85,13 +86,13 @@ export async function completeDelivery(
   shopId: number,
   orderId: number,
   courier: { tgId: number; name: string },
-  photo: string | null,
+  photo: { fileId: string; fileUniqueId?: string | null } | null,
 ): Promise<CourierOrderRow | null> {
   return sql.begin(async (t) => {
     const tx = t as unknown as Sql
     const [row] = await tx<(CourierOrderRow & { from_status: string })[]>`
       with old as (select id, status from orders where shop_id = ${shopId} and id = ${orderId} for update)
-      update orders o set status = 'done', delivery_photo = ${photo}, delivered_at = now(), updated_at = now()
+      update orders o set status = 'done', delivery_photo = ${photo?.fileId ?? null}, delivered_at = now(), updated_at = now()
       from old
       where o.id = old.id and o.courier_tg_id = ${courier.tgId} and old.status = any(${ON_ITS_WAY})
       returning ${tx.unsafe(
@@ -100,8 +101,23 @@ export async function completeDelivery(
           .join(', '),
       )}, old.status as from_status`
     if (!row) return null
+    // the proof is one of the order's photos (the page shows it), kind 'delivery'
+    const saved = photo
+      ? await addPhoto(tx, {
+          shopId,
+          orderId,
+          kind: 'delivery',
+          fileId: photo.fileId,
+          fileUniqueId: photo.fileUniqueId,
+          byName: courier.name,
+          byTgId: courier.tgId,
+          ask: false,
+        })
+      : null
+    if (saved) await tx`update orders set delivery_photo_id = ${saved.id} where id = ${orderId}`
     await tx`update courier_contacts set awaiting_photo = null where shop_id = ${shopId} and awaiting_photo = ${orderId}`
     await queueStatusEdit(tx, shopId, orderId, 'done')
+    await queueBuyerNews(tx, orderId, 'delivered')
     await queueCourierCards(tx, shopId, orderId)
     await queueCourierReports(tx, shopId, orderId, 'delivered')
     await recordEvent(tx, {
@@ -110,7 +126,7 @@ export async function completeDelivery(
       orderId,
       data: { from: row.from_status, to: 'done', by: { source: 'telegram', name: courier.name } },
     })
-    await recordEvent(tx, { shopId, type: 'delivery.completed', orderId, data: { courier: { name: courier.name }, photoId: photo } })
+    await recordEvent(tx, { shopId, type: 'delivery.completed', orderId, data: { courier: { name: courier.name }, photoId: saved ? Number(saved.id) : null } })
     await insertAudit(tx, {
       shopId,
       actor: { kind: 'telegram', id: String(courier.tgId), label: courier.name },
@@ -138,6 +154,7 @@ export async function reportDeliveryFailure(
       for update`
     if (!row) return null
     await queueCourierReports(tx, shopId, orderId, reason)
+    await queueBuyerNews(tx, orderId, reason)
     await recordEvent(tx, { shopId, type: 'delivery.failed', orderId, data: { reason, courier: { name: courier.name } } })
     return row
   })

@@ -25,11 +25,12 @@ export type OrderRow = {
   courier_name: string | null
   courier_at: Date | null
   delivery_photo: string | null
+  delivery_photo_id: string | null
   delivered_at: Date | null
 }
 
 export const ORDER_COLUMNS =
-  'id, shop_id, number, total::text as total, customer_name, customer_phone, recipient_name, recipient_phone, delivery_date::text as delivery_date, delivery_time, address, comment, items, card_text, surprise, status, accepted_by, accepted_at, created_at, courier_name, courier_at, delivery_photo, delivered_at'
+  'id, shop_id, number, total::text as total, customer_name, customer_phone, recipient_name, recipient_phone, delivery_date::text as delivery_date, delivery_time, address, comment, items, card_text, surprise, status, accepted_by, accepted_at, created_at, courier_name, courier_at, delivery_photo, delivery_photo_id, delivered_at'
 
 /** The same columns qualified with the `o` alias, for queries that join orders with other tables. */
 export const ORDER_COLUMNS_OF_O = ORDER_COLUMNS.split(', ')
@@ -58,7 +59,7 @@ export const toOrder = (r: OrderRow): Order => ({
   createdAt: new Date(r.created_at).toISOString(),
   courier: r.courier_name ? { name: r.courier_name, at: r.courier_at ? new Date(r.courier_at).toISOString() : null } : null,
   deliveredAt: r.delivered_at ? new Date(r.delivered_at).toISOString() : null,
-  deliveryPhoto: !!r.delivery_photo,
+  deliveryPhoto: r.delivery_photo_id ? { id: Number(r.delivery_photo_id), url: `/shops/${r.shop_id}/orders/${r.id}/photos/${r.delivery_photo_id}` } : null,
 })
 
 export type InsertResult =

@@ -114,7 +114,10 @@ export const OrderSchema = z.object({
     .nullable()
     .describe('Who took the delivery (the first press of «🚚 Беру» in a courier chat), or null'),
   deliveredAt: z.string().nullable().describe('When the courier reported it delivered'),
-  deliveryPhoto: z.boolean().describe('Whether the courier sent a photo of the handover'),
+  deliveryPhoto: z
+    .object({ id: z.number(), url: z.string().describe('The image (GET, with the same credential)') })
+    .nullable()
+    .describe('The courier’s photo of the handover, or null'),
 })
 export type Order = z.infer<typeof OrderSchema>
 

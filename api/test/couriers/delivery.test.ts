@@ -36,6 +36,13 @@ async function courierWithPrivateChat(token: string, shopId: number, who: Return
   return who
 }
 
+/** A buyer who opened the order's link (the buyer feature's tables, sql/022). */
+async function subscribeBuyer(shopId: number, orderId: number, userId: number) {
+  const [pc] = await h.sql`insert into telegram_private_chats (shop_id, chat_id, first_name) values (${shopId}, ${String(userId)}, 'Анна') returning id`
+  await h.sql`insert into order_buyers (order_id, shop_id, private_chat_ref, tg_user_id) values (${orderId}, ${shopId}, ${pc!.id}, ${userId})`
+  return String(userId)
+}
+
 describe('the delivery card in the couriers’ chat', () => {
   test('goes out when the order is assembling: window, address, recipient and «🚚 Беру» — never the buyer’s name, phone or the total', async () => {
     const { token, card, shopId } = await setup('K-1')
@@ -176,8 +183,9 @@ describe('the delivery ends', () => {
     return { ...s, courier, priv, staffMessageId, button, privId: (priv.result as { message_id: number }).message_id }
   }
 
-  test('«✅ Доставлено» with a photo closes the order; the photo reaches the staff chat as a reply to the order’s message', async () => {
+  test('«✅ Доставлено» with a photo closes the order; the photo reaches the staff chat as a reply to the order’s message, and the buyer', async () => {
     const t = await taken('K-61')
+    const buyer = await subscribeBuyer(t.shopId, t.orderId, 8801)
     await h.fake.deliver(t.token, press(t.button('✅ Доставлено'), t.privId, t.courier.id, t.courier))
     const ask = await eventually(() => sentTo(t.token, t.courier.id).find((c) => String(c.payload.text).startsWith('📷')), { message: 'asked for a photo' })
     expect(buttons(ask).map((b) => b.text)).toEqual(['Без фото'])
@@ -204,10 +212,22 @@ describe('the delivery ends', () => {
     )
     const completed = await events(t.orderId, 'delivery.completed')
     expect(completed).toHaveLength(1)
-    expect(completed[0]!.data).toMatchObject({ photoId: 'PHOTO-FILE-ID' })
+    const photo = one(await h.sql`select id, kind, file_id, by_name from order_photos where order_id = ${t.orderId}`)
+    expect(photo).toMatchObject({ kind: 'delivery', file_id: 'PHOTO-FILE-ID', by_name: 'Сергей Доставкин' })
+    expect(completed[0]!.data).toMatchObject({ photoId: Number(photo.id) })
     expect((await events(t.orderId, 'order.status_changed')).at(-1)!.data).toMatchObject({ from: 'assembling', to: 'done' })
     const item = (await h.get(`/shops/${t.shopId}/orders`)).json.items[0]
-    expect(item).toMatchObject({ status: 'done', deliveryPhoto: true, courier: { name: 'Сергей Доставкин' } })
+    expect(item).toMatchObject({
+      status: 'done',
+      deliveryPhoto: { id: Number(photo.id), url: `/shops/${t.shopId}/orders/${t.orderId}/photos/${photo.id}` },
+      courier: { name: 'Сергей Доставкин' },
+    })
+    const toBuyer = await eventually(() => h.fake.callsOf('sendPhoto', t.token).find((c) => String(c.payload.chat_id) === buyer), {
+      message: 'the photo to the buyer',
+    })
+    expect(toBuyer.payload.photo).toBe('PHOTO-FILE-ID')
+    expect(String(toBuyer.payload.caption)).toContain('Ваш заказ №K-61 доставлен')
+    expect(String(toBuyer.payload.caption)).not.toContain('Сергей')
     // a second photo changes nothing
     await h.fake.deliver(t.token, privateMessage(t.courier, { photo: [{ file_id: 'ANOTHER' }] }))
     expect(one(await h.sql`select delivery_photo from orders where id = ${t.orderId}`).delivery_photo).toBe('PHOTO-FILE-ID')
@@ -215,6 +235,7 @@ describe('the delivery ends', () => {
 
   test('«📵 Не дозвонился» and «↩️ Вернул в магазин» tell the staff chats; the order stays on its way', async () => {
     const t = await taken('K-62')
+    const buyer = await subscribeBuyer(t.shopId, t.orderId, 8802)
     await h.request('PATCH', `/shops/${t.shopId}/orders/${t.orderId}`, { status: 'delivering' })
     await h.fake.deliver(t.token, press(t.button('📵 Не дозвонился'), t.privId, t.courier.id, t.courier))
     await h.fake.deliver(t.token, press(t.button('↩️ Вернул в магазин'), t.privId, t.courier.id, t.courier))
@@ -227,6 +248,7 @@ describe('the delivery ends', () => {
     )
     for (const r of reports) expect((r.payload.reply_parameters as { message_id: number }).message_id).toBe(t.staffMessageId)
     expect(one(await h.sql`select status from orders where id = ${t.orderId}`).status).toBe('delivering')
+    await eventually(() => sentTo(t.token, buyer).some((c) => String(c.payload.text).includes('не смог дозвониться')), { message: 'the buyer told' })
     expect((await events(t.orderId, 'delivery.failed')).map((e) => e.data.reason)).toEqual(['no_answer', 'returned'])
     // «Без фото» still closes it afterwards
     await h.fake.deliver(t.token, press(t.button('✅ Доставлено'), t.privId, t.courier.id, t.courier))

@@ -1,6 +1,13 @@
 import type { Keyboard } from '../../bot-api'
 import type { Sql } from '../../platform/db/client'
-import { renderCourierCard, renderCourierCardRetired, renderCourierReport, renderUnaccepted, type DeliveryOutcome } from '../courier-messages'
+import {
+  renderBuyerDeliveryNews,
+  renderCourierCard,
+  renderCourierCardRetired,
+  renderCourierReport,
+  renderUnaccepted,
+  type DeliveryOutcome,
+} from '../courier-messages'
 import { markUnaccepted } from '../courier-outbox'
 import type { KeyboardFor } from './order'
 import type { MessageKind, Notification, Plan } from './kind'
@@ -117,6 +124,18 @@ export const courierReportKind: MessageKind<CourierReportData> = {
     const replyToMessageId = o.message_id ? Number(o.message_id) : null
     const photo = outcome === 'delivered' ? o.delivery_photo : null
     return photo ? { send: { method: 'sendPhoto', photo, caption: text, replyToMessageId } } : { send: { method: 'sendMessage', text, replyToMessageId } }
+  },
+}
+
+/** The delivery news for the buyer, in plain words (the photo of the handover when there is one). */
+export const courierBuyerNewsKind: MessageKind<{ number: string; delivery_photo: string | null }> = {
+  name: 'courier_buyer_news',
+  load: (sql) => sql`select o.number, o.delivery_photo from orders o where o.id = d.order_id`,
+  plan: (n) => {
+    const outcome = n.due_key!.split(':')[0] as DeliveryOutcome
+    const text = renderBuyerDeliveryNews(n.data!.number, outcome)
+    const photo = outcome === 'delivered' ? n.data!.delivery_photo : null
+    return photo ? { send: { method: 'sendPhoto', photo, caption: text } } : { send: { method: 'sendMessage', text } }
   },
 }
 
