@@ -23,7 +23,13 @@ export type TestResult = { sent: boolean; error: string | null; mock: boolean }
 /** A chat the shop's bot writes to; the shape is the API's own (connect/schema.ts). */
 export type Recipient = import('../../api/src/connect/schema').Recipient
 export type RecipientEvent = Recipient['events'][number]
-export type RecipientChange = { events?: RecipientEvent[]; quietHours?: { from: string; to: string } | null; enabled?: boolean; threadId?: number | null }
+export type RecipientChange = {
+  events?: RecipientEvent[]
+  quietHours?: { from: string; to: string } | null
+  enabled?: boolean
+  threadId?: number | null
+  role?: Recipient['role']
+}
 
 /** The shop's day (time zone, reminder lead, summary time) and a summary preview: connect/settings.ts. */
 export type ShopSettings = import('../../api/src/connect/settings').ShopSettings
@@ -235,6 +241,21 @@ async function request<T>(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: str
       throw new ApiError(res.status, e.error ?? `http_${res.status}`, e.message ?? `Сервер ответил ${res.status}`, details)
     }
     return json as T
+  }
+}
+
+/**
+ * An image the API serves (an order's photo) as a local object URL: `<img src>` cannot send the
+ * credential, so the bytes are fetched with it. Null when it cannot be had (the caller shows a word instead).
+ */
+export async function imageUrl(path: string): Promise<string | null> {
+  const token = currentToken()
+  try {
+    const res = await fetch(path, { headers: token ? { authorization: `Bearer ${token}` } : {} })
+    if (!res.ok || !res.headers.get('content-type')?.startsWith('image/')) return null
+    return URL.createObjectURL(await res.blob())
+  } catch {
+    return null
   }
 }
 

@@ -88,7 +88,33 @@ export function RecipientsCard(props: { api: ShopApi; recipients: Recipient[]; o
                     {explainError(r.lastError ?? '', r.lastErrorCode ?? (r.state === 'removed' ? 'bot_kicked' : null)).action}
                   </p>
                 </Show>
-                <fieldset class="events" disabled={busy() === r.id}>
+                <div class="recipient-row">
+                  <label class="label small" for={`role-${r.id}`}>
+                    Кто в чате
+                  </label>
+                  <select
+                    id={`role-${r.id}`}
+                    class="input small"
+                    data-testid="recipient-role"
+                    value={r.role}
+                    disabled={busy() === r.id}
+                    onChange={(ev) => change(r, { role: ev.currentTarget.value as Recipient['role'] })}
+                  >
+                    <option value="staff">Сотрудники магазина</option>
+                    <option value="courier">Курьеры</option>
+                  </select>
+                  <Show when={r.role === 'courier'}>
+                    <span class="badge small" data-testid="recipient-courier-badge">
+                      🚚 курьеры
+                    </span>
+                  </Show>
+                </div>
+                <Show when={r.role === 'courier'}>
+                  <p class="help small" data-testid="recipient-courier-help">
+                    Сюда приходят только карточки доставки с кнопкой «🚚 Беру»: когда, куда и кому — без суммы, состава и данных покупателя.
+                  </p>
+                </Show>
+                <fieldset class="events" disabled={busy() === r.id} hidden={r.role === 'courier'}>
                   <legend class="visually-hidden">События для этого чата</legend>
                   <For each={EVENTS}>
                     {(e) => (
