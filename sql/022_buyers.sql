@@ -117,3 +117,19 @@ create table conversation_copies (
   primary key (shop_id, chat_id, message_id)
 );
 create index conversation_copies_message_idx on conversation_copies (message_ref);
+
+-- Open pages show the buyer side of an order live (sql/015): a photo, its answer, a message, a
+-- subscription announce the order, only for shops somebody is watching.
+create function live_notify_order_part() returns trigger language plpgsql as $$
+begin
+  if exists (select 1 from live_watchers w where w.shop_id = new.shop_id and w.until > now()) then
+    perform pg_notify('shop_events', json_build_object('shop', new.shop_id, 'order', new.order_id)::text);
+  end if;
+  return null;
+end $$;
+create trigger order_photos_live after insert or update on order_photos
+  for each row execute function live_notify_order_part();
+create trigger conversation_messages_live after insert on conversation_messages
+  for each row execute function live_notify_order_part();
+create trigger order_buyers_live after insert or update of subscribed on order_buyers
+  for each row execute function live_notify_order_part();

@@ -5,6 +5,7 @@ import { accessRoutes } from './access'
 import { connectRoutes, recipientRoutes, settingsRoutes } from './connect'
 import { liveRoutes } from './live'
 import { orderRoutes } from './orders'
+import { photoRoutes } from './conversations'
 import { mockStartRoutes, webhookRoutes } from './updates'
 import type { Services } from './wiring'
 import { accessControl } from './platform/http/auth'
@@ -160,6 +161,7 @@ export function createApp(s: Services, opts: { uiDist?: string } = {}) {
       )
       .use(accessRoutes(s.access))
       .use(orderRoutes(s.orders))
+      .use(photoRoutes(s.photos))
       .use(connectRoutes(s.telegram))
       .use(recipientRoutes(s.recipients))
       .use(settingsRoutes(sql, s.recipients))

@@ -1,4 +1,5 @@
 import { AccessService } from './access'
+import { BuyerConversations, conversationKinds, PhotoCache } from './conversations'
 import { GrammyClient, MockClient, type TelegramClient } from './bot-api'
 import type { Config } from './config'
 import { RecipientService, TelegramService } from './connect'
@@ -50,6 +51,7 @@ export function createServices(p: { config: Config; sql: Sql; client: TelegramCl
     .add(courierReportKind)
     .add(courierBuyerNewsKind)
     .add(orderUnacceptedKind(orderKeyboard(cipher, config.PUBLIC_URL)))
+  for (const k of conversationKinds(cipher)) kinds.add(k)
   const delivery = new Sender({ sql, client, cipher, log, metrics, config: deliveryConfig, kinds })
   const dispatcher = new Dispatcher({ sql, delivery, log })
   const telegram = new TelegramService({ sql, client, cipher, log, publicUrl: config.PUBLIC_URL, timeoutMs: config.TELEGRAM_TIMEOUT_MS })
@@ -64,13 +66,15 @@ export function createServices(p: { config: Config; sql: Sql; client: TelegramCl
     publicUrl: config.PUBLIC_URL,
   })
   const couriers = new CourierService({ sql, client, cipher, log, timeoutMs: config.TELEGRAM_TIMEOUT_MS })
-  const orders = new OrderService({ sql, delivery, dispatcher, log, couriers })
+  const orders = new OrderService({ sql, delivery, dispatcher, log, cipher, couriers })
   // Imports run one way (updates → orders → notifications): the router is built last and given the
   // button handler, so nothing is assigned after construction.
   const accept = createCallbackHandler({ sql, client, cipher, orders, log, timeoutMs: config.TELEGRAM_TIMEOUT_MS })
   // «Разрешить» under an access request is the access feature's; every other press is an order's
+  const buyers = new BuyerConversations({ sql, client, cipher, log, timeoutMs: config.TELEGRAM_TIMEOUT_MS })
   const onCallback: CallbackHandler = async (integration, token, update) => {
     if (await couriers.handlePress(integration, token, update)) return
+    if (await buyers.press(integration, token, update)) return
     if (!(await access.handleTelegramPress(integration, token, update))) await accept(integration, token, update)
   }
   const commands = new BotCommands({ sql, client, cipher, log, timeoutMs: config.TELEGRAM_TIMEOUT_MS, publicUrl: config.PUBLIC_URL })
@@ -85,6 +89,7 @@ export function createServices(p: { config: Config; sql: Sql; client: TelegramCl
     publicUrl: config.PUBLIC_URL,
     onPhoto: (integration, token, msg) => couriers.handlePhoto(integration, token, msg),
     onStart: (integration, token, msg, code) => couriers.handleStart(integration, token, msg, code!),
+    conversations: buyers,
   })
   // Live pages: the hub is fed by LISTEN/NOTIFY and reads what it sends through the same services the GET routes use.
   const live = new LiveHub({
@@ -113,6 +118,9 @@ export function createServices(p: { config: Config; sql: Sql; client: TelegramCl
     access,
     recipients,
     couriers,
+    buyers,
+    /** what the photo route needs: it streams an order's photos through the shop's bot, with a bounded cache */
+    photos: { sql, client, cipher, timeoutMs: config.TELEGRAM_TIMEOUT_MS, cache: new PhotoCache() },
     metrics,
     live,
     /** Background work: the dispatcher always, the poller only when no webhook can reach us. */
@@ -124,6 +132,7 @@ export function createServices(p: { config: Config; sql: Sql; client: TelegramCl
       await Promise.all([dispatcher.stop(), poller.stop(), live.stop()])
       await delivery.settle()
       await updates.settle()
+      await buyers.settle()
     },
   }
 }

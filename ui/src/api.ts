@@ -245,18 +245,14 @@ async function request<T>(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: str
 }
 
 /**
- * An image the API serves (an order's photo) as a local object URL: `<img src>` cannot send the
- * credential, so the bytes are fetched with it. Null when it cannot be had (the caller shows a word instead).
+ * An order's photo as an object URL: the image route needs the page's credential, which an `<img src>`
+ * cannot send, so the bytes are fetched here and shown from memory.
  */
-export async function imageUrl(path: string): Promise<string | null> {
+export async function photoObjectUrl(path: string): Promise<string> {
   const token = currentToken()
-  try {
-    const res = await fetch(path, { headers: token ? { authorization: `Bearer ${token}` } : {} })
-    if (!res.ok || !res.headers.get('content-type')?.startsWith('image/')) return null
-    return URL.createObjectURL(await res.blob())
-  } catch {
-    return null
-  }
+  const res = await fetch(path, { headers: token ? { authorization: `Bearer ${token}` } : {} })
+  if (!res.ok) throw new ApiError(res.status, `http_${res.status}`, `Сервер ответил ${res.status}`)
+  return URL.createObjectURL(await res.blob())
 }
 
 /** The API calls of the settings page, for one shop. */

@@ -32,7 +32,7 @@ type Placement = Pick<OutgoingMessage, 'chatId' | 'threadId' | 'silent' | 'reply
 /** A photo Telegram already has (`file_id`, valid for the same bot), with an optional caption and buttons. */
 export type OutgoingPhoto = Placement & { photo: string; caption?: string; keyboard?: Keyboard }
 /** A copy of a message of another chat (`copyMessage`): any media, without the «forwarded from» header. */
-export type MessageCopy = Placement & { fromChatId: string; messageId: number }
+export type MessageCopy = Placement & { fromChatId: string; messageId: number; caption?: string }
 /** A file Telegram keeps, ready to download (`getFile`). */
 export type TgFile = { fileId: string; filePath: string; fileSize?: number }
 

@@ -198,7 +198,18 @@ export class GrammyClient implements TelegramClient {
   }
 
   async copyMessage(token: string, msg: MessageCopy, signal?: AbortSignal): Promise<SentMessage> {
-    const sent = await this.call(token, (api, s) => api.copyMessage(msg.chatId, msg.fromChatId, msg.messageId, placement(msg), s), signal)
+    const sent = await this.call(
+      token,
+      (api, s) =>
+        api.copyMessage(
+          msg.chatId,
+          msg.fromChatId,
+          msg.messageId,
+          { ...(msg.caption ? { caption: msg.caption, parse_mode: PARSE_MODE } : {}), ...placement(msg) },
+          s,
+        ),
+      signal,
+    )
     return { messageId: sent.message_id, chatId: msg.chatId }
   }
 

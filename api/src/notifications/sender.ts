@@ -253,7 +253,11 @@ export class Sender {
           signal,
         )
       case 'copyMessage':
-        return client.copyMessage(token, { chatId, fromChatId: out.fromChatId, messageId: out.messageId, replyToMessageId: out.replyToMessageId, ...o }, signal)
+        return client.copyMessage(
+          token,
+          { chatId, fromChatId: out.fromChatId, messageId: out.messageId, caption: out.caption, replyToMessageId: out.replyToMessageId, ...o },
+          signal,
+        )
     }
   }
 

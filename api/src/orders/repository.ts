@@ -1,8 +1,11 @@
 import type { Sql } from '../platform/db/client'
+import { queueBuyerStatus } from '../conversations'
 import { queueCourierCards, queueStatusEdit, reserveSlot, settleUnaccepted, UNACCEPTED_OUTBOX_SQL, type NotificationRow, type Pacing } from '../notifications'
 import type { CreateOrderInput, Order } from './schema'
 
 export type OrderRow = {
+  /** the shop's bot, when one is connected (the buyer link's address); only where a query selects it */
+  bot_username?: string | null
   id: string
   shop_id: string
   number: string
@@ -142,7 +145,8 @@ export async function insertOrderOnce(
         from d
         join shops sh on sh.id = d.shop_id
         join telegram_integrations i on i.shop_id = d.shop_id
-        join telegram_chats c on c.id = d.chat_ref) as notifications
+        join telegram_chats c on c.id = d.chat_ref) as notifications,
+        (select i.bot_username from telegram_integrations i where i.shop_id = o.shop_id) as bot_username
       from o`
   } catch (err) {
     if (isUnknownShop(err)) return null
@@ -155,6 +159,7 @@ export async function insertOrderOnce(
   }
   const [existing] = await sql<(OrderRow & { send_status: 'SENT' | 'FAILED' | null; outbox_state: string | null })[]>`
     select ${sql.unsafe(ORDER_COLUMNS_OF_O)},
+           (select i.bot_username from telegram_integrations i where i.shop_id = o.shop_id) as bot_username,
            l.status as send_status,
            (select case when bool_or(d.state = 'pending') then 'pending' when count(*) > 0 then 'finished' end
             from telegram_outbox d where d.order_id = o.id and d.kind = 'order') as outbox_state
@@ -201,7 +206,8 @@ export async function listOrders(sql: Sql, shopId: number, limit: number, before
     select ${sql.unsafe(ORDER_COLUMNS_OF_O)},
            l.status as send_status, l.error as send_error, l.error_code as send_error_code, l.sent_at, l.attempts as send_attempts, l.updated_at as send_updated_at,
            d.outbox_state, d.next_attempt_at, d.recipients,
-           (select a.actor_label from audit_log a where a.order_id = o.id and a.action = 'order_status_changed' order by a.id desc limit 1) as status_changed_by
+           (select a.actor_label from audit_log a where a.order_id = o.id and a.action = 'order_status_changed' order by a.id desc limit 1) as status_changed_by,
+           (select i.bot_username from telegram_integrations i where i.shop_id = o.shop_id) as bot_username
     from orders o
     left join telegram_send_log l on l.shop_id = o.shop_id and l.order_id = o.id
     -- the new-order notifications of the order, one per recipient, summed up and listed
@@ -252,6 +258,8 @@ export async function changeOrderStatus(
     // couriers: the card goes out when the bouquet is being assembled, and follows the order after that
     const cards = await queueCourierCards(tx as unknown as Sql, shopId, orderId, { create: to === 'assembling' })
     if (to !== 'new') await settleUnaccepted(tx as unknown as Sql, orderId)
+    // the buyer hears of it too (conversations), in the same transaction; the outbox's NOTIFY wakes the dispatcher
+    await queueBuyerStatus(tx as unknown as Sql, orderId, to)
     return { changed: true, order: row, editQueued: editQueued || cards }
   })
 }

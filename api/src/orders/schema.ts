@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { ConversationEntrySchema, OrderBuyerSchema, OrderPhotoSchema } from '../conversations'
 import { ERROR_CODES_DOC } from '../bot-api'
 
 const trimmed = (min: number, max: number) => z.string().trim().min(min).max(max)
@@ -121,8 +122,18 @@ export const OrderSchema = z.object({
 })
 export type Order = z.infer<typeof OrderSchema>
 
+const BuyerLink = z
+  .string()
+  .nullable()
+  .describe(
+    'https://t.me/<shop bot>?start=<code> while a bot is connected, else null: show it after checkout or send it by SMS; the first person to open it gets the order’s news in Telegram',
+  )
+
+/** The order as the POS gets it back from intake: with the buyer link. */
+export const CreatedOrderSchema = OrderSchema.extend({ buyerLink: BuyerLink })
+
 export const CreateOrderResponse = z.object({
-  order: OrderSchema,
+  order: CreatedOrderSchema,
   telegramStatus: TelegramStatus.describe('sent | failed | skipped; pending only on a repeat while the first attempt is still running'),
   telegram: z
     .object({
@@ -165,6 +176,10 @@ export const OrderListQuery = z.object({
 export const OrderListResponse = z.object({
   items: z.array(
     OrderSchema.extend({
+      buyerLink: BuyerLink,
+      buyer: OrderBuyerSchema,
+      photos: z.array(OrderPhotoSchema).describe('Photos of the order (a staff reply with a photo to its message), oldest first'),
+      conversation: z.array(ConversationEntrySchema).describe('The buyer’s messages and the staff replies (last 30 days), oldest first'),
       statusChangedBy: z.string().nullable().describe('Who made the latest status change (audit trail)'),
       notification: NotificationSchema,
       recipients: z

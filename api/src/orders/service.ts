@@ -5,6 +5,8 @@ import { Conflict, NotFound } from '../platform/http/errors'
 import type { Logger } from '../platform/log'
 import { maskChatId } from '../platform/crypto'
 import { getShopOr404 } from '../platform/shops'
+import type { TokenCipher } from '../platform/crypto'
+import { buyerLink, buyerViews, EMPTY_BUYER_VIEW } from '../conversations'
 import { requeueNotifications, type AttemptOutcome, type NotificationRow, type Sender, type Dispatcher } from '../notifications'
 import { changeOrderStatus, findOrder, insertOrderOnce, listOrders, toOrder, type OrderWithNotificationRow } from './repository'
 import { NEXT_STATUSES, previousStatuses, type CreateOrderInput, type Order, type OrderStatus } from './schema'
@@ -41,6 +43,7 @@ export class OrderService {
       delivery: Sender
       dispatcher: Dispatcher
       log: Logger
+      cipher: TokenCipher
       /** taking a courier off an order (the couriers feature: it also retires the courier's private card) */
       couriers?: { release(shopId: number, orderId: number, actor: Actor): Promise<boolean> }
     },
@@ -60,11 +63,26 @@ export class OrderService {
     return { order: toOrder(after), changed, telegramEdit: changed ? 'queued' : 'none' }
   }
 
+  /** The order's buyer link (conversations/buyer-link.ts), null while no bot is connected. */
+  private withLink<T extends Order>(o: T, botUsername: string | null | undefined): T & { buyerLink: string | null } {
+    return { ...o, buyerLink: buyerLink(this.deps.cipher, o.shopId, o.id, botUsername) }
+  }
+
+  /** List items with their buyer side: the link, the buyer, the photos and the conversation. */
+  private async items(shopId: number, rows: OrderWithNotificationRow[]) {
+    const views = await buyerViews(
+      this.deps.sql,
+      shopId,
+      rows.map((r) => r.id),
+    )
+    return rows.map((r) => ({ ...this.withLink(listItem(r), r.bot_username), ...(views.get(String(r.id)) ?? EMPTY_BUYER_VIEW) }))
+  }
+
   /**
    * Stores the order (once per number) and makes the first notification attempt after commit,
    * bounded by the delivery timeout. Whatever Telegram does, the order stands.
    */
-  async create(shopId: number, input: CreateOrderInput): Promise<{ created: boolean; order: Order } & TelegramOutcome> {
+  async create(shopId: number, input: CreateOrderInput): Promise<{ created: boolean; order: Order & { buyerLink: string | null } } & TelegramOutcome> {
     const { sql, delivery, log } = this.deps
     const r = await insertOrderOnce(sql, shopId, input, delivery.owner, delivery.config.leaseSec, delivery.config)
     if (!r) throw new NotFound(`Shop ${shopId} does not exist`, 'shop_not_found')
@@ -79,12 +97,12 @@ export class OrderService {
       const telegramStatus = r.sendStatus === 'SENT' ? 'sent' : r.sendStatus === 'FAILED' ? 'failed' : r.outboxState ? 'pending' : 'skipped'
       return {
         created: false,
-        order: toOrder(o),
+        order: this.withLink(toOrder(o), o.bot_username),
         telegramStatus,
         telegram: { error: null, errorCode: null, retrying: false, nextAttemptAt: null, attempts: 0 },
       }
     }
-    const order = toOrder(r.order)
+    const order = this.withLink(toOrder(r.order), r.order.bot_username)
     log.info('order_created', { shopId, orderId: order.id, number: order.number, recipients: r.notifications.length })
     if (!r.notifications.length)
       return { created: true, order, telegramStatus: 'skipped', telegram: { error: null, errorCode: null, retrying: false, nextAttemptAt: null, attempts: 0 } }
@@ -131,7 +149,7 @@ export class OrderService {
     const rows = await listOrders(sql, shopId, limit + 1, cursor)
     const page = rows.slice(0, limit)
     return {
-      items: page.map(listItem),
+      items: await this.items(shopId, page),
       nextCursor: rows.length > limit ? String(page[page.length - 1]!.id) : null,
     }
   }
@@ -139,7 +157,7 @@ export class OrderService {
   /** One order as the list shows it (the live stream sends these), or null. */
   async item(shopId: number, orderId: number) {
     const [row] = await listOrders(this.deps.sql, shopId, 1, orderId + 1)
-    return row && Number(row.id) === orderId ? listItem(row) : null
+    return row && Number(row.id) === orderId ? (await this.items(shopId, [row]))[0]! : null
   }
 
   /**

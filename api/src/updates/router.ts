@@ -1,6 +1,6 @@
 import type { Sql } from '../platform/db/client'
 import type { Logger } from '../platform/log'
-import type { TelegramClient, TgUpdate } from '../bot-api'
+import type { TelegramClient, TgMessage, TgUpdate } from '../bot-api'
 import { connectedMessageText, helpText, staleCodeText } from '../notifications'
 import { bindChatByStartCode, markUpdateSeen, setChatMemberStatus, type IntegrationRow } from '../connect'
 import { safeDecrypt } from '../connect'
@@ -39,6 +39,8 @@ export class UpdateRouter {
       onPhoto?: MessageHandler
       /** `/start <code>` before it is tried as a connect code (couriers: the link their press opened) */
       onStart?: MessageHandler
+      /** People talking to the shop through the bot (buyers): asked first about every message. */
+      conversations?: { onMessage(integration: IntegrationRow, token: string, msg: TgMessage): Promise<boolean> }
     },
   ) {}
 
@@ -107,7 +109,9 @@ export class UpdateRouter {
     }
 
     const msg = update.message
+    // a courier's photo of the handover is theirs alone (only while their «Доставлено» waits for one)
     if (msg?.photo?.length && msg.chat && (await this.deps.onPhoto?.(integration, token, msg))) return 'handled'
+    if (msg?.chat && (await this.deps.conversations?.onMessage(integration, token, msg))) return 'handled'
     const text = msg?.text?.trim()
     if (!msg || !text || !msg.chat) return 'ignored'
     const chatId = String(msg.chat.id)

@@ -51,6 +51,7 @@ const SAMPLES: Sample[] = [
   { method: 'GET', route: '/shops/:shopId/orders', path: (i) => `/shops/${i.shop}/orders` },
   { method: 'PATCH', route: '/shops/:shopId/orders/:orderId', path: (i) => `/shops/${i.shop}/orders/${i.orderId}`, body: () => ({ status: 'cancelled' }) },
   { method: 'POST', route: '/shops/:shopId/orders/:orderId/telegram/resend', path: (i) => `/shops/${i.shop}/orders/${i.orderId}/telegram/resend` },
+  { method: 'GET', route: '/shops/:shopId/orders/:orderId/photos/:photoId', path: (i) => `/shops/${i.shop}/orders/${i.orderId}/photos/1` },
   { method: 'POST', route: '/shops/:shopId/telegram/connect', path: (i) => `/shops/${i.shop}/telegram/connect`, body: () => ({ enabled: false }) },
   { method: 'GET', route: '/shops/:shopId/telegram/status', path: (i) => `/shops/${i.shop}/telegram/status` },
   { method: 'POST', route: '/shops/:shopId/telegram/test', path: (i) => `/shops/${i.shop}/telegram/test` },

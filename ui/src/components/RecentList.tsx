@@ -1,5 +1,6 @@
 import { createResource, createSignal, For, Show } from 'solid-js'
-import { imageUrl, userMessage, type Order } from '../api'
+import { photoObjectUrl, userMessage, type Order } from '../api'
+import { BuyerSide } from './BuyerSide'
 import { clockTime, exactTime, explainError, formatMoney, notificationWords, orderStatusWord, relativeTime } from '../format'
 
 /** The last orders with their Telegram notification; failed ones get «Повторить». Live (pushed, or polled as the fallback). */
@@ -98,6 +99,7 @@ function Row(props: { order: Order; now: number; onRetry: (orderId: number) => P
         )}
       </Show>
       <Show when={props.order.deliveryPhoto}>{(p) => <DeliveryPhoto url={p().url} number={props.order.number} />}</Show>
+      <BuyerSide order={props.order} />
       <Show when={n().status === 'skipped'}>
         <p class="recent-reason small muted" data-testid="skipped-reason">
           Telegram ещё не был подключён, когда пришёл заказ: уведомления приходят о заказах после подключения.
@@ -126,7 +128,10 @@ const hhmm = (iso: string) => new Date(iso).toLocaleTimeString('ru-RU', { hour: 
 
 /** The courier's photo of the handover (fetched with the page's credential). */
 function DeliveryPhoto(props: { url: string; number: string }) {
-  const [src] = createResource(() => props.url, imageUrl)
+  const [src] = createResource(
+    () => props.url,
+    (u) => photoObjectUrl(u).catch(() => null),
+  )
   return (
     <div class="recent-photo" data-testid="delivery-photo">
       <Show when={src()} fallback={<span class="small muted">📷 Фото вручения получено</span>}>

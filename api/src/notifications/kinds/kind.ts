@@ -53,7 +53,7 @@ export type Outgoing =
   | { method: 'sendMessage'; text: string; keyboard?: Keyboard; replyToMessageId?: number | null }
   | { method: 'editMessageText'; chatId: string; messageId: number; text: string; keyboard?: Keyboard }
   | { method: 'sendPhoto'; photo: string; caption?: string; keyboard?: Keyboard; replyToMessageId?: number | null }
-  | { method: 'copyMessage'; fromChatId: string; messageId: number; replyToMessageId?: number | null }
+  | { method: 'copyMessage'; fromChatId: string; messageId: number; caption?: string; replyToMessageId?: number | null }
 
 /**
  * What one attempt does: nothing (`skip`, done with a reason), later (`wait`, no attempt counted), or

@@ -56,6 +56,7 @@ const RULES: Rule[] = [
   { methods: ['GET', 'POST'], path: /^\/shops\/[^/]+\/orders$/, access: 'pos' },
   { methods: ['PATCH'], path: /^\/shops\/[^/]+\/orders\/[^/]+$/, access: 'pos' },
   { methods: ['GET'], path: /^\/shops\/[^/]+\/telegram\/status$/, access: 'pos' },
+  { methods: ['GET', 'HEAD'], path: /^\/shops\/[^/]+\/orders\/[^/]+\/photos\/[^/]+$/, access: 'pos' },
   { methods: '*', path: /^\/shops\/[^/]+(\/.*)?$/, access: 'shop' },
 ]
 

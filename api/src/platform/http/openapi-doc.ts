@@ -19,7 +19,7 @@ const STANDARD: Record<string, string> = {
   '422': 'The body does not validate (`validation_failed`, with `details`)',
   '429': 'Too many requests for this shop (`rate_limited`, with `Retry-After`)',
 }
-const INTEGER_PARAMS = new Set(['shopId', 'orderId', 'keyId', 'chatId', 'id', 'telegramUserId'])
+const INTEGER_PARAMS = new Set(['shopId', 'orderId', 'keyId', 'chatId', 'id', 'telegramUserId', 'photoId'])
 
 const error = (status: string) => ({ ...ERROR_REF, description: STANDARD[status] ?? ERROR_REF.description })
 

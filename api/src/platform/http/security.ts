@@ -12,7 +12,7 @@ export function contentSecurityPolicy(path: string, frameAncestors: string): str
     "default-src 'self'",
     "script-src 'self'",
     `style-src ${style}`,
-    "img-src 'self' data:",
+    "img-src 'self' data: blob:",
     "font-src 'self' data:",
     "connect-src 'self'",
     "object-src 'none'",
