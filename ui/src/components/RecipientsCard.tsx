@@ -103,33 +103,30 @@ export function RecipientsCard(props: { api: ShopApi; recipients: Recipient[]; o
                     <option value="staff">Сотрудники магазина</option>
                     <option value="courier">Курьеры</option>
                   </select>
-                  <Show when={r.role === 'courier'}>
-                    <span class="badge small" data-testid="recipient-courier-badge">
-                      🚚 курьеры
-                    </span>
-                  </Show>
                 </div>
                 <Show when={r.role === 'courier'}>
                   <p class="help small" data-testid="recipient-courier-help">
                     Сюда приходят только карточки доставки с кнопкой «🚚 Беру»: когда, куда и кому — без суммы, состава и данных покупателя.
                   </p>
                 </Show>
-                <fieldset class="events" disabled={busy() === r.id} hidden={r.role === 'courier'}>
-                  <legend class="visually-hidden">События для этого чата</legend>
-                  <For each={EVENTS}>
-                    {(e) => (
-                      <label class="check">
-                        <input
-                          type="checkbox"
-                          data-testid={`event-${e.id}`}
-                          checked={r.events.includes(e.id)}
-                          onChange={(ev) => toggleEvent(r, e.id, ev.currentTarget.checked)}
-                        />
-                        {e.label}
-                      </label>
-                    )}
-                  </For>
-                </fieldset>
+                <Show when={r.role !== 'courier'}>
+                  <fieldset class="events" disabled={busy() === r.id}>
+                    <legend class="visually-hidden">События для этого чата</legend>
+                    <For each={EVENTS}>
+                      {(e) => (
+                        <label class="check">
+                          <input
+                            type="checkbox"
+                            data-testid={`event-${e.id}`}
+                            checked={r.events.includes(e.id)}
+                            onChange={(ev) => toggleEvent(r, e.id, ev.currentTarget.checked)}
+                          />
+                          {e.label}
+                        </label>
+                      )}
+                    </For>
+                  </fieldset>
+                </Show>
                 <div class="recipient-row">
                   <label class="check">
                     <input
