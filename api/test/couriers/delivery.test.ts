@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { createHarness, eventually, expectNoSecrets, one, type Harness } from '../helpers'
-import { answers, assemblingOrder, buttons, COURIER_CHAT, courierShop, ORDER, press, privateMessage, STAFF_CHAT, user } from './fixtures'
+import { answers, assemblingOrder, buttons, COURIER_CHAT, courierShop, nextUpdateId, ORDER, press, privateMessage, STAFF_CHAT, user } from './fixtures'
 
 /**
  * Couriers through the fake Bot API: the delivery card in the couriers' chat (without the buyer's data),
@@ -156,6 +156,36 @@ describe('«🚚 Беру»', () => {
     expect(String(priv.payload.text)).not.toContain(ORDER.customerName)
     // next time the card comes at once
     expect(one(await h.sql`select chat_id from courier_contacts where shop_id = ${shopId} and tg_user_id = ${nina.id}`).chat_id).toBe(String(nina.id))
+  })
+
+  test('the buyer’s messages never reach the couriers’ chat, and a courier’s photo under the card is not a bouquet photo', async () => {
+    const { shopId, token, orderId, messageId } = await setup('K-6')
+    const buyer = user(await subscribeBuyer(shopId, orderId, 8806).then(Number), 'Анна')
+    await h.fake.deliver(token, privateMessage(buyer, { text: 'Можно привезти к 15:00? Мой телефон +7 999 000-00-00' }))
+    await eventually(() => sentTo(token, STAFF_CHAT).find((c) => String(c.payload.text).includes('Можно привезти к 15:00')), { message: 'relayed to staff' })
+    const id = nextUpdateId()
+    await h.fake.deliver(token, {
+      update_id: id,
+      message: {
+        message_id: id,
+        date: 0,
+        chat: { id: Number(COURIER_CHAT), type: 'supergroup' },
+        from: user(7030, 'Курьер'),
+        photo: [{ file_id: 'COURIER-SELFIE' }],
+        reply_to_message: { message_id: messageId, date: 0, chat: { id: Number(COURIER_CHAT), type: 'supergroup' } },
+      },
+    })
+    await h.services.updates.settle()
+    h.services.dispatcher.wake()
+    await eventually(
+      async () => (await h.sql`select 1 from telegram_outbox where order_id = ${orderId} and state = 'pending' and next_attempt_at <= now()`).length === 0,
+      {
+        message: 'outbox drained',
+      },
+    )
+    expect(sentTo(token, COURIER_CHAT).filter((c) => c.method === 'sendMessage' || c.method === 'copyMessage' || c.method === 'sendPhoto')).toHaveLength(1)
+    expect(await h.sql`select 1 from order_photos where order_id = ${orderId}`).toHaveLength(0)
+    expect(h.fake.calls.some((c) => c.payload.photo === 'COURIER-SELFIE')).toBe(false)
   })
 
   test('a press outside the couriers’ chat or with forged data is refused', async () => {
