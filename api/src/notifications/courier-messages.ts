@@ -87,7 +87,8 @@ export function renderCourierReport(o: { number: string; courierName: string | n
 
 /** The same news for the buyer, in plain words and without the courier's name. */
 export function renderBuyerDeliveryNews(number: string, outcome: DeliveryOutcome): string {
-  if (outcome === 'delivered') return `💐 Ваш заказ №${escapeHtml(number)} доставлен. Спасибо, что выбрали нас!`
+  // the buyer feature already says «доставлен» at the status change: this is the caption of the photo
+  if (outcome === 'delivered') return `📷 Так мы вручили ваш заказ №${escapeHtml(number)}. Спасибо, что выбрали нас!`
   if (outcome === 'no_answer') return `📵 Курьер не смог дозвониться до получателя заказа №${escapeHtml(number)}. Магазин свяжется с вами.`
   return `↩️ Курьер не смог вручить заказ №${escapeHtml(number)} и вернул букет в магазин. Магазин свяжется с вами.`
 }

@@ -117,7 +117,8 @@ export async function completeDelivery(
     if (saved) await tx`update orders set delivery_photo_id = ${saved.id} where id = ${orderId}`
     await tx`update courier_contacts set awaiting_photo = null where shop_id = ${shopId} and awaiting_photo = ${orderId}`
     await queueStatusEdit(tx, shopId, orderId, 'done')
-    await queueBuyerNews(tx, orderId, 'delivered')
+    // the buyer hears «доставлен» from the status change (conversations); the photo comes on top
+    if (saved) await queueBuyerNews(tx, orderId, 'delivered')
     await queueCourierCards(tx, shopId, orderId)
     await queueCourierReports(tx, shopId, orderId, 'delivered')
     await recordEvent(tx, {

@@ -61,7 +61,7 @@ describe('the delivery card in the couriers’ chat', () => {
     expect(sentTo(token, STAFF_CHAT).some((c) => String(c.payload.text).startsWith('🚚 <b>Доставка'))).toBe(false)
     const list = await h.get(`/shops/${shopId}/orders`)
     expect(list.json.items[0].courier).toBeNull()
-  })
+  }, 20_000)
 
   test('a surprise says so on the card; an edit of the address edits the card', async () => {
     const s = await courierShop(h)
@@ -79,7 +79,7 @@ describe('the delivery card in the couriers’ chat', () => {
     )
     expect(String(edit.payload.text)).toContain('Сюрприз — не звонить получателю')
     expect(buttons(edit).map((b) => b.text)).toEqual(['🚚 Беру'])
-  })
+  }, 20_000)
 })
 
 describe('«🚚 Беру»', () => {
@@ -130,7 +130,7 @@ describe('«🚚 Беру»', () => {
     const list = await h.get(`/shops/${shopId}/orders`)
     expect(list.json.items[0].courier).toMatchObject({ name: o.courier_name })
     expect(list.json.items[0].courier.at).toBeString()
-  })
+  }, 20_000)
 
   test('a courier who never opened the bot is led there by the press, and gets the card on /start', async () => {
     const { shopId, token, orderId, card, messageId } = await setup('K-4')
@@ -156,7 +156,7 @@ describe('«🚚 Беру»', () => {
     expect(String(priv.payload.text)).not.toContain(ORDER.customerName)
     // next time the card comes at once
     expect(one(await h.sql`select chat_id from courier_contacts where shop_id = ${shopId} and tg_user_id = ${nina.id}`).chat_id).toBe(String(nina.id))
-  })
+  }, 20_000)
 
   test('the buyer’s messages never reach the couriers’ chat, and a courier’s photo under the card is not a bouquet photo', async () => {
     const { shopId, token, orderId, messageId } = await setup('K-6')
@@ -186,7 +186,7 @@ describe('«🚚 Беру»', () => {
     expect(sentTo(token, COURIER_CHAT).filter((c) => c.method === 'sendMessage' || c.method === 'copyMessage' || c.method === 'sendPhoto')).toHaveLength(1)
     expect(await h.sql`select 1 from order_photos where order_id = ${orderId}`).toHaveLength(0)
     expect(h.fake.calls.some((c) => c.payload.photo === 'COURIER-SELFIE')).toBe(false)
-  })
+  }, 20_000)
 
   test('a press outside the couriers’ chat or with forged data is refused', async () => {
     const { token, orderId, card, messageId } = await setup('K-5')
@@ -194,7 +194,7 @@ describe('«🚚 Беру»', () => {
     await h.fake.deliver(token, press(`k:${orderId}:AAAAAAAAAAAA`, messageId, COURIER_CHAT, user(7022, 'Хакер')))
     expect(answers(h, token).slice(-2)).toEqual(['Эта кнопка работает только в чате курьеров магазина', 'Эта кнопка не относится к заказам этого магазина'])
     expect(one(await h.sql`select courier_tg_id from orders where id = ${orderId}`).courier_tg_id).toBeNull()
-  })
+  }, 20_000)
 })
 
 describe('the delivery ends', () => {
@@ -256,12 +256,12 @@ describe('the delivery ends', () => {
       message: 'the photo to the buyer',
     })
     expect(toBuyer.payload.photo).toBe('PHOTO-FILE-ID')
-    expect(String(toBuyer.payload.caption)).toContain('Ваш заказ №K-61 доставлен')
+    expect(String(toBuyer.payload.caption)).toContain('Так мы вручили ваш заказ №K-61')
     expect(String(toBuyer.payload.caption)).not.toContain('Сергей')
     // a second photo changes nothing
     await h.fake.deliver(t.token, privateMessage(t.courier, { photo: [{ file_id: 'ANOTHER' }] }))
     expect(one(await h.sql`select delivery_photo from orders where id = ${t.orderId}`).delivery_photo).toBe('PHOTO-FILE-ID')
-  })
+  }, 20_000)
 
   test('«📵 Не дозвонился» and «↩️ Вернул в магазин» tell the staff chats; the order stays on its way', async () => {
     const t = await taken('K-62')
@@ -285,7 +285,7 @@ describe('the delivery ends', () => {
     const ask = await eventually(() => sentTo(t.token, t.courier.id).find((c) => String(c.payload.text).startsWith('📷')), { message: 'asked for a photo' })
     await h.fake.deliver(t.token, press(buttons(ask)[0]!.callback_data, (ask.result as { message_id: number }).message_id, t.courier.id, t.courier))
     expect(one(await h.sql`select status, delivery_photo from orders where id = ${t.orderId}`)).toMatchObject({ status: 'done', delivery_photo: null })
-  })
+  }, 20_000)
 
   test('staff take the courier off with the button in the staff chat: the card goes back to the couriers’ chat; PATCH courier: null does the same', async () => {
     const t = await taken('K-63')
@@ -333,5 +333,5 @@ describe('the delivery ends', () => {
     const again2 = await h.request('PATCH', `/shops/${t.shopId}/orders/${t.orderId}`, { courier: null })
     expect(again2.json.changed).toBe(false)
     expect((await h.request('PATCH', `/shops/${t.shopId}/orders/${t.orderId}`, {})).status).toBe(422)
-  })
+  }, 20_000)
 })

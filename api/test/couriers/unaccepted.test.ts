@@ -50,7 +50,7 @@ describe('an order nobody accepts', () => {
     ])
     expect(rows.some((r) => r.chat_id === COURIER_CHAT)).toBe(false)
     expect(shopId).toBeGreaterThan(0)
-  })
+  }, 20_000)
 
   test('is raised exactly once per staff chat, as a reply to its message and with sound in quiet hours, across a restart and with two dispatchers', async () => {
     const { token, orderId } = await shopWithOrder('U-2')
@@ -80,7 +80,7 @@ describe('an order nobody accepts', () => {
     expect(ev).toHaveLength(1)
     expect(ev[0]!.data).toMatchObject({ afterMinutes: 1, number: 'U-2' })
     expect(one(await h.sql`select unaccepted_at from orders where id = ${orderId}`).unaccepted_at).not.toBeNull()
-  })
+  }, 20_000)
 
   test('is not raised at all once accepted (also when its row was already due and is sent late)', async () => {
     const a = await shopWithOrder('U-3')
@@ -96,12 +96,12 @@ describe('an order nobody accepts', () => {
       'done',
       'done',
     ])
-  })
+  }, 20_000)
 
   test('switched off (acceptWithinMinutes: null), nothing is scheduled', async () => {
     const { orderId } = await shopWithOrder('U-4', null)
     expect(await h.sql`select 1 from telegram_outbox where order_id = ${orderId} and kind = 'order_unaccepted'`).toHaveLength(0)
-  })
+  }, 20_000)
 })
 
 describe('settings and roles', () => {
@@ -113,7 +113,7 @@ describe('settings and roles', () => {
     expect((await h.request('PATCH', `/shops/${shop}/telegram/settings`, { acceptWithinMinutes: 240 })).json.acceptWithinMinutes).toBe(240)
     expect((await h.request('PATCH', `/shops/${shop}/telegram/settings`, { reminderLeadMinutes: 30 })).json.acceptWithinMinutes).toBe(240)
     expect((await h.request('PATCH', `/shops/${shop}/telegram/settings`, { acceptWithinMinutes: null })).json.acceptWithinMinutes).toBeNull()
-  })
+  }, 20_000)
 
   test('a recipient is staff by default; a courier chat has no staff events; back to staff it gets them all', async () => {
     const shop = await h.shop()
@@ -127,7 +127,7 @@ describe('settings and roles', () => {
     const back = await h.request('PATCH', `/shops/${shop}/telegram/chats/${c.json.id}`, { role: 'courier' })
     expect(back.json).toMatchObject({ role: 'courier', events: [] })
     expect((await h.request('PATCH', `/shops/${shop}/telegram/chats/${c.json.id}`, { role: 'boss' })).status).toBe(422)
-  })
+  }, 20_000)
 
   test('a courier chat gets no order message, status line, reminder or summary, and the bot’s commands do not answer there', async () => {
     const { token, shopId } = await courierShop(h)
@@ -143,5 +143,5 @@ describe('settings and roles', () => {
       })
     await h.services.updates.settle()
     expect(h.fake.calls.filter((c) => c.token === token && String(c.payload.chat_id) === COURIER_CHAT)).toHaveLength(0)
-  })
+  }, 20_000)
 })
