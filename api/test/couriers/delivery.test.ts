@@ -30,8 +30,8 @@ const events = (orderId: number, type: string) =>
   h.sql<{ data: Record<string, unknown> }[]>`select data from platform_events where order_id = ${orderId} and type = ${type} order by id`
 const sentTo = (token: string, chatId: string | number) => h.fake.calls.filter((c) => c.token === token && String(c.payload.chat_id) === String(chatId))
 
-/** A courier who has opened the bot before: their /start with a stale code still records their private chat. */
-async function courierWithPrivateChat(token: string, shopId: number, who: ReturnType<typeof user>) {
+/** A courier who has opened the bot before (their /start recorded their private chat). */
+async function courierWithPrivateChat(shopId: number, who: ReturnType<typeof user>) {
   await h.sql`insert into courier_contacts (shop_id, tg_user_id, chat_id, name) values (${shopId}, ${who.id}, ${String(who.id)}, ${who.first_name})`
   return who
 }
@@ -86,8 +86,8 @@ describe('«🚚 Беру»', () => {
   test('two couriers press at once: exactly one is assigned, the card shows who and loses its button, a later press is told it is taken', async () => {
     const { shopId, token, orderId, card, messageId } = await setup('K-3')
     const data = buttons(card)[0]!.callback_data
-    const olga = await courierWithPrivateChat(token, shopId, user(7001, 'Ольга', 'Курьерова'))
-    const ivan = await courierWithPrivateChat(token, shopId, user(7002, 'Иван', 'Быстров'))
+    const olga = await courierWithPrivateChat(shopId, user(7001, 'Ольга', 'Курьерова'))
+    const ivan = await courierWithPrivateChat(shopId, user(7002, 'Иван', 'Быстров'))
     const [a, b] = await Promise.all([
       h.fake.deliver(token, press(data, messageId, COURIER_CHAT, olga)),
       h.fake.deliver(token, press(data, messageId, COURIER_CHAT, ivan)),
@@ -200,7 +200,7 @@ describe('«🚚 Беру»', () => {
 describe('the delivery ends', () => {
   async function taken(number: string) {
     const s = await setup(number)
-    const courier = await courierWithPrivateChat(s.token, s.shopId, user(7100 + Number(number.slice(2)), 'Сергей', 'Доставкин'))
+    const courier = await courierWithPrivateChat(s.shopId, user(7100 + Number(number.slice(2)), 'Сергей', 'Доставкин'))
     await h.fake.deliver(s.token, press(buttons(s.card)[0]!.callback_data, s.messageId, COURIER_CHAT, courier))
     const priv = await eventually(() => sentTo(s.token, courier.id).find((c) => String(c.payload.text).includes('Ваша доставка')), { message: 'private card' })
     const staffMessageId = Number(
