@@ -1,9 +1,12 @@
 # The service for a server with its own PostgreSQL (DATABASE_URL): no embedded database, no build tools.
+# `bun install` needs package.json, bun.lock, bunfig.toml and patches/ (postgres.js is patched at install):
+# api/test/platform/dockerfile.test.ts rebuilds each stage's files in a folder and runs its install there.
 
 # 1. Build the settings page (Vite + SolidJS are dev dependencies).
 FROM oven/bun:1 AS ui
 WORKDIR /app
-COPY package.json bun.lock ./
+COPY package.json bun.lock bunfig.toml tsconfig.json ./
+COPY patches ./patches
 RUN bun install --frozen-lockfile --ignore-scripts
 COPY ui ./ui
 COPY api/src/platform/ui-build.ts ./api/src/platform/ui-build.ts
@@ -13,7 +16,8 @@ RUN bun api/src/platform/ui-build.ts --force
 FROM oven/bun:1-slim
 WORKDIR /app
 ENV NODE_ENV=production PORT=3000 HOST=0.0.0.0 DATA_DIR=/app/data
-COPY package.json bun.lock ./
+COPY package.json bun.lock bunfig.toml ./
+COPY patches ./patches
 RUN bun install --frozen-lockfile --production --ignore-scripts && rm -rf ~/.bun/install/cache
 COPY api/src ./api/src
 COPY sql ./sql

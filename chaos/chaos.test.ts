@@ -21,7 +21,7 @@ import { allLogs, disposeAll, REPO, ServiceProc } from './lib/service'
  * quick local run; the committed figures are from the full size.
  */
 const SCALE = Number(process.env.CHAOS_SCALE ?? 1)
-const ADMIN = `adm-${randomBytes(12).toString('hex')}`
+const ADMIN = `adm-${randomBytes(16).toString('hex')}`
 const KEY = randomBytes(32).toString('hex')
 /** Sends that can be in flight in one process: 50 requests making their first attempt + the dispatcher's 32 workers. */
 const IN_FLIGHT_MAX = 50 + 32

@@ -8,6 +8,8 @@ create unique index shops_external_id_uq on shops (external_id) where external_i
 
 -- a per-order counter, so consumers can order an order's events (`data.sequence`)
 alter table orders add column event_seq integer not null default 0;
+-- which fields the latest edit by the POS changed: the Telegram message says «✏️ Изменено: …»
+alter table orders add column edited_fields text[];
 
 create table platform_events (
   id           bigint generated always as identity primary key,
@@ -91,3 +93,58 @@ create table shop_offboarding_log (
   details      jsonb,
   deleted_at   timestamptz not null default now()
 );
+
+-- Recipients and bots change in many places (the API, a /start, a migrated group, a new bot taking its
+-- chats with it): triggers write their events in the changing transaction, whoever the writer is.
+-- While a shop is being deleted its rows go by cascade and no event is written (the shop's events go too).
+create function platform_recipient_events() returns trigger language plpgsql as $$
+begin
+  if tg_op = 'INSERT' then
+    insert into platform_events (shop_id, type, data)
+    values (new.shop_id, 'recipient.added', jsonb_build_object('shopId', new.shop_id, 'recipientId', new.id, 'type', new.type, 'title', new.title));
+  elsif exists (select 1 from shops where id = old.shop_id) then
+    insert into platform_events (shop_id, type, data)
+    values (old.shop_id, 'recipient.removed', jsonb_build_object('shopId', old.shop_id, 'recipientId', old.id));
+  end if;
+  return null;
+end $$;
+create trigger platform_recipient_events after insert or delete on telegram_chats
+  for each row execute function platform_recipient_events();
+
+create function platform_bot_events() returns trigger language plpgsql as $$
+begin
+  if tg_op = 'INSERT' or new.bot_id is distinct from old.bot_id or (new.enabled and not old.enabled) then
+    insert into platform_events (shop_id, type, data)
+    values (new.shop_id, 'telegram.connected', jsonb_build_object('shopId', new.shop_id, 'botUsername', new.bot_username));
+  elsif old.enabled and not new.enabled then
+    insert into platform_events (shop_id, type, data)
+    values (new.shop_id, 'telegram.disconnected', jsonb_build_object('shopId', new.shop_id, 'botUsername', new.bot_username, 'reason', 'disabled'));
+  end if;
+  return null;
+end $$;
+create trigger platform_bot_events after insert or update of bot_id, enabled on telegram_integrations
+  for each row execute function platform_bot_events();
+
+-- A notification of an order reached its recipient (or failed for good): written by the statement
+-- that records the outcome, whatever code path does it. Status edits of a message are not reported
+-- one by one (the platform has `order.status_changed`); a notification settled without a send
+-- (`last_error` kept as its reason) is not "sent".
+create function platform_notification_events() returns trigger language plpgsql as $$
+declare o record;
+begin
+  if new.order_id is null or new.kind = 'order_status' then return null; end if;
+  if new.state = 'done' and old.state <> 'done' and new.last_error is null then
+    update orders set event_seq = event_seq + 1 where id = new.order_id returning number, event_seq into o;
+    insert into platform_events (shop_id, type, order_id, data)
+    values (new.shop_id, 'notification.sent', new.order_id, jsonb_build_object('shopId', new.shop_id, 'orderId', new.order_id,
+            'number', o.number, 'sequence', o.event_seq, 'recipientId', new.chat_ref, 'kind', new.kind));
+  elsif new.state = 'dead' and old.state <> 'dead' then
+    update orders set event_seq = event_seq + 1 where id = new.order_id returning number, event_seq into o;
+    insert into platform_events (shop_id, type, order_id, data)
+    values (new.shop_id, 'notification.failed', new.order_id, jsonb_strip_nulls(jsonb_build_object('shopId', new.shop_id, 'orderId', new.order_id,
+            'number', o.number, 'sequence', o.event_seq, 'recipientId', new.chat_ref, 'kind', new.kind, 'errorCode', new.last_error_code)));
+  end if;
+  return null;
+end $$;
+create trigger platform_notification_events after update of state on telegram_outbox
+  for each row when (new.state is distinct from old.state) execute function platform_notification_events();

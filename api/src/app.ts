@@ -1,20 +1,36 @@
 import { openapi } from '@elysiajs/openapi'
 import { Elysia } from 'elysia'
 import { z } from 'zod'
-import { accessRoutes } from './access'
-import { connectRoutes, recipientRoutes, settingsRoutes } from './connect'
+import { accessRoutes, sessionRoutes } from './access'
+import { connectRoutes, mockMessageRoutes, recipientRoutes, settingsRoutes } from './connect'
 import { liveRoutes } from './live'
+import { EVENT_PAYLOADS, eventRoutes } from './events'
+import { shopRoutes } from './shops'
 import { orderRoutes } from './orders'
 import { photoRoutes } from './conversations'
 import { mockStartRoutes, webhookRoutes } from './updates'
 import type { Services } from './wiring'
 import { accessControl } from './platform/http/auth'
 import { rateLimit } from './platform/http/rate-limit'
+import { forbiddenCharacterAt, hasBody, isJsonContentType } from './platform/http/body-guards'
+import { ClientThrottle } from './platform/http/client-throttle'
+import { openModeGuard } from './platform/http/open-mode'
 import { securityHeaders } from './platform/http/security'
 import { errorBody, errorHandler, HttpError } from './platform/http/errors'
 import { completeDocument } from './platform/http/openapi-doc'
 import { pagePlugin } from './platform/http/page'
 import { SCALAR_ASSET } from './platform/ui-build'
+
+/** The `data` of each platform event type, as `components.schemas.Event_<type>` in the API document. */
+const EVENT_SCHEMAS = Object.fromEntries(
+  Object.entries(EVENT_PAYLOADS).map(([type, schema]) => {
+    const { $schema: _, ...json } = z.toJSONSchema(schema) as Record<string, unknown>
+    return [
+      `Event_${type.replace('.', '_')}`,
+      { ...json, description: `data of \`${type}\` (webhook body and GET /events item: {id, type, occurredAt, shopId, data})` },
+    ]
+  }),
+)
 
 /** No request of this API nests JSON deeper than a few levels. */
 const MAX_JSON_DEPTH = 32
@@ -74,6 +90,12 @@ export function createApp(s: Services, opts: { uiDist?: string } = {}) {
           set.headers['content-type'] = 'application/json; charset=utf-8'
           return errorBody('payload_too_large', `The request body is over ${BODY_LIMIT_BYTES} bytes`)
         }
+        // JSON only: a form or text/plain body is what a page of another site can send without asking
+        if (hasBody(request) && !isJsonContentType(request.headers.get('content-type'))) {
+          set.status = 415
+          set.headers['content-type'] = 'application/json; charset=utf-8'
+          return errorBody('unsupported_media_type', 'The request body must be JSON, sent as Content-Type: application/json')
+        }
       })
       // JSON bodies are counted as they are read, so the limit holds for chunked bodies (no content-length) too.
       .onParse({ as: 'global' }, async ({ request }, contentType) => {
@@ -91,18 +113,33 @@ export function createApp(s: Services, opts: { uiDist?: string } = {}) {
           throw new HttpError(400, 'malformed_body', 'The request body is not valid JSON')
         }
       })
-      .onTransform({ as: 'global' }, ({ body, request }) => {
+      .onTransform({ as: 'global' }, ({ body, query, request }) => {
         if (oversized.has(request)) throw new HttpError(413, 'payload_too_large', `The request body is over ${BODY_LIMIT_BYTES} bytes`)
         // Refuse absurdly nested bodies before validation: Elysia pretty-prints a refused value into its
         // error message, which costs O(depth²) — 20 000 levels of [] held the event loop for a second.
         if (nestedDeeperThan(body, MAX_JSON_DEPTH)) throw new HttpError(400, 'malformed_body', `The JSON body is nested deeper than ${MAX_JSON_DEPTH} levels`)
+        const at = forbiddenCharacterAt(body) ?? forbiddenCharacterAt(query)
+        if (at)
+          throw new HttpError(422, 'validation_failed', `${at}: contains a NUL byte or an unpaired surrogate`, [{ path: at, message: 'forbidden character' }])
       })
       // The generated document plus what plugins answer before a route runs (see openapi-doc.ts).
       .onAfterHandle({ as: 'global' }, ({ request, response }) => {
         if (new URL(request.url).pathname !== '/swagger/json' || !response || typeof response !== 'object' || response instanceof Response) return
-        return completeDocument(response as Record<string, unknown>, s.config.PUBLIC_URL ?? new URL(request.url).origin)
+        return completeDocument(response as Record<string, unknown>, s.config.PUBLIC_URL ?? new URL(request.url).origin, { schemas: EVENT_SCHEMAS })
       })
-      .use(accessControl({ adminToken: s.config.ADMIN_TOKEN, resolve: s.access.resolve }))
+      .use(s.config.ADMIN_TOKEN ? new Elysia({ name: 'open-mode-guard' }) : openModeGuard({ publicUrl: s.config.PUBLIC_URL }))
+      .use(
+        accessControl({
+          adminToken: s.config.ADMIN_TOKEN,
+          resolve: s.access.resolve,
+          throttle: new ClientThrottle({
+            sessionPerMinute: s.config.AUTH_SESSIONS_PER_MINUTE,
+            sessionBurst: s.config.AUTH_SESSIONS_BURST,
+            failuresPerMinute: s.config.AUTH_FAILURES_PER_MINUTE,
+            failuresBurst: s.config.AUTH_FAILURES_BURST,
+          }),
+        }),
+      )
       .use(
         rateLimit({
           ordersPerMinute: s.config.RATE_LIMIT_ORDERS_PER_MINUTE,
@@ -159,7 +196,10 @@ export function createApp(s: Services, opts: { uiDist?: string } = {}) {
           detail: { summary: 'Liveness and database reachability', tags: ['Operations'] },
         },
       )
+      .use(shopRoutes(s.shops))
+      .use(eventRoutes(s.events))
       .use(accessRoutes(s.access))
+      .use(sessionRoutes(s.access))
       .use(orderRoutes(s.orders))
       .use(photoRoutes(s.photos))
       .use(connectRoutes(s.telegram))
@@ -167,6 +207,7 @@ export function createApp(s: Services, opts: { uiDist?: string } = {}) {
       .use(settingsRoutes(sql, s.recipients))
       .use(liveRoutes(sql, s.live))
       .use(mockStartRoutes(s.telegram, s.updates))
+      .use(mockMessageRoutes(s))
       .use(webhookRoutes(s.updates, sql, log))
       .use(pagePlugin(opts.uiDist))
   )

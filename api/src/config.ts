@@ -30,8 +30,11 @@ export const EnvSchema = z.object({
       .regex(/^postgres(ql)?:\/\/\S+$/, 'must be a postgres:// or postgresql:// URL')
       .optional(),
   ),
-  ADMIN_TOKEN: z.preprocess(emptyAsUndefined, z.string().min(8, 'must be at least 8 characters').optional()),
-  TELEGRAM_MODE: z.preprocess(emptyAsUndefined, z.enum(['real', 'mock']).default('mock')),
+  ADMIN_TOKEN: z.preprocess(emptyAsUndefined, z.string().min(32, 'must be at least 32 characters (e.g. openssl rand -hex 16)').optional()),
+  /** Unset: `real` with NODE_ENV=production, else `mock` (a production start never fakes its sends by accident). */
+  TELEGRAM_MODE: z.preprocess(emptyAsUndefined, z.enum(['real', 'mock']).optional()),
+  /** `1` seeds the demo shop and its orders on start. Unset: on in development, off with NODE_ENV=production. */
+  SEED_DEMO: z.preprocess(emptyAsUndefined, z.enum(['0', '1', 'true', 'false']).optional()),
   TELEGRAM_API_ROOT: z.preprocess(emptyAsUndefined, httpUrl.default('https://api.telegram.org')),
   PUBLIC_URL: z.preprocess(emptyAsUndefined, httpUrl.optional()),
   ENCRYPTION_KEY: z.preprocess(
@@ -43,12 +46,25 @@ export const EnvSchema = z.object({
   ),
   /** HMAC key shared with the platform that signs owner launch tokens (HS256). */
   PLATFORM_SECRET: z.preprocess(emptyAsUndefined, z.string().min(32, 'must be at least 32 characters').optional()),
+  /** Older PLATFORM_SECRET values (comma-separated), still accepted on launch tokens while the platform moves to the new one. */
+  PLATFORM_SECRETS_PREVIOUS: z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .refine((v) => v.split(',').every((k) => k.trim().length >= 32), 'must be comma-separated secrets of at least 32 characters each')
+      .optional(),
+  ),
   /** Per-shop limits (per replica): order intake, other writes (per minute; 0 turns one off), test messages. */
   RATE_LIMIT_ORDERS_PER_MINUTE: intMs(600, 0, 1_000_000),
   RATE_LIMIT_ORDERS_BURST: intMs(120, 1, 1_000_000),
   RATE_LIMIT_WRITES_PER_MINUTE: intMs(120, 0, 1_000_000),
   RATE_LIMIT_WRITES_BURST: intMs(30, 1, 1_000_000),
   TEST_MESSAGE_INTERVAL_MS: intMs(3000, 0, 3_600_000),
+  /** Per client address (per replica): POST /session attempts and failed credentials per minute (0 turns one off), and bursts. */
+  AUTH_SESSIONS_PER_MINUTE: intMs(30, 0, 1_000_000),
+  AUTH_SESSIONS_BURST: intMs(10, 1, 1_000_000),
+  AUTH_FAILURES_PER_MINUTE: intMs(20, 0, 1_000_000),
+  AUTH_FAILURES_BURST: intMs(10, 1, 1_000_000),
   /** Live pages (server-sent events) this replica holds at most, in all and per shop. */
   LIVE_MAX_STREAMS: intMs(1000, 1, 100_000),
   LIVE_MAX_STREAMS_PER_SHOP: intMs(20, 1, 1000),
@@ -87,12 +103,28 @@ export const EnvSchema = z.object({
       .regex(/^(('self'|https?:\/\/[A-Za-z0-9.\-:*]+)\s*)+$/, "must be space-separated origins such as https://admin.posiflora.com (or 'self')")
       .optional(),
   ),
+  /** Webhook deliveries: one attempt's deadline, the delays before each retry (ms, comma-separated), event retention. */
+  WEBHOOK_TIMEOUT_MS: intMs(15_000, 100, 60_000),
+  WEBHOOK_RETRY_DELAYS_MS: z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .regex(/^\d{1,9}(,\d{1,9}){0,29}$/, 'must be comma-separated delays in milliseconds')
+      .transform((v) => v.split(',').map(Number))
+      .optional(),
+  ),
+  EVENTS_RETENTION_DAYS: intMs(35, 30, 3650),
   LOG_LEVEL: z.preprocess(emptyAsUndefined, z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info')),
 })
 
 export type Env = z.infer<typeof EnvSchema>
 
-export type Config = Env & {
+export type Config = Omit<Env, 'TELEGRAM_MODE'> & {
+  TELEGRAM_MODE: 'real' | 'mock'
+  /** SEED_DEMO resolved: seed the demo shop and orders on start. */
+  seedDemo: boolean
+  /** PLATFORM_SECRETS_PREVIOUS split: launch tokens signed with one of these still verify. */
+  previousPlatformSecrets: string[]
   host: string
   encryptionKey: Buffer | null
   previousEncryptionKeys: Buffer[]
@@ -137,7 +169,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     const variable = String(issue.path[0] ?? 'environment')
     const got = env[variable]
     const shown =
-      variable === 'ADMIN_TOKEN' || variable === 'ENCRYPTION_KEY' || variable === 'ENCRYPTION_KEYS_PREVIOUS' || variable === 'PLATFORM_SECRET'
+      variable === 'ADMIN_TOKEN' ||
+      variable === 'ENCRYPTION_KEY' ||
+      variable === 'ENCRYPTION_KEYS_PREVIOUS' ||
+      variable === 'PLATFORM_SECRET' ||
+      variable === 'PLATFORM_SECRETS_PREVIOUS'
         ? ''
         : variable === 'DATABASE_URL'
           ? ` (got ${JSON.stringify(withoutPassword(got ?? ''))})`
@@ -153,8 +189,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       'ENCRYPTION_KEY',
       'is required when NODE_ENV=production (a generated key file lost with its container makes every stored bot token unreadable)',
     )
+  const production = e.NODE_ENV === 'production'
   return {
     ...e,
+    TELEGRAM_MODE: e.TELEGRAM_MODE ?? (production ? 'real' : 'mock'),
+    seedDemo: e.SEED_DEMO === undefined ? !production : e.SEED_DEMO === '1' || e.SEED_DEMO === 'true',
+    previousPlatformSecrets: e.PLATFORM_SECRETS_PREVIOUS ? e.PLATFORM_SECRETS_PREVIOUS.split(',').map((k) => k.trim()) : [],
     host,
     encryptionKey: e.ENCRYPTION_KEY ? decodeKey(e.ENCRYPTION_KEY) : null,
     previousEncryptionKeys: e.ENCRYPTION_KEYS_PREVIOUS ? e.ENCRYPTION_KEYS_PREVIOUS.split(',').map((k) => decodeKey(k)!) : [],

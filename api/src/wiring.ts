@@ -1,4 +1,4 @@
-import { AccessService } from './access'
+import { AccessService, endedSessions, SESSIONS_ENDED_CHANNEL } from './access'
 import { BuyerConversations, conversationKinds, PhotoCache } from './conversations'
 import { GrammyClient, MockClient, type TelegramClient } from './bot-api'
 import type { Config } from './config'
@@ -21,16 +21,27 @@ import type { Logger } from './platform/log'
 import { Metrics } from './platform/metrics'
 import { LiveHub } from './live'
 import { CourierService } from './couriers'
+import { EventService, WebhookSender, defaultWebhookConfig, type WebhookConfig } from './events'
+import { ShopService } from './shops'
 import { BotCommands, createCallbackHandler, Poller, UpdateRouter, type CallbackHandler } from './updates'
 
 export type Services = ReturnType<typeof createServices>
 
-export function createTelegramClient(config: Pick<Config, 'TELEGRAM_MODE' | 'TELEGRAM_API_ROOT' | 'TELEGRAM_TIMEOUT_MS'>): TelegramClient {
-  return config.TELEGRAM_MODE === 'real' ? new GrammyClient({ apiRoot: config.TELEGRAM_API_ROOT, timeoutMs: config.TELEGRAM_TIMEOUT_MS }) : new MockClient()
+/** The Bot API client of TELEGRAM_MODE; the mock one logs each message it records (never a token). */
+export function createTelegramClient(config: Pick<Config, 'TELEGRAM_MODE' | 'TELEGRAM_API_ROOT' | 'TELEGRAM_TIMEOUT_MS'>, log?: Logger): TelegramClient {
+  return config.TELEGRAM_MODE === 'real' ? new GrammyClient({ apiRoot: config.TELEGRAM_API_ROOT, timeoutMs: config.TELEGRAM_TIMEOUT_MS }) : new MockClient(log)
 }
 
 /** Builds the object graph once; main.ts, the tests and the bench build the same graph. */
-export function createServices(p: { config: Config; sql: Sql; client: TelegramClient; cipher: TokenCipher; log: Logger; delivery?: Partial<SenderConfig> }) {
+export function createServices(p: {
+  config: Config
+  sql: Sql
+  client: TelegramClient
+  cipher: TokenCipher
+  log: Logger
+  delivery?: Partial<SenderConfig>
+  webhooks?: Partial<WebhookConfig> & { fetch?: typeof fetch; resolve?: (host: string) => Promise<string[]> }
+}) {
   const { config, sql, client, cipher, log } = p
   const deliveryConfig: SenderConfig = {
     ...defaultSenderConfig,
@@ -63,6 +74,7 @@ export function createServices(p: { config: Config; sql: Sql; client: TelegramCl
     client,
     timeoutMs: config.TELEGRAM_TIMEOUT_MS,
     platformSecret: config.PLATFORM_SECRET,
+    previousPlatformSecrets: config.previousPlatformSecrets,
     publicUrl: config.PUBLIC_URL,
   })
   const couriers = new CourierService({ sql, client, cipher, log, timeoutMs: config.TELEGRAM_TIMEOUT_MS })
@@ -96,18 +108,43 @@ export function createServices(p: { config: Config; sql: Sql; client: TelegramCl
     sql,
     log,
     limits: { maxStreams: config.LIVE_MAX_STREAMS, maxPerShop: config.LIVE_MAX_STREAMS_PER_SHOP },
+    // a stream of a session that ends (a removed manager's, say) closes within seconds
+    endedSessions: (ids) => endedSessions(sql, ids),
+    sessionsChannel: SESSIONS_ENDED_CHANNEL,
     sources: {
       order: (shopId, orderId) => orders.item(shopId, orderId),
-      status: (shopId) => telegram.status(shopId),
+      status: (shopId, links) => telegram.status(shopId, { links }),
       chats: async (shopId) => ({ items: await recipients.list(shopId) }),
     },
   })
   metrics.gaugeOf('notify_live_streams', 'Open live page streams (server-sent events) in this process', () => live.size)
+  const { fetch: webhookFetch, resolve, ...webhookOverrides } = p.webhooks ?? {}
+  const webhookSender = new WebhookSender({
+    sql,
+    cipher,
+    log,
+    fetch: webhookFetch,
+    resolve,
+    config: {
+      ...defaultWebhookConfig,
+      timeoutMs: config.WEBHOOK_TIMEOUT_MS,
+      retryDelaysMs: config.WEBHOOK_RETRY_DELAYS_MS ?? defaultWebhookConfig.retryDelaysMs,
+      eventRetentionDays: config.EVENTS_RETENTION_DAYS,
+      ...webhookOverrides,
+    },
+    counters: {
+      outcome: (o) => metrics.webhookDeliveries.inc({ outcome: o }),
+      disabled: () => metrics.webhookEndpointsDisabled.inc(),
+    },
+  })
+  const events = new EventService({ sql, cipher, log, resolve, wake: () => webhookSender.wake() })
+  const shops = new ShopService({ sql, client, cipher, log, timeoutMs: config.TELEGRAM_TIMEOUT_MS })
   const poller = new Poller({ sql, client, cipher, router: updates, log, intervalMs: config.POLL_INTERVAL_MS })
   return {
     config,
     sql,
     client,
+    cipher,
     log,
     delivery,
     dispatcher,
@@ -123,13 +160,17 @@ export function createServices(p: { config: Config; sql: Sql; client: TelegramCl
     photos: { sql, client, cipher, timeoutMs: config.TELEGRAM_TIMEOUT_MS, cache: new PhotoCache() },
     metrics,
     live,
+    events,
+    webhookSender,
+    shops,
     /** Background work: the dispatcher always, the poller only when no webhook can reach us. */
     start() {
       dispatcher.start()
+      webhookSender.start()
       if (!config.PUBLIC_URL) poller.start()
     },
     async stop() {
-      await Promise.all([dispatcher.stop(), poller.stop(), live.stop()])
+      await Promise.all([dispatcher.stop(), poller.stop(), live.stop(), webhookSender.stop()])
       await delivery.settle()
       await updates.settle()
       await buyers.settle()

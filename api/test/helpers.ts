@@ -74,6 +74,8 @@ export async function createHarness(
     restartOf?: { db: TestDatabase; cipherKey: Buffer }
     /** Encryption keys, newest first (default: the restarted harness' key, or a fresh one). */
     cipherKeys?: Buffer[]
+    /** Webhook delivery settings (short retry delays, a resolver for the address check). */
+    webhooks?: Parameters<typeof createServices>[0]['webhooks']
   } = {},
 ) {
   const db = opts.restartOf?.db ?? (await createTestDatabase())
@@ -94,6 +96,9 @@ export async function createHarness(
     RATE_LIMIT_ORDERS_PER_MINUTE: '0',
     RATE_LIMIT_WRITES_PER_MINUTE: '0',
     TEST_MESSAGE_INTERVAL_MS: '0',
+    // per-address limits on sessions and failed credentials off unless a test is about them (access/throttle.test.ts)
+    AUTH_SESSIONS_PER_MINUTE: '0',
+    AUTH_FAILURES_PER_MINUTE: '0',
     LOG_LEVEL: 'debug',
     ...(opts.listen ? { PUBLIC_URL: `http://127.0.0.1:${port}` } : {}),
     ...opts.env,
@@ -103,7 +108,7 @@ export async function createHarness(
   const client = opts.client ?? new GrammyClient({ apiRoot: fake.url, timeoutMs: config.TELEGRAM_TIMEOUT_MS })
   const cipherKey = opts.restartOf?.cipherKey ?? randomBytes(32)
   const cipher = opts.cipherKeys ? createTokenCipher(opts.cipherKeys, legacyButtonKey(cipherKey)) : createTokenCipher(cipherKey)
-  const services: Services = createServices({ config, sql: db.sql, client, cipher, log, delivery: opts.delivery })
+  const services: Services = createServices({ config, sql: db.sql, client, cipher, log, delivery: opts.delivery, webhooks: opts.webhooks })
   const app = createApp(services)
   if (opts.listen) app.listen({ port, hostname: '127.0.0.1' })
   const responses: string[] = []

@@ -4,8 +4,14 @@ import { createHmac } from 'node:crypto'
  * initData computed the way Telegram documents it for Mini Apps (not with our code): fields as
  * key=value sorted and joined by "\n"; secret = HMAC_SHA256("WebAppData", bot_token); hash = hex HMAC.
  */
-export function telegramInitData(botToken: string, user: Record<string, unknown>, authDate = Math.floor(Date.now() / 1000)): string {
-  const fields: Record<string, string> = { auth_date: String(authDate), query_id: 'AAHdF6IQAAAAAN0XohDhrOrc', user: JSON.stringify(user) }
+export function telegramInitData(
+  botToken: string,
+  user: Record<string, unknown>,
+  authDate = Math.floor(Date.now() / 1000),
+  queryId = `AAH${crypto.randomUUID().replaceAll('-', '').slice(0, 21)}`,
+): string {
+  // every launch of a Mini App gets its own query_id, so two launches never sign the same data
+  const fields: Record<string, string> = { auth_date: String(authDate), query_id: queryId, user: JSON.stringify(user) }
   const dataCheckString = Object.keys(fields)
     .sort()
     .map((k) => `${k}=${fields[k]}`)

@@ -93,13 +93,31 @@ function currentSession(): string | null {
   }
 }
 
-function keepSession(shopId: string, token: string | null): void {
+let memoryRole: 'owner' | 'manager' | null = null
+
+function keepSession(shopId: string, token: string | null, role: 'owner' | 'manager' = 'owner'): void {
   memorySession = token
+  memoryRole = token ? role : null
   try {
-    if (token) sessionStorage.setItem(sessionKey(shopId), token)
-    else sessionStorage.removeItem(sessionKey(shopId))
+    if (token) {
+      sessionStorage.setItem(sessionKey(shopId), token)
+      sessionStorage.setItem(`${sessionKey(shopId)}.role`, role)
+    } else sessionStorage.removeItem(sessionKey(shopId))
   } catch {
     // memorySession serves until the page is closed
+  }
+}
+
+/**
+ * `manager` when this page runs on a manager's session (a manager the owner allowed, from Telegram):
+ * the page then shows orders and the status only, as the API lets a manager see no more.
+ */
+export function sessionRole(): 'owner' | 'manager' | null {
+  if (operatorToken || !currentSession() || !sessionShop) return null
+  try {
+    return (sessionStorage.getItem(`${sessionKey(sessionShop)}.role`) as 'owner' | 'manager' | null) ?? memoryRole
+  } catch {
+    return memoryRole
   }
 }
 
@@ -134,8 +152,13 @@ export async function startTelegramSession(shopId: string, initData: string): Pr
   sessionShop = shopId
   if (currentSession()) return null
   try {
-    const s = await request<{ token: string; shopId: number; expiresAt: string }>('POST', '/session', { shopId: Number(shopId), initData }, { noAuth: true })
-    keepSession(shopId, s.token)
+    const s = await request<{ token: string; shopId: number; expiresAt: string; role?: 'owner' | 'manager' }>(
+      'POST',
+      '/session',
+      { shopId: Number(shopId), initData },
+      { noAuth: true },
+    )
+    keepSession(shopId, s.token, s.role ?? 'owner')
     return null
   } catch (err) {
     return err instanceof ApiError ? err : new ApiError(0, 'network', String(err))

@@ -15,14 +15,15 @@ export class InitDataRejected extends Error {
   }
 }
 
-export const INIT_DATA_MAX_AGE_SEC = 3600
+/** Mini App data is fresh this long: enough to open the app, short enough that a leaked copy soon expires. */
+export const INIT_DATA_MAX_AGE_SEC = 5 * 60
 
 export function validateInitData(
   initData: string,
   botToken: string,
   now = new Date(),
   maxAgeSec = INIT_DATA_MAX_AGE_SEC,
-): { user: TelegramUser; authDate: Date } {
+): { user: TelegramUser; authDate: Date; signature: string } {
   let params: URLSearchParams
   try {
     params = new URLSearchParams(initData)
@@ -50,5 +51,5 @@ export function validateInitData(
     throw new InitDataRejected('malformed')
   }
   if (!user || !Number.isSafeInteger(user.id)) throw new InitDataRejected('malformed')
-  return { user, authDate: new Date(authDate * 1000) }
+  return { user, authDate: new Date(authDate * 1000), signature: hash }
 }

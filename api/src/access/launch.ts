@@ -20,22 +20,32 @@ export class LaunchRejected extends Error {
 
 const keyOf = (secret: string) => new TextEncoder().encode(secret)
 
-/** Verifies signature, algorithm, expiry and claims. Single use is the caller's job (it needs the database). */
-export async function verifyLaunchToken(token: string, secret: string, now = new Date()): Promise<LaunchClaims> {
+/**
+ * Verifies signature, algorithm, expiry and claims. Single use is the caller's job (it needs the database).
+ * `secrets`: PLATFORM_SECRET first, then PLATFORM_SECRETS_PREVIOUS, so the platform can move to a new
+ * secret while tokens signed with the old one (and owners already on their way in) still work.
+ */
+export async function verifyLaunchToken(token: string, secrets: string | readonly string[], now = new Date()): Promise<LaunchClaims> {
   let payload
-  try {
-    ;({ payload } = await jwtVerify(token, keyOf(secret), {
-      algorithms: ['HS256'],
-      currentDate: now,
-      clockTolerance: CLOCK_SKEW_SEC,
-      requiredClaims: ['exp', 'jti'],
-    }))
-  } catch (err) {
-    if (err instanceof errors.JWTExpired) throw new LaunchRejected('expired')
-    if (err instanceof errors.JWSSignatureVerificationFailed) throw new LaunchRejected('bad_signature')
-    if (err instanceof errors.JWTClaimValidationFailed) throw new LaunchRejected('missing_claim')
-    throw new LaunchRejected('malformed')
+  const keys = typeof secrets === 'string' ? [secrets] : secrets
+  for (const [i, secret] of keys.entries()) {
+    try {
+      ;({ payload } = await jwtVerify(token, keyOf(secret), {
+        algorithms: ['HS256'],
+        currentDate: now,
+        clockTolerance: CLOCK_SKEW_SEC,
+        requiredClaims: ['exp', 'jti'],
+      }))
+      break
+    } catch (err) {
+      if (err instanceof errors.JWSSignatureVerificationFailed && i < keys.length - 1) continue
+      if (err instanceof errors.JWTExpired) throw new LaunchRejected('expired')
+      if (err instanceof errors.JWSSignatureVerificationFailed) throw new LaunchRejected('bad_signature')
+      if (err instanceof errors.JWTClaimValidationFailed) throw new LaunchRejected('missing_claim')
+      throw new LaunchRejected('malformed')
+    }
   }
+  if (!payload) throw new LaunchRejected('bad_signature')
   const nowSec = Math.floor(now.getTime() / 1000)
   if (payload.exp! - nowSec > LAUNCH_MAX_LIFETIME_SEC + CLOCK_SKEW_SEC) throw new LaunchRejected('too_long')
   const shop = payload.shop

@@ -6,7 +6,23 @@ import type { AccessService } from './service'
 
 const ShopParams = z.object({ shopId: Id })
 const ApiKeySchema = z.object({ id: z.number(), prefix: z.string(), name: z.string(), createdAt: z.string(), lastUsedAt: z.string().nullable() })
-const SessionSchema = z.object({ token: z.string(), shopId: z.number(), expiresAt: z.string() })
+const SessionSchema = z.object({
+  token: z.string(),
+  shopId: z.number(),
+  expiresAt: z.string(),
+  role: z.enum(['owner', 'manager']).describe('manager: orders and their actions, settings read-only'),
+})
+const OpenSessionSchema = z.object({
+  id: z.number(),
+  kind: z.enum(['owner', 'manager']),
+  source: z.enum(['launch', 'telegram']),
+  name: z.string().nullable().describe('The platform user (launch `name`) or the Telegram user'),
+  subject: z.string().nullable().describe('The platform user id (launch `sub`) or `tg:<Telegram user id>`'),
+  telegramUserId: z.number().nullable(),
+  createdAt: z.string(),
+  expiresAt: z.string(),
+  current: z.boolean().describe('The session making this request'),
+})
 const ManagerSchema = z.object({ telegramUserId: z.number(), name: z.string().nullable(), addedBy: z.string(), createdAt: z.string() })
 export const AccessRequestSchema = z.object({ telegramUserId: z.number(), name: z.string(), requestedAt: z.string() })
 const authErrors = { 401: ErrorSchema, 403: ErrorSchema }
@@ -21,7 +37,6 @@ export const accessRoutes = (access: AccessService) =>
       },
       {
         params: ShopParams,
-        parse: 'json',
         body: z.object({ name: z.string().trim().max(100).optional() }).optional(),
         response: { 201: ApiKeySchema.extend({ key: z.string() }), 400: ErrorSchema, ...authErrors, 404: ErrorSchema, 422: ErrorSchema },
         detail: {
@@ -81,7 +96,7 @@ export const accessRoutes = (access: AccessService) =>
         detail: {
           summary: 'Trade a platform-signed launch token for an owner session',
           description:
-            'Either `{launch}`: an HS256 JWT signed with PLATFORM_SECRET with claims `shop`, `exp` (≤ 10 min ahead) and a single-use `jti` (401 for a bad signature, an expired or reused token); or `{shopId, initData}` from a Telegram Mini App of that shop’s bot (401 when not signed by it or older than an hour; 403 `not_allowed` for a user who is neither the owner nor an allowed manager). The session (≤ 12 h) reaches only that shop, minus API keys and owner links.',
+            'Either `{launch}`: an HS256 JWT signed with PLATFORM_SECRET with claims `shop`, `exp` (≤ 10 min ahead) and a single-use `jti` (401 for a bad signature, an expired or reused token); or `{shopId, initData}` from a Telegram Mini App of that shop’s bot (401 `init_data_invalid` when not signed by it or older than 5 minutes, 401 `init_data_reused` when that initData already opened a session; 403 `not_allowed` for a user who is neither the owner nor an allowed manager). The session (≤ 12 h) reaches only that shop: an owner session all of it but API keys and owner links; a manager session (`role: manager`) orders and their actions, settings read-only. 429 `rate_limited` (with Retry-After) past the per-address budget.',
         },
       },
     )
@@ -92,7 +107,7 @@ export const accessRoutes = (access: AccessService) =>
         set.status = 204
         return null
       },
-      { response: { 204: z.null(), ...authErrors }, detail: { summary: 'End the owner session sent as the bearer' } },
+      { response: { 204: z.null(), ...authErrors }, detail: { summary: 'End the session sent as the bearer' } },
     )
     .get('/shops/:shopId/audit', async ({ params, query }) => ({ items: await access.audit(params.shopId, query.limit ?? 50) }), {
       params: ShopParams,
@@ -157,5 +172,27 @@ export const accessRoutes = (access: AccessService) =>
         params: z.object({ shopId: Id, telegramUserId: Id }),
         response: { 204: z.null(), 400: ErrorSchema, ...authErrors, 404: ErrorSchema },
         detail: { summary: 'Stop allowing a manager' },
+      },
+    )
+
+/** The shop's open sessions, for the owner and the operator: who is signed in, and ending one. */
+export const sessionRoutes = (access: AccessService) =>
+  new Elysia({ name: 'access-sessions', detail: { tags: ['Access'] } })
+    .get('/shops/:shopId/sessions', async ({ params, request }) => ({ items: await access.listSessions(params.shopId, principalOf(request)) }), {
+      params: ShopParams,
+      response: { 200: z.object({ items: z.array(OpenSessionSchema) }), 400: ErrorSchema, ...authErrors, 404: ErrorSchema },
+      detail: { summary: 'Open sessions of the shop (owner, operator): who opened each, from where, until when' },
+    })
+    .delete(
+      '/shops/:shopId/sessions/:sessionId',
+      async ({ params, request, set }) => {
+        await access.endShopSession(params.shopId, params.sessionId, actorOf(principalOf(request)))
+        set.status = 204
+        return null
+      },
+      {
+        params: z.object({ shopId: Id, sessionId: Id }),
+        response: { 204: z.null(), 400: ErrorSchema, ...authErrors, 404: ErrorSchema },
+        detail: { summary: 'End a session of the shop (owner, operator); its live pages close within seconds' },
       },
     )

@@ -5,7 +5,7 @@ import type { Actor, CredentialResolver, Principal } from '../platform/http/auth
 import { HttpError, NotFound } from '../platform/http/errors'
 import type { Logger } from '../platform/log'
 import { API_KEY_PREFIX, hashCredential, newApiKey, newSessionToken, SESSION_PREFIX } from './credentials'
-import { InitDataRejected, validateInitData } from './init-data'
+import { INIT_DATA_MAX_AGE_SEC, InitDataRejected, validateInitData } from './init-data'
 import { LaunchRejected, signLaunchToken, verifyLaunchToken } from './launch'
 import { insertAudit, listAudit } from '../platform/audit'
 import * as repo from './repository'
@@ -49,6 +49,8 @@ export class AccessService {
       log: Logger
       cipher: TokenCipher
       platformSecret: string | undefined
+      /** PLATFORM_SECRETS_PREVIOUS: launch tokens signed with one of these still open a session. */
+      previousPlatformSecrets?: string[]
       publicUrl: string | undefined
       client: TelegramClient
       timeoutMs: number
@@ -78,7 +80,16 @@ export class AccessService {
       if (!s) return { rejected: 'unauthorized', message: 'This session is unknown' }
       if (s.revoked_at || s.expires_at <= this.now())
         return { rejected: 'session_expired', message: 'The session has ended; open the page from the platform again' }
-      return { kind: 'owner', shopId: Number(s.shop_id), sessionId: Number(s.id), subject: s.subject, name: s.subject_name, source: s.source }
+      if (!s.still_allowed) return { rejected: 'session_expired', message: 'The owner no longer allows this Telegram user; the session has ended' }
+      return {
+        kind: s.kind,
+        shopId: Number(s.shop_id),
+        sessionId: Number(s.id),
+        subject: s.subject,
+        name: s.subject_name,
+        source: s.source,
+        tgUserId: s.tg_user_id === null ? null : Number(s.tg_user_id),
+      }
     }
     return { rejected: 'unauthorized', message: 'The credential is not valid' }
   }
@@ -104,12 +115,12 @@ export class AccessService {
   }
 
   /** Trades a platform-signed launch token for an owner session, once per token. */
-  async openFromLaunch(launch: string): Promise<{ token: string; shopId: number; expiresAt: string }> {
-    const { sql, platformSecret, log } = this.deps
+  async openFromLaunch(launch: string): Promise<{ token: string; shopId: number; expiresAt: string; role: 'owner' }> {
+    const { sql, platformSecret, previousPlatformSecrets = [], log } = this.deps
     if (!platformSecret) throw new Unauthorized('Owner launch is not configured on this server (PLATFORM_SECRET is unset)', 'launch_not_configured')
     let claims
     try {
-      claims = await verifyLaunchToken(launch, platformSecret, this.now())
+      claims = await verifyLaunchToken(launch, [platformSecret, ...previousPlatformSecrets], this.now())
     } catch (err) {
       if (err instanceof LaunchRejected) {
         log.info('launch_refused', { reason: err.reason })
@@ -137,27 +148,31 @@ export class AccessService {
     }
     log.info('owner_session_opened', { shopId: claims.shopId, sessionId: Number(row.id), source: 'launch' })
     if (Math.random() < 0.05) void repo.pruneExpired(sql).catch((error) => log.warn('prune_failed', { error }))
-    return { token: session.token, shopId: claims.shopId, expiresAt: row.expires_at.toISOString() }
+    return { token: session.token, shopId: claims.shopId, expiresAt: row.expires_at.toISOString(), role: 'owner' }
   }
 
   /**
-   * Inside Telegram: `initData` signed by this shop's own bot proves who opened the Mini App; the shop's
-   * owner in Telegram (the user whose private chat was bound first) and the managers the owner allowed
-   * get the same owner session a platform launch gives. Anyone else: 403 with a plain reason.
+   * Inside Telegram: `initData` signed by this shop's own bot proves who opened the Mini App. The
+   * shop's owner in Telegram (`shops.owner_tg_user_id`, bound explicitly) gets an owner session; a
+   * manager the owner allowed gets a manager session (orders, settings read-only). Anyone else: 403
+   * with a plain reason, and the owner is asked. One initData opens at most one session.
    */
-  async openFromTelegram(shopId: number, initData: string): Promise<{ token: string; shopId: number; expiresAt: string }> {
+  async openFromTelegram(shopId: number, initData: string): Promise<{ token: string; shopId: number; expiresAt: string; role: 'owner' | 'manager' }> {
     const { sql, cipher, log } = this.deps
     const integration = await findIntegration(sql, shopId)
     const botToken = integration ? safeDecrypt(cipher, integration.bot_token, shopId) : null
     if (!botToken) throw new Unauthorized('This shop has no Telegram bot connected, so Telegram cannot vouch for anyone here', 'telegram_not_connected')
     let user
+    let signature
     try {
-      ;({ user } = validateInitData(initData, botToken, this.now()))
+      ;({ user, signature } = validateInitData(initData, botToken, this.now()))
     } catch (err) {
       if (!(err instanceof InitDataRejected)) throw err
       log.info('init_data_refused', { shopId, reason: err.reason })
       throw new Unauthorized(
-        err.reason === 'stale' ? 'The Telegram data is older than an hour: reopen the app from the bot' : 'The Telegram data is not signed by this shop’s bot',
+        err.reason === 'stale'
+          ? `The Telegram data is older than ${INIT_DATA_MAX_AGE_SEC / 60} minutes: reopen the app from the bot`
+          : 'The Telegram data is not signed by this shop’s bot',
         'init_data_invalid',
       )
     }
@@ -170,7 +185,50 @@ export class AccessService {
       throw new HttpError(403, 'not_allowed', 'This Telegram user is neither the shop’s owner nor a manager the owner allowed: ask the owner to add you')
     }
     const name = [user.first_name, user.last_name].filter(Boolean).join(' ') || user.username || `tg:${user.id}`
-    return this.openForTelegramUser(shopId, { id: user.id, name })
+    const kind = owner ? 'owner' : 'manager'
+    const session = newSessionToken()
+    const expiresAt = new Date(this.now().getTime() + SESSION_TTL_MS)
+    const row = await repo.openTelegramSessionOnce(sql, {
+      shopId,
+      hash: session.hash,
+      kind,
+      tgUserId: user.id,
+      name,
+      initDataHash: hashCredential(`${shopId}:${signature}`),
+      expiresAt,
+    })
+    if (!row) {
+      log.info('init_data_refused', { shopId, reason: 'reused' })
+      throw new Unauthorized('This Telegram data has already opened a session: reopen the app from the bot', 'init_data_reused')
+    }
+    log.info('session_opened', { shopId, sessionId: Number(row.id), source: 'telegram', kind })
+    return { token: session.token, shopId, expiresAt: row.expires_at.toISOString(), role: kind }
+  }
+
+  /** Open sessions of the shop: who opened them (the platform user or the Telegram user) and until when. */
+  async listSessions(shopId: number, current: Principal | undefined) {
+    if (!(await repo.shopExists(this.deps.sql, shopId))) throw new NotFound(`Shop ${shopId} does not exist`, 'shop_not_found')
+    const rows = await repo.listOpenSessions(this.deps.sql, shopId)
+    const mine = current && 'sessionId' in current ? current.sessionId : null
+    return rows.map((r) => ({
+      id: Number(r.id),
+      kind: r.kind,
+      source: r.source as 'launch' | 'telegram',
+      name: r.subject_name,
+      subject: r.subject,
+      telegramUserId: r.tg_user_id === null ? null : Number(r.tg_user_id),
+      createdAt: r.created_at.toISOString(),
+      expiresAt: r.expires_at.toISOString(),
+      current: Number(r.id) === mine,
+    }))
+  }
+
+  /** Ends one of the shop's sessions (its live streams close within seconds). */
+  async endShopSession(shopId: number, sessionId: number, actor: Actor): Promise<void> {
+    if (!(await repo.revokeShopSession(this.deps.sql, shopId, sessionId)))
+      throw new NotFound(`Shop ${shopId} has no open session ${sessionId}`, 'session_not_found')
+    await insertAudit(this.deps.sql, { shopId, actor, action: 'session_ended', details: { sessionId } })
+    this.deps.log.info('session_ended', { shopId, sessionId })
   }
 
   async listManagers(shopId: number) {
@@ -198,23 +256,16 @@ export class AccessService {
     return this.listManagers(shopId)
   }
 
+  /** Removes a manager and ends their sessions at once (their open live pages close within seconds). */
   async removeManager(shopId: number, telegramUserId: number, actor: Actor) {
-    const rows = await this.deps.sql`delete from telegram_managers where shop_id = ${shopId} and tg_user_id = ${telegramUserId} returning 1`
-    if (!rows.length) throw new NotFound(`Telegram user ${telegramUserId} is not a manager of shop ${shopId}`, 'manager_not_found')
-    await insertAudit(this.deps.sql, { shopId, actor, action: 'manager_removed', details: { telegramUserId } })
-  }
-
-  /** A session for a shop owner proven some other way (Telegram initData): the same kind of session. */
-  async openForTelegramUser(shopId: number, user: { id: number; name: string }): Promise<{ token: string; shopId: number; expiresAt: string }> {
-    const session = newSessionToken()
-    const expiresAt = new Date(this.now().getTime() + SESSION_TTL_MS)
-    const row = await repo.openSession(this.deps.sql, { shopId, hash: session.hash, source: 'telegram', subject: `tg:${user.id}`, name: user.name, expiresAt })
-    this.deps.log.info('owner_session_opened', { shopId, sessionId: Number(row.id), source: 'telegram' })
-    return { token: session.token, shopId, expiresAt: row.expires_at.toISOString() }
+    const r = await repo.removeManagerAndSessions(this.deps.sql, shopId, telegramUserId)
+    if (!r.removed) throw new NotFound(`Telegram user ${telegramUserId} is not a manager of shop ${shopId}`, 'manager_not_found')
+    await insertAudit(this.deps.sql, { shopId, actor, action: 'manager_removed', details: { telegramUserId, sessionsEnded: r.sessions } })
+    this.deps.log.info('manager_removed', { shopId, sessionsEnded: r.sessions })
   }
 
   async endSession(principal: Principal | undefined): Promise<void> {
-    if (principal?.kind !== 'owner') throw new Unauthorized('Only an owner session can end itself')
+    if (principal?.kind !== 'owner' && principal?.kind !== 'manager') throw new Unauthorized('Only a session can end itself')
     await repo.revokeSession(this.deps.sql, principal.sessionId)
     this.deps.log.info('owner_session_ended', { shopId: principal.shopId, sessionId: principal.sessionId })
   }

@@ -11,10 +11,14 @@ import type { Actor } from '../platform/http/auth'
 const ALLOW_RE = /^m:([1-9][0-9]{0,18}):([A-Za-z0-9_-]{12})$/
 const REPEAT_AFTER = '10 minutes'
 
-/** The owner in Telegram: the user whose private chat with the bot was bound first. */
+/**
+ * The owner in Telegram: the one person bound explicitly (an owner link opened in their private chat,
+ * see connect's start code purpose), never "the first private chat". In a private chat the chat id is
+ * the user id, so this is both the owner's Telegram id and their chat with the bot.
+ */
 export async function ownerChat(sql: Sql, shopId: number): Promise<string | null> {
-  const [row] = await sql<{ chat_id: string }[]>`select chat_id from telegram_chats where shop_id = ${shopId} and type = 'private' order by id limit 1`
-  return row?.chat_id ?? null
+  const [row] = await sql<{ owner_tg_user_id: string | null }[]>`select owner_tg_user_id from shops where id = ${shopId}`
+  return row?.owner_tg_user_id ?? null
 }
 
 /**

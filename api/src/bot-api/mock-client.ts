@@ -1,6 +1,8 @@
+import type { Logger } from '../platform/log'
 import {
   TelegramError,
   type BotInfo,
+  type Keyboard,
   type MessageCopy,
   type OutgoingMessage,
   type OutgoingPhoto,
@@ -10,23 +12,63 @@ import {
   type TgUpdate,
 } from './client'
 
-export type MockRecord = { method: string; token: string; chatId?: string; text?: string; at: Date }
+/** One call the mock answered instead of Telegram: what a florist would have seen. */
+export type MockRecord = {
+  method: string
+  chatId?: string
+  threadId?: number | null
+  messageId?: number
+  text?: string
+  keyboard?: Keyboard
+  silent?: boolean
+  at: Date
+}
+
+/** Calls kept per bot (newest win) and bots kept in all: a demo's memory stays bounded. */
+const KEPT_PER_BOT = 200
+const KEPT_BOTS = 1000
 
 /**
  * TELEGRAM_MODE=mock: no network. Any well-formed token "exists" (as @mock_<id>_bot), messages are
- * recorded in memory and logged as mock, and `/start` can be simulated through `injectUpdate` so the
- * onboarding flow can be demonstrated without a real bot.
+ * recorded in memory per bot (`recorded`, read by `GET /shops/{id}/telegram/mock-messages`) and logged
+ * one line per send, and `/start` can be simulated through `injectUpdate` so the onboarding flow can
+ * be demonstrated without a real bot.
  */
 export class MockClient implements TelegramClient {
   readonly mode = 'mock' as const
-  readonly records: MockRecord[] = []
+  private readonly byBot = new Map<string, MockRecord[]>()
   private readonly pending = new Map<string, TgUpdate[]>()
   private nextMessageId = 1
   private nextUpdateId = 1
 
+  constructor(private readonly log?: Logger) {}
+
   private record(method: string, token: string, extra: Partial<MockRecord> = {}) {
-    this.records.push({ method, token, at: new Date(), ...extra })
-    if (this.records.length > 1000) this.records.shift()
+    let list = this.byBot.get(token)
+    if (!list) {
+      if (this.byBot.size >= KEPT_BOTS) this.byBot.delete(this.byBot.keys().next().value!)
+      list = []
+      this.byBot.set(token, list)
+    }
+    list.push({ method, at: new Date(), ...extra })
+    if (list.length > KEPT_PER_BOT) list.shift()
+    if (extra.text !== undefined)
+      // The bot's numeric id is public (it is in t.me links); the token's secret half never is.
+      this.log?.info('telegram_mock_send', {
+        method,
+        botId: Number(token.split(':')[0]) || null,
+        chatId: extra.chatId ?? null,
+        text: extra.text,
+        buttons: extra.keyboard?.flat().map((b) => b.text) ?? [],
+      })
+  }
+
+  /** What this bot "sent", newest first: messages, edits and toasts (calls with a text), as Telegram would have shown them. */
+  recorded(token: string, limit = KEPT_PER_BOT): MockRecord[] {
+    return (this.byBot.get(token) ?? [])
+      .filter((r) => r.text !== undefined)
+      .slice(-limit)
+      .reverse()
   }
 
   async getMe(token: string): Promise<BotInfo> {
@@ -36,19 +78,22 @@ export class MockClient implements TelegramClient {
     return { id, username: `mock_${id}_bot`, firstName: 'Mock bot' }
   }
   async sendMessage(token: string, msg: OutgoingMessage): Promise<SentMessage> {
-    this.record('sendMessage', token, { chatId: msg.chatId, text: msg.text })
-    return { messageId: this.nextMessageId++, chatId: msg.chatId }
+    const messageId = this.nextMessageId++
+    this.record('sendMessage', token, { ...shown(msg), messageId })
+    return { messageId, chatId: msg.chatId }
   }
   async editMessageText(token: string, msg: OutgoingMessage & { messageId: number }): Promise<void> {
-    this.record('editMessageText', token, { chatId: msg.chatId, text: msg.text })
+    this.record('editMessageText', token, { ...shown(msg), messageId: msg.messageId })
   }
   async sendPhoto(token: string, msg: OutgoingPhoto): Promise<SentMessage> {
-    this.record('sendPhoto', token, { chatId: msg.chatId, text: msg.caption })
-    return { messageId: this.nextMessageId++, chatId: msg.chatId }
+    const messageId = this.nextMessageId++
+    this.record('sendPhoto', token, { chatId: msg.chatId, messageId, text: `[фото] ${msg.caption ?? ''}`, keyboard: msg.keyboard ?? [] })
+    return { messageId, chatId: msg.chatId }
   }
   async copyMessage(token: string, msg: MessageCopy): Promise<SentMessage> {
-    this.record('copyMessage', token, { chatId: msg.chatId })
-    return { messageId: this.nextMessageId++, chatId: msg.chatId }
+    const messageId = this.nextMessageId++
+    this.record('copyMessage', token, { chatId: msg.chatId, messageId, text: `[копия сообщения] ${msg.caption ?? ''}` })
+    return { messageId, chatId: msg.chatId }
   }
   /** Mock mode keeps no files: a photo id resolves to a path whose download is a 1×1 PNG. */
   async getFile(token: string, fileId: string): Promise<TgFile> {
@@ -87,3 +132,11 @@ export class MockClient implements TelegramClient {
     this.pending.set(token, list)
   }
 }
+
+const shown = (msg: OutgoingMessage): Partial<MockRecord> => ({
+  chatId: msg.chatId,
+  threadId: msg.threadId ?? null,
+  text: msg.text,
+  keyboard: msg.keyboard ?? [],
+  silent: !!msg.silent,
+})

@@ -5,7 +5,7 @@ import { insertAudit } from '../platform/audit'
 import { maskChatId, type TokenCipher } from '../platform/crypto'
 import type { Sql } from '../platform/db/client'
 import type { Actor } from '../platform/http/auth'
-import { Conflict, NotFound } from '../platform/http/errors'
+import { Conflict, Invalid, NotFound } from '../platform/http/errors'
 import type { Logger } from '../platform/log'
 import { getShopOr404 } from '../platform/shops'
 import { findIntegration } from './repository'
@@ -106,6 +106,14 @@ export class RecipientService {
   async update(shopId: number, id: number, input: RecipientInput, actor: Actor): Promise<Recipient> {
     const { sql } = this.deps
     const before = await this.one(shopId, id)
+    // A recipient's chat is never rewritten in place (it was how the owner's chat could be taken over):
+    // delete it and add the other chat.
+    if (input.chatId !== undefined && input.chatId !== before.chat_id)
+      throw new Invalid(
+        'A recipient’s chat cannot be changed: delete this recipient and add the other chat',
+        [{ path: 'chatId', message: 'cannot be changed' }],
+        'chat_id_immutable',
+      )
     const quiet = input.quietHours === undefined ? undefined : input.quietHours
     // a courier chat gets delivery cards only (no staff events); back to staff, it gets every event unless told which
     const role: Role = input.role ?? before.role

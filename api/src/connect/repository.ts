@@ -15,6 +15,7 @@ export type IntegrationRow = {
   enabled: boolean
   start_code: string | null
   start_code_expires_at: Date | null
+  start_code_purpose: 'owner' | 'recipient'
   webhook_id: string
   webhook_secret_hash: string
   webhook_url: string | null
@@ -47,6 +48,7 @@ export type UpsertWithToken = {
   webhookUrl: string | null
   startCode: string
   startCodeTtlSec: number
+  startCodePurpose: 'owner' | 'recipient'
 }
 
 /**
@@ -60,11 +62,11 @@ export async function upsertIntegrationWithToken(sql: Sql, p: UpsertWithToken): 
   const [row] = await sql<IntegrationRow[]>`
     insert into telegram_integrations as i
       (shop_id, bot_token, bot_token_masked, bot_id, bot_username, chat_id, enabled,
-       webhook_id, webhook_secret_hash, webhook_url, start_code, start_code_expires_at)
+       webhook_id, webhook_secret_hash, webhook_url, start_code, start_code_expires_at, start_code_purpose)
     values
       (${p.shopId}, ${p.tokenEncrypted}, ${p.tokenMasked}, ${p.botId}, ${p.botUsername}, ${p.chatId ?? null}, ${p.enabled},
        ${p.webhookId}, ${p.webhookSecretHash}, ${p.webhookUrl},
-       ${chatGiven ? null : p.startCode}, ${chatGiven ? null : sql`now() + make_interval(secs => ${p.startCodeTtlSec})`})
+       ${chatGiven ? null : p.startCode}, ${chatGiven ? null : sql`now() + make_interval(secs => ${p.startCodeTtlSec})`}, ${p.startCodePurpose})
     on conflict (shop_id) do update set
       bot_token = excluded.bot_token,
       bot_token_masked = excluded.bot_token_masked,
@@ -84,6 +86,7 @@ export async function upsertIntegrationWithToken(sql: Sql, p: UpsertWithToken): 
       -- while a chat stays bound no new code is issued (POST …/telegram/link asks for one)
       start_code = case when ${chatBound} then i.start_code else ${p.startCode} end,
       start_code_expires_at = case when ${chatBound} then i.start_code_expires_at else now() + make_interval(secs => ${p.startCodeTtlSec}) end,
+      start_code_purpose = case when ${chatBound} then i.start_code_purpose else ${p.startCodePurpose} end,
       poll_offset = case when i.bot_id <> excluded.bot_id then 0 else i.poll_offset end,
       poll_error = null,
       updated_at = now()
@@ -109,31 +112,39 @@ export async function updateIntegrationSettings(sql: Sql, shopId: number, p: { c
 }
 
 /** A fresh one-time start code (the owner asked for a new link, e.g. to move to another chat). */
-export async function renewStartCode(sql: Sql, shopId: number, code: string, ttlSec: number): Promise<IntegrationRow | null> {
+export async function renewStartCode(sql: Sql, shopId: number, code: string, ttlSec: number, purpose: 'owner' | 'recipient'): Promise<IntegrationRow | null> {
   const [row] = await sql<IntegrationRow[]>`
     update telegram_integrations
-    set start_code = ${code}, start_code_expires_at = now() + make_interval(secs => ${ttlSec}), updated_at = now()
+    set start_code = ${code}, start_code_expires_at = now() + make_interval(secs => ${ttlSec}), start_code_purpose = ${purpose}, updated_at = now()
     where shop_id = ${shopId}
     returning *`
   return row ?? null
 }
 
+/** Whether the shop has its owner in Telegram yet (a new link then binds the owner by default). */
+export async function hasTelegramOwner(sql: Sql, shopId: number): Promise<boolean> {
+  const [row] = await sql<{ owner: boolean }[]>`select owner_tg_user_id is not null as owner from shops where id = ${shopId}`
+  return !!row?.owner
+}
+
 /**
  * Spends a start code and binds the chat, in one statement: a code matches at most once, and only
- * while unexpired, however many times Telegram redelivers the update.
+ * while unexpired, however many times Telegram redelivers the update. A code issued for the owner
+ * (`start_code_purpose = 'owner'`), spent in a private chat, also makes that person the shop's owner
+ * in Telegram (`owner: true`); in a group it only adds the group.
  */
 export async function bindChatByStartCode(
   sql: Sql,
   integrationId: string,
   code: string,
-  chat: { id: string; title: string | null; type: string; threadId?: number | null },
-): Promise<{ shop_id: string; shop_name: string; recipient_id: string } | null> {
-  // Spends the one-time code and adds the chat (or its forum topic) as a recipient with all events.
-  // The first chat also becomes the integration's chat, which older clients read as `chatId`.
-  const [row] = await sql<{ shop_id: string; shop_name: string; recipient_id: string }[]>`
+  chat: { id: string; title: string | null; type: string; threadId?: number | null; fromUserId?: number | null },
+): Promise<{ shop_id: string; shop_name: string; recipient_id: string; owner: boolean } | null> {
+  // the owner is the person in the private chat: its chat id is their user id
+  const ownerCandidate = chat.type === 'private' && (chat.fromUserId == null || String(chat.fromUserId) === chat.id) ? chat.id : null
+  const [row] = await sql<{ shop_id: string; shop_name: string; recipient_id: string; owner: boolean }[]>`
     with i as (
       update telegram_integrations i
-      set start_code = null, start_code_expires_at = null, updated_at = now(),
+      set start_code = null, start_code_expires_at = null, start_code_purpose = 'recipient', updated_at = now(),
           chat_id = coalesce(i.chat_id, ${chat.id}),
           chat_title = case when i.chat_id is null then ${chat.title} else i.chat_title end,
           chat_type = case when i.chat_id is null then ${chat.type} else i.chat_type end,
@@ -142,13 +153,20 @@ export async function bindChatByStartCode(
       where i.id = ${integrationId} and s.id = i.shop_id
         and i.start_code = ${code} and i.start_code_expires_at > now()
       returning i.shop_id, s.name as shop_name),
+    -- the code's purpose before the update above (every part of one statement reads the same snapshot)
+    purpose as (select start_code_purpose from telegram_integrations where id = ${integrationId}),
     c as (
       insert into telegram_chats (shop_id, chat_id, thread_id, title, type, member_status)
       select shop_id, ${chat.id}, ${chat.threadId ?? null}, ${chat.title}, ${chat.type}, 'member' from i
       on conflict (shop_id, chat_id, coalesce(thread_id, 0)) do update
         set title = excluded.title, type = excluded.type, member_status = 'member', enabled = true, updated_at = now()
+      returning id),
+    o as (
+      update shops set owner_tg_user_id = ${ownerCandidate}::bigint
+      where id = (select shop_id from i) and ${ownerCandidate}::bigint is not null
+        and (select start_code_purpose from purpose) = 'owner'
       returning id)
-    select i.shop_id, i.shop_name, c.id as recipient_id from i, c`
+    select i.shop_id, i.shop_name, c.id as recipient_id, exists (select 1 from o) as owner from i, c`
   return row ?? null
 }
 
@@ -259,6 +277,14 @@ export async function replaceEncryptedToken(sql: Sql, id: string, from: string, 
 export async function isRecipientChat(sql: Sql, shopId: number | string, chatId: string): Promise<boolean> {
   const [row] = await sql`select 1 from telegram_chats where shop_id = ${shopId} and chat_id = ${chatId} and enabled and role = 'staff' limit 1`
   return !!row
+}
+
+/** True when the chat is one of the shop's recipients and every recipient row of it is paused. */
+export async function isPausedChat(sql: Sql, shopId: number | string, chatId: number | string | undefined): Promise<boolean> {
+  if (chatId === undefined) return false
+  const [row] = await sql<{ paused: boolean }[]>`
+    select bool_and(not enabled) as paused from telegram_chats where shop_id = ${shopId} and chat_id = ${String(chatId)}`
+  return !!row?.paused
 }
 
 /** The shop's name and time zone, as its messages show them. */

@@ -1,6 +1,6 @@
 import { Elysia } from 'elysia'
 import { z } from 'zod'
-import { actorOf, principalOf } from '../platform/http/auth'
+import { actorOf, principalOf, seesLinks } from '../platform/http/auth'
 import { Invalid } from '../platform/http/errors'
 import { ErrorSchema, Id } from '../platform/http/schemas'
 import type { RecipientService } from './recipients'
@@ -33,10 +33,13 @@ export const connectRoutes = (telegram: TelegramService) =>
           'Upsert by shop. The token is checked with getMe and stored encrypted; the answer carries it masked only. `botToken` may be omitted after the first connect. `chatId` may be omitted: the owner then opens `connectLink` and the bot captures the chat on /start. 422 when Telegram refuses the token, 503 when Telegram cannot be reached (nothing is stored in either case).',
       },
     })
-    .get('/shops/:shopId/telegram/status', ({ params }) => telegram.status(params.shopId), {
+    .get('/shops/:shopId/telegram/status', ({ params, request }) => telegram.status(params.shopId, { links: seesLinks(principalOf(request)) }), {
       params: ShopParams,
       response: { 200: StatusSchema, 400: ErrorSchema, 404: ErrorSchema },
-      detail: { summary: 'Integration state, masked chat, last sent, 7-day counts, last error, connect link' },
+      detail: {
+        summary: 'Integration state, masked chat, last sent, 7-day counts, last error, connect link',
+        description: 'The connect link (a one-time start code) is shown to the owner and the operator only: never to an API key or a manager.',
+      },
     })
     .post('/shops/:shopId/telegram/test', ({ params }) => telegram.sendTest(params.shopId), {
       params: ShopParams,
@@ -46,10 +49,18 @@ export const connectRoutes = (telegram: TelegramService) =>
         description: '200 with `sent: false` and the reason when Telegram refused; 409 when no chat is bound yet.',
       },
     })
-    .post('/shops/:shopId/telegram/link', ({ params, request }) => telegram.newLink(params.shopId, actorOf(principalOf(request))), {
+    .post('/shops/:shopId/telegram/link', ({ params, body, request }) => telegram.newLink(params.shopId, actorOf(principalOf(request)), body?.purpose), {
       params: ShopParams,
+      body: z
+        .object({
+          purpose: z
+            .enum(['owner', 'recipient'])
+            .optional()
+            .describe('owner: opened in your own private chat it makes you the shop’s owner in Telegram; default owner while the shop has none'),
+        })
+        .optional(),
       response: { 200: IntegrationSchema, ...errors },
-      detail: { summary: 'Issue a fresh one-time t.me connect link (e.g. to move to another chat)' },
+      detail: { summary: 'Issue a fresh one-time t.me connect link (e.g. to move to another chat, or to bind the owner)' },
     })
 
 const RecipientParams = z.object({ shopId: Id, id: Id })
@@ -88,7 +99,10 @@ export const recipientRoutes = (recipients: RecipientService) =>
         parse: 'json',
         body: RecipientBody,
         response: { 200: RecipientSchema, ...errors },
-        detail: { summary: 'Change a recipient: events, topic, quiet hours, enabled, chat' },
+        detail: {
+          summary: 'Change a recipient: events, topic, quiet hours, enabled',
+          description: 'The chat itself is never rewritten: a different `chatId` is 422 `chat_id_immutable` (delete the recipient and add the other chat).',
+        },
       },
     )
     .delete(

@@ -37,6 +37,10 @@ export const IntegrationSchema = z.object({
   enabled: z.boolean(),
   connectLink: z.string().nullable(),
   connectGroupLink: z.string().nullable(),
+  connectLinkPurpose: z
+    .enum(['owner', 'recipient'])
+    .nullable()
+    .describe('owner: opened in a private chat, the link also makes that person the shop’s owner in Telegram'),
   createdAt: z.string(),
   updatedAt: z.string(),
 })
@@ -46,7 +50,9 @@ export const State = z.enum(['not_connected', 'waiting_chat', 'active', 'paused'
 export const StatusSchema = z.object({
   state: State,
   deliveryLagSeconds: z.number().describe('Age of the oldest due notification (0 when none waits): above Telegram’s limits messages queue, none is lost'),
-  mode: z.enum(['real', 'mock']),
+  mode: z
+    .enum(['real', 'mock'])
+    .describe('`mock` (TELEGRAM_MODE=mock): nothing reaches Telegram, messages are recorded (GET …/telegram/mock-messages); `real`: the Bot API'),
   enabled: z.boolean(),
   botUsername: z.string().nullable(),
   botToken: z.string().nullable().describe('Masked'),
@@ -60,8 +66,10 @@ export const StatusSchema = z.object({
   lastError: z.string().nullable(),
   lastErrorCode: z.string().nullable().describe(ERROR_CODES_DOC),
   lastErrorAt: z.string().nullable(),
-  connectLink: z.string().nullable(),
+  connectLink: z.string().nullable().describe('Only for the owner and the operator; null for an API key or a manager'),
   connectGroupLink: z.string().nullable(),
+  connectLinkPurpose: z.enum(['owner', 'recipient']).nullable(),
+  ownerInTelegram: z.boolean().describe('true once the owner bound their private chat with an owner link'),
   webhook: z.boolean().describe('true when updates arrive by webhook (PUBLIC_URL), false when polled'),
   updatedAt: z.string().nullable(),
 })

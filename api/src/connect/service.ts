@@ -6,7 +6,15 @@ import type { Logger } from '../platform/log'
 import { getShopOr404 } from '../platform/shops'
 import { TelegramError, type TelegramClient } from '../bot-api'
 import { BOT_COMMANDS, chatMovedText, oldestDueAgeSec, testMessageText } from '../notifications'
-import { findIntegration, renewStartCode, sendLogSummary, updateIntegrationSettings, upsertIntegrationWithToken, type IntegrationRow } from './repository'
+import {
+  findIntegration,
+  hasTelegramOwner,
+  renewStartCode,
+  sendLogSummary,
+  updateIntegrationSettings,
+  upsertIntegrationWithToken,
+  type IntegrationRow,
+} from './repository'
 import type { ConnectInput, Status } from './schema'
 import { maskChatId, maskToken, randomCode, sha256, type TokenCipher } from '../platform/crypto'
 
@@ -30,11 +38,17 @@ export class TelegramService {
 
   private links(row: IntegrationRow) {
     const live = row.start_code && row.start_code_expires_at && new Date(row.start_code_expires_at) > new Date()
-    if (!live) return { connectLink: null, connectGroupLink: null }
+    if (!live) return { connectLink: null, connectGroupLink: null, connectLinkPurpose: null }
     return {
       connectLink: `https://t.me/${row.bot_username}?start=${row.start_code}`,
       connectGroupLink: `https://t.me/${row.bot_username}?startgroup=${row.start_code}`,
+      connectLinkPurpose: row.start_code_purpose,
     }
+  }
+
+  /** What a new start code does when the caller does not say: bind the owner while the shop has none. */
+  private async purposeOf(shopId: number, asked: 'owner' | 'recipient' | undefined): Promise<'owner' | 'recipient'> {
+    return asked ?? ((await hasTelegramOwner(this.deps.sql, shopId)) ? 'recipient' : 'owner')
   }
 
   present(row: IntegrationRow) {
@@ -118,6 +132,7 @@ export class TelegramService {
       webhookUrl,
       startCode: randomCode(18),
       startCodeTtlSec: START_CODE_TTL_SEC,
+      startCodePurpose: await this.purposeOf(shopId, undefined),
     })
     log.info('telegram_connected', { shopId, bot: me.username, webhook: !!webhookUrl })
     // The command menu (/today, /orders, /order): a convenience, so a refusal does not undo the connect.
@@ -144,20 +159,32 @@ export class TelegramService {
       .catch((error) => log.warn('previous_chat_not_told', { shopId, error }))
   }
 
-  /** A fresh t.me link (e.g. to move notifications to another chat). */
-  async newLink(shopId: number, actor?: Actor) {
+  /**
+   * A fresh t.me link (e.g. to move notifications to another chat). `owner`: opened in a private chat,
+   * it also makes that person the shop's owner in Telegram (default while the shop has no owner).
+   */
+  async newLink(shopId: number, actor?: Actor, purpose?: 'owner' | 'recipient') {
     const { sql } = this.deps
     await getShopOr404(sql, shopId)
-    const row = await renewStartCode(sql, shopId, randomCode(18), START_CODE_TTL_SEC)
+    const row = await renewStartCode(sql, shopId, randomCode(18), START_CODE_TTL_SEC, await this.purposeOf(shopId, purpose))
     if (!row) throw new Conflict('Connect a bot token first', 'not_connected')
-    if (actor) await insertAudit(sql, { shopId, actor, action: 'connect_link_issued' })
+    if (actor) await insertAudit(sql, { shopId, actor, action: 'connect_link_issued', details: { purpose: row.start_code_purpose } })
     return this.present(row)
   }
 
-  async status(shopId: number): Promise<Status> {
+  /**
+   * The shop's Telegram state. Start codes and connect links are shown only with `links` (the owner and
+   * the operator): whoever redeems one adds a chat, or becomes the owner in Telegram.
+   */
+  async status(shopId: number, opts: { links: boolean } = { links: true }): Promise<Status> {
     const { sql, client, publicUrl } = this.deps
     await getShopOr404(sql, shopId)
-    const [row, sum, lag] = await Promise.all([findIntegration(sql, shopId), sendLogSummary(sql, shopId), oldestDueAgeSec(sql, shopId)])
+    const [row, sum, lag, owner] = await Promise.all([
+      findIntegration(sql, shopId),
+      sendLogSummary(sql, shopId),
+      oldestDueAgeSec(sql, shopId),
+      hasTelegramOwner(sql, shopId),
+    ])
     const lastSent = sum.last_sent_at ? new Date(sum.last_sent_at) : null
     const lastFailed = sum.last_failed_at ? new Date(sum.last_failed_at) : null
     const failingNow = !!lastFailed && (!lastSent || lastFailed > lastSent)
@@ -171,7 +198,8 @@ export class TelegramService {
           : botGone || failingNow
             ? 'failing'
             : 'active'
-    const links = row && (!row.chat_id || row.start_code) ? this.links(row) : { connectLink: null, connectGroupLink: null }
+    const links =
+      opts.links && row && (!row.chat_id || row.start_code) ? this.links(row) : { connectLink: null, connectGroupLink: null, connectLinkPurpose: null }
     return {
       state,
       mode: client.mode,
@@ -189,6 +217,7 @@ export class TelegramService {
       lastErrorCode: botGone && !failingNow ? (row?.chat_type === 'private' ? 'bot_blocked' : 'bot_kicked') : failingNow ? sum.last_error_code : null,
       lastErrorAt: failingNow ? lastFailed!.toISOString() : null,
       ...links,
+      ownerInTelegram: owner,
       webhook: !!publicUrl,
       deliveryLagSeconds: lag,
       updatedAt: row ? new Date(row.updated_at).toISOString() : null,

@@ -72,28 +72,32 @@ export class BuyerConversations {
     const parsed = parsePhotoCallback(this.deps.cipher, shopId, q?.data)
     if (!q || !parsed) return false
     const { sql, log } = this.deps
-    const answer = (text: string) => this.call((s) => this.deps.client.answerCallbackQuery(token, q.id, text, s))
+    // answered before the webhook answers (as the order buttons are): Telegram shows a spinner until then
+    const answer = (text: string) =>
+      this.deps.client
+        .answerCallbackQuery(token, q.id, text, AbortSignal.timeout(this.deps.timeoutMs))
+        .catch((err) => log.warn('callback_answer_failed', { shopId, error: err }))
     const [photo] = await sql<{ order_id: string }[]>`select order_id from order_photos where id = ${parsed.photoId} and shop_id = ${shopId}`
     const buyer = photo ? await buyerOf(sql, photo.order_id) : null
     // only the order's buyer, in their own chat, answers for the order
     if (!buyer || !buyer.subscribed || String(buyer.tg_user_id) !== String(q.from.id) || String(q.message?.chat.id) !== buyer.chat_id) {
       log.warn('photo_press_refused', { shopId })
-      answer('Эта кнопка не для вас')
+      await answer('Эта кнопка не для вас')
       return true
     }
     const newest = await newestAskedPhoto(sql, buyer.order_id)
     if (!newest || Number(newest.id) !== parsed.photoId) {
-      answer(stalePhotoToast)
+      await answer(stalePhotoToast)
       return true
     }
     if (!parsed.approve) {
       await awaitChange(sql, buyer.order_id, parsed.photoId)
-      answer('')
+      await answer('')
       this.say(token, buyer.chat_id, askChangeText)
       return true
     }
     await this.answerAbout(shopId, buyer, parsed.photoId, 'approved', null)
-    answer(approvedThanks)
+    await answer(approvedThanks)
     return true
   }
 
@@ -198,7 +202,15 @@ export class BuyerConversations {
         orderId: buyer.order_id,
         kind: 'buyer_relay',
         dueKey: `relay:${ref}`,
-        payload: { messageRef: ref, fromChatId: chatId, messageId: msg.message_id, text, caption, firstName: buyerName(buyer.first_name) },
+        payload: {
+          messageRef: ref,
+          fromChatId: chatId,
+          messageId: msg.message_id,
+          text,
+          caption,
+          captioned: !!photo || msg.caption !== undefined,
+          firstName: buyerName(buyer.first_name),
+        },
       })
     })
     log.info('buyer_message_relayed', { shopId, orderId: buyer.order_id, photo: !!photo })

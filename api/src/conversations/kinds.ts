@@ -68,7 +68,15 @@ export function buyerPhotoKind(cipher: TokenCipher): MessageKind<ForBuyer> {
 }
 
 /** A relayed message: where it came from, and the conversation message it is a copy of. */
-type Relay = Payload<{ messageRef: string; fromChatId: string; messageId: number; text?: string | null; caption?: string | null; firstName?: string }>
+type Relay = Payload<{
+  messageRef: string
+  fromChatId: string
+  messageId: number
+  text?: string | null
+  caption?: string | null
+  captioned?: boolean
+  firstName?: string
+}>
 
 export const buyerReplyKind: MessageKind<ForBuyer> = {
   name: 'buyer_reply',
@@ -95,7 +103,8 @@ export const buyerRelayKind: MessageKind<ForStaff> = {
         method: 'copyMessage',
         fromChatId: p.fromChatId,
         messageId: p.messageId,
-        caption: relayCaption(p.firstName ?? '', p.caption ?? null),
+        // a sticker or a video note cannot carry a caption: its copy goes bare, under the order's message
+        caption: p.captioned === false ? undefined : relayCaption(p.firstName ?? '', p.caption ?? null),
         replyToMessageId,
       },
     }

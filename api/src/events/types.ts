@@ -22,6 +22,8 @@ export const EVENT_TYPES = [
   'delivery.failed',
   'order.unaccepted',
   'webhook.test',
+  // not in the contract's list: an endpoint switched off after days of nothing but failures
+  'webhook.disabled',
 ] as const
 
 export type EventType = (typeof EVENT_TYPES)[number]

@@ -1,6 +1,7 @@
 import { Elysia } from 'elysia'
 import { z } from 'zod'
 import type { Sql } from '../platform/db/client'
+import { principalOf, seesLinks } from '../platform/http/auth'
 import { ErrorSchema, ShopParams } from '../platform/http/schemas'
 import { getShopOr404 } from '../platform/shops'
 import type { LiveHub } from './hub'
@@ -13,7 +14,9 @@ export const liveRoutes = (sql: Sql, hub: LiveHub) =>
       await getShopOr404(sql, params.shopId)
       // a stream is idle between events: Bun's per-request idle timeout must not end it (heartbeats keep proxies happy)
       server?.timeout(request, 0)
-      return hub.open(params.shopId, request.signal)
+      const p = principalOf(request)
+      const sessionId = p && 'sessionId' in p ? p.sessionId : null
+      return hub.open(params.shopId, request.signal, { sessionId, links: seesLinks(p), chats: p?.kind !== 'manager' })
     },
     {
       params: ShopParams,

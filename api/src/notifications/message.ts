@@ -47,9 +47,30 @@ export type OrderForMessage = {
   status?: string
   acceptedBy?: string | null
   acceptedAt?: Date | string | null
+  /** Fields the latest edit changed (API names): the message says «✏️ Изменено: …». */
+  editedFields?: string[] | null
   /** who took the delivery (couriers) */
   courierName?: string | null
 }
+
+/** How a florist calls each field an edit can change. */
+export const FIELD_LABELS: Record<string, string> = {
+  total: 'сумма',
+  customerName: 'клиент',
+  customerPhone: 'телефон клиента',
+  recipientName: 'получатель',
+  recipientPhone: 'телефон получателя',
+  deliveryDate: 'дата доставки',
+  deliveryTime: 'время доставки',
+  address: 'адрес',
+  comment: 'комментарий',
+  items: 'состав',
+  cardText: 'открытка',
+  surprise: 'сюрприз',
+}
+
+/** `['deliveryTime', 'address']` → `время доставки, адрес`. */
+export const editedLine = (fields: string[]) => `✏️ Изменено: ${fields.map((f) => FIELD_LABELS[f] ?? f).join(', ')}`
 
 export const STATUS_LABELS: Record<string, string> = {
   new: 'Новый',
@@ -115,6 +136,7 @@ function build(o: OrderForMessage, shopName: string, cut: number, maxItems: numb
     lines.push('', `<b>${STATUS_LABELS[o.status] ?? o.status}</b>${who}`)
   }
   if (o.courierName && o.status !== 'cancelled') lines.push(`🚚 Курьер: ${f(o.courierName, 100)}`)
+  if (o.editedFields?.length) lines.push('', editedLine(o.editedFields))
   return lines.join('\n')
 }
 
@@ -154,6 +176,9 @@ export const chatMovedText = (shopName: string) =>
 
 export const connectedMessageText = (shopName: string) =>
   `✅ Чат подключён к магазину «${escapeHtml(shopName)}».\nСюда будут приходить уведомления о новых заказах.`
+
+/** The answer to a button pressed in a recipient chat the owner paused. */
+export const pausedChatText = 'Этот чат приостановлен: уведомления и кнопки магазина здесь не работают. Включить его снова можно на странице настроек.'
 
 export const staleCodeText = 'Эта ссылка для подключения устарела или уже использована. Откройте страницу настроек магазина и нажмите «Подключить чат» ещё раз.'
 

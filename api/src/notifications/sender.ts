@@ -201,7 +201,8 @@ export class Sender {
         log.info('delivery_sent', { ...fields, chatRef: d.chat_ref, silent, mock: client.mode === 'mock' })
         m?.sendSeconds.observe({ method: out.method }, (performance.now() - callStarted) / 1000)
         m?.attempts.inc({ kind: d.kind, outcome: 'sent', error_code: '' })
-        await kind.afterSent?.(d, sent, { ...ctx, client, token })
+        // the message is out and recorded: a failure here must not make the row look unsent (a resend)
+        await Promise.resolve(kind.afterSent?.(d, sent, { ...ctx, client, token })).catch((error) => log.error('after_sent_failed', { ...fields, error }))
         return { status: 'sent' }
       } catch (err) {
         if (!(err instanceof TelegramError)) throw err

@@ -1,7 +1,8 @@
 import type { Sql } from '../platform/db/client'
 import { queueBuyerStatus } from '../conversations'
 import { queueCourierCards, queueStatusEdit, reserveSlot, settleUnaccepted, UNACCEPTED_OUTBOX_SQL, type NotificationRow, type Pacing } from '../notifications'
-import type { CreateOrderInput, Order } from './schema'
+import { ORDER_CREATED_EVENT_SQL, recordEvent, type ChangeSource } from '../events'
+import type { CreateOrderInput, EditableField, Order } from './schema'
 
 export type OrderRow = {
   /** the shop's bot, when one is connected (the buyer link's address); only where a query selects it */
@@ -92,12 +93,14 @@ export async function insertOrderOnce(
     created = await sql<(OrderRow & { notifications: NotificationRow[] | null })[]>`
       with o as (
         insert into orders (shop_id, number, total, customer_name, customer_phone, recipient_name, recipient_phone,
-                            delivery_date, delivery_time, delivery_slot_from, delivery_slot_to, address, comment, items, card_text, surprise)
+                            delivery_date, delivery_time, delivery_slot_from, delivery_slot_to, address, comment, items, card_text, surprise, event_seq)
         values (${shopId}, ${o.number}, ${o.total}, ${o.customerName}, ${o.customerPhone ?? null}, ${o.recipientName ?? null},
                 ${o.recipientPhone ?? null}, ${o.deliveryDate ?? null}, ${o.deliveryTime.text}, ${o.deliveryTime.from}, ${o.deliveryTime.to},
-                ${o.address ?? null}, ${o.comment ?? null}, ${o.items ? sql.json(o.items as never) : null}, ${o.cardText ?? null}, ${o.surprise ?? false})
+                ${o.address ?? null}, ${o.comment ?? null}, ${o.items ? sql.json(o.items as never) : null}, ${o.cardText ?? null}, ${o.surprise ?? false}, 1)
         on conflict (shop_id, number) do nothing
         returning ${sql.unsafe(ORDER_COLUMNS)}),
+      -- the platform hears of the order in the order's own statement (event sequence 1)
+      ev as (${sql.unsafe(ORDER_CREATED_EVENT_SQL('o'))}),
       -- one new-order notification per recipient that wants it, leased to this request's first attempt
       d as (
         insert into telegram_outbox (shop_id, order_id, kind, chat_ref, locked_by, locked_until)
@@ -140,7 +143,7 @@ export async function insertOrderOnce(
                    'recipient_name', o.recipient_name, 'recipient_phone', o.recipient_phone, 'delivery_date', o.delivery_date::text,
                    'delivery_time', o.delivery_time, 'address', o.address, 'comment', o.comment, 'items', o.items, 'card_text', o.card_text,
                    'surprise', o.surprise, 'status', o.status, 'accepted_by', o.accepted_by, 'accepted_at', o.accepted_at,
-                   'slot_starts_at', null, 'message_id', null, 'message_chat_id', null,
+                   'edited_fields', null, 'slot_starts_at', null, 'message_id', null, 'message_chat_id', null,
                    'order_delivery_state', null, 'pending_edit_revision', null, 'courier_name', null)) order by d.id)
         from d
         join shops sh on sh.id = d.shop_id
@@ -240,8 +243,10 @@ export async function changeOrderStatus(
   to: string,
   from: readonly string[],
   by: { name: string; tgId: number | null } | null,
+  source: ChangeSource['source'] = 'api',
 ): Promise<StatusChange> {
   return sql.begin(async (tx) => {
+    const [before] = await tx<{ status: string }[]>`select status from orders where shop_id = ${shopId} and id = ${orderId} for update`
     const [row] = await tx<OrderRow[]>`
       update orders set
         status = ${to},
@@ -255,6 +260,12 @@ export async function changeOrderStatus(
       return { changed: false, order: current ?? null }
     }
     const editQueued = await queueStatusEdit(tx as unknown as Sql, shopId, orderId, to)
+    await recordEvent(tx as unknown as Sql, {
+      shopId,
+      type: 'order.status_changed',
+      orderId,
+      data: { from: before!.status, to, by: { source, ...(by?.name ? { name: by.name } : {}) } },
+    })
     // couriers: the card goes out when the bouquet is being assembled, and follows the order after that
     const cards = await queueCourierCards(tx as unknown as Sql, shopId, orderId, { create: to === 'assembling' })
     if (to !== 'new') await settleUnaccepted(tx as unknown as Sql, orderId)
@@ -279,4 +290,96 @@ export function latestOrders(sql: Sql, shopId: number, limit: number, offset: nu
 export async function findOrderByNumber(sql: Sql, shopId: number, number: string): Promise<OrderRow | null> {
   const [row] = await sql<OrderRow[]>`select ${sql.unsafe(ORDER_COLUMNS)} from orders where shop_id = ${shopId} and number = ${number}`
   return row ?? null
+}
+
+/** A column per editable API field (the SQL side of `EDITABLE_FIELDS`). */
+const FIELD_COLUMNS: Record<EditableField, string> = {
+  total: 'total',
+  customerName: 'customer_name',
+  customerPhone: 'customer_phone',
+  recipientName: 'recipient_name',
+  recipientPhone: 'recipient_phone',
+  deliveryDate: 'delivery_date',
+  deliveryTime: 'delivery_time',
+  address: 'address',
+  comment: 'comment',
+  items: 'items',
+  cardText: 'card_text',
+  surprise: 'surprise',
+}
+
+/** The fields a courier's delivery card shows (notifications/courier-messages.ts). */
+const COURIER_CARD_FIELDS: EditableField[] = ['deliveryDate', 'deliveryTime', 'address', 'recipientName', 'recipientPhone', 'comment', 'surprise']
+
+export type FieldValues = Partial<Record<EditableField, unknown>> & { deliverySlot?: { from: string | null; to: string | null } }
+
+export type EditResult = { state: 'missing' } | { state: 'closed'; order: OrderRow } | { state: 'edited'; order: OrderRow; changed: EditableField[] }
+
+/**
+ * Applies the fields that differ from the stored order, in one transaction with everything that
+ * follows from them: `order.updated` (the changed field names), an edit of every recipient's message
+ * (the same coalescing row a status change uses, so edits of one message collapse to the newest), and
+ * reminders moved to the new delivery slot. A done or cancelled order is closed to edits.
+ */
+export async function editOrderFields(
+  sql: Sql,
+  shopId: number,
+  orderId: number,
+  values: FieldValues,
+  same: (f: EditableField, stored: unknown) => boolean,
+): Promise<EditResult> {
+  return sql.begin(async (tx) => {
+    const [current] = await tx<OrderRow[]>`select ${tx.unsafe(ORDER_COLUMNS)} from orders where shop_id = ${shopId} and id = ${orderId} for update`
+    if (!current) return { state: 'missing' as const }
+    if (current.status === 'done' || current.status === 'cancelled') return { state: 'closed' as const, order: current }
+    const stored = toOrder(current) as unknown as Record<string, unknown>
+    const changed = (Object.keys(FIELD_COLUMNS) as EditableField[]).filter((f) => values[f] !== undefined && !same(f, stored[f]))
+    if (!changed.length) return { state: 'edited' as const, order: current, changed }
+    const set: Record<string, unknown> = {}
+    for (const f of changed) set[FIELD_COLUMNS[f]] = f === 'items' ? (values.items === null ? null : tx.json(values.items as never)) : values[f]
+    if (changed.includes('deliveryTime')) {
+      set.delivery_slot_from = values.deliverySlot?.from ?? null
+      set.delivery_slot_to = values.deliverySlot?.to ?? null
+    }
+    const [row] = await tx<OrderRow[]>`
+      update orders set ${tx(set)}, edited_fields = ${changed}, updated_at = now()
+      where id = ${orderId} returning ${tx.unsafe(ORDER_COLUMNS)}`
+    await recordEvent(tx as unknown as Sql, { shopId, type: 'order.updated', orderId, data: { changed } })
+    // every recipient that has (or is getting) the order's message gets it edited
+    await tx`
+      insert into telegram_outbox (shop_id, order_id, kind, chat_ref)
+      select o.shop_id, o.order_id, 'order_status', o.chat_ref from telegram_outbox o
+      join telegram_chats c on c.id = o.chat_ref and c.enabled
+      where o.order_id = ${orderId} and o.kind = 'order' and o.state <> 'dead'
+      on conflict (order_id, kind, chat_ref, due_key) do update set
+        state = 'pending', next_attempt_at = now(), attempts = 0, last_error = null,
+        revision = telegram_outbox.revision + 1, updated_at = now()`
+    if (changed.includes('deliveryDate') || changed.includes('deliveryTime')) await moveReminders(tx as unknown as Sql, orderId)
+    // a courier card shows when, where and to whom: it follows those fields (never the money or the buyer)
+    if (changed.some((f) => COURIER_CARD_FIELDS.includes(f))) await queueCourierCards(tx as unknown as Sql, shopId, orderId)
+    return { state: 'edited' as const, order: row!, changed }
+  })
+}
+
+/**
+ * The reminders follow the delivery slot: the ones not yet sent (and not being sent) are dropped, and
+ * one per recipient that wants reminders is written for the new slot, once per slot (`due_key`), if
+ * that slot is still ahead.
+ */
+async function moveReminders(tx: Sql, orderId: number): Promise<void> {
+  await tx`
+    delete from telegram_outbox where order_id = ${orderId} and kind = 'delivery_reminder' and state = 'pending'
+      and (locked_until is null or locked_until < now())`
+  await tx`
+    insert into telegram_outbox (shop_id, order_id, kind, chat_ref, next_attempt_at, due_key)
+    select o.shop_id, o.id, 'delivery_reminder', c.id,
+           ((o.delivery_date + o.delivery_slot_from) at time zone sh.time_zone) - make_interval(mins => sh.reminder_lead_minutes),
+           o.delivery_date::text || ' ' || o.delivery_slot_from::text
+    from orders o
+    join shops sh on sh.id = o.shop_id
+    join telegram_integrations i on i.shop_id = o.shop_id and i.enabled
+    join telegram_chats c on c.shop_id = o.shop_id and c.enabled and 'delivery_reminder' = any(c.events)
+    where o.id = ${orderId} and o.delivery_date is not null and o.delivery_slot_from is not null
+      and ((o.delivery_date + o.delivery_slot_from) at time zone sh.time_zone) > now()
+    on conflict do nothing`
 }

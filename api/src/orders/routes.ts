@@ -35,18 +35,34 @@ export const orderRoutes = (orders: OrderService) =>
         },
       },
     )
-    .get('/shops/:shopId/orders', ({ params, query }) => orders.list(params.shopId, query.limit ?? 20, query.cursor ?? null), {
-      params: z.object({ shopId: Id }),
-      query: OrderListQuery,
-      response: { 200: OrderListResponse, 400: ErrorSchema, 404: ErrorSchema },
-      detail: { summary: 'Orders, newest first, with their Telegram notification', description: 'Cursor-paginated: `?limit=20&cursor=<nextCursor>`.' },
+    .get('/shops/:shopId/orders/:orderId', ({ params }) => orders.one(params.shopId, params.orderId), {
+      params: z.object({ shopId: Id, orderId: Id }),
+      response: { 200: OrderListResponse.shape.items.element, 400: ErrorSchema, 404: ErrorSchema },
+      detail: { summary: 'One order, as the list shows it' },
     })
+    .get(
+      '/shops/:shopId/orders',
+      async ({ params, query }) => {
+        if (query.number) return orders.byNumber(params.shopId, query.number)
+        return orders.list(params.shopId, query.limit ?? 20, query.cursor ?? null)
+      },
+      {
+        params: z.object({ shopId: Id }),
+        query: OrderListQuery,
+        response: { 200: OrderListResponse, 400: ErrorSchema, 404: ErrorSchema },
+        detail: {
+          summary: 'Orders, newest first, with their Telegram notification',
+          description: 'Cursor-paginated: `?limit=20&cursor=<nextCursor>`. `?number=A-1001` finds the order with that POS number (a list of one, or empty).',
+        },
+      },
+    )
     .patch(
       '/shops/:shopId/orders/:orderId',
-      async ({ params, body, request }) => {
-        const actor = actorOf(principalOf(request))
-        const released = body.courier === null ? await orders.releaseCourier(params.shopId, params.orderId, actor) : null
-        return body.status ? orders.changeStatus(params.shopId, params.orderId, body.status, body.by, actor) : released!
+      ({ params, body, request }) => {
+        const p = principalOf(request)
+        // a session's person is who changed it, unless the page names someone
+        const by = body.by ?? (p?.kind === 'owner' || p?.kind === 'manager' ? (p.name ?? undefined) : undefined)
+        return orders.patch(params.shopId, params.orderId, { ...body, by }, actorOf(p))
       },
       {
         params: z.object({ shopId: Id, orderId: Id }),
@@ -54,9 +70,9 @@ export const orderRoutes = (orders: OrderService) =>
         body: PatchOrderBody,
         response: { 200: PatchOrderResponse, 400: ErrorSchema, 404: ErrorSchema, 409: ErrorSchema, 422: ErrorSchema },
         detail: {
-          summary: 'Change the order status; its Telegram message is edited to show it',
+          summary: 'Change the order’s status and/or its fields; every Telegram message of it is edited',
           description:
-            'new → accepted → assembling → delivering → done, or cancelled before done. The same status again is 200 with `changed: false`; an impossible step is 409 `invalid_transition`.',
+            'Status: new → accepted → assembling → delivering → done, or cancelled before done; the same status again is 200 with `changed: false`; an impossible step is 409 `invalid_transition`. Fields (`total`, `customerName`, `deliveryDate`, `deliveryTime`, `address`, `items`, …): every recipient’s message is edited to the new content with a «✏️ Изменено: …» line, reminders follow the new slot, `order.updated` lists the changed fields; a done or cancelled order is 409 `order_closed`. Fields are applied before the status.',
         },
       },
     )

@@ -60,7 +60,11 @@ export const CreateOrderBody = z.object({
       z.object({
         name: trimmed(1, 200),
         quantity: z.number().int().min(1).max(1000),
-        price: Money.optional().nullable(),
+        price: Money.optional()
+          .nullable()
+          .describe(
+            'The line’s amount in rubles for the whole quantity, not per unit (15 roses for 3750 in all show as "× 15 — 3 750 ₽"). Shown as sent: the service neither multiplies nor adds it up; `total` is the order’s sum',
+          ),
       }),
     )
     .max(50)
@@ -171,6 +175,7 @@ export const OrderListQuery = z.object({
     .regex(/^[1-9][0-9]{0,14}$/, 'must be a cursor from a previous page')
     .transform(Number)
     .optional(),
+  number: z.string().trim().min(1).max(64).optional().describe('The POS number of one order'),
 })
 
 export const OrderListResponse = z.object({
@@ -217,16 +222,50 @@ export const NEXT_STATUSES: Record<OrderStatus, readonly OrderStatus[]> = {
 /** The statuses an order may come from to reach `to`. */
 export const previousStatuses = (to: OrderStatus): OrderStatus[] => ORDER_STATUSES.filter((s) => NEXT_STATUSES[s].includes(to))
 
+/** The order fields a PATCH may change (the POS's own record of the order moved). */
+export const EDITABLE_FIELDS = [
+  'total',
+  'customerName',
+  'customerPhone',
+  'recipientName',
+  'recipientPhone',
+  'deliveryDate',
+  'deliveryTime',
+  'address',
+  'comment',
+  'items',
+  'cardText',
+  'surprise',
+] as const
+export type EditableField = (typeof EDITABLE_FIELDS)[number]
+
+const S = CreateOrderBody.shape
 export const PatchOrderBody = z
   .object({
     status: z.enum(ORDER_STATUSES).optional().describe('new → accepted → assembling → delivering → done; cancelled from any but done'),
-    by: z.string().trim().min(1).max(100).optional().describe('Who accepted it (shown in Telegram); defaults to «менеджер»'),
+    by: z.string().trim().min(1).max(100).optional().describe('Who made the change (shown in Telegram); defaults to «менеджер»'),
+    total: S.total.optional(),
+    customerName: S.customerName.optional(),
+    customerPhone: S.customerPhone,
+    recipientName: S.recipientName,
+    recipientPhone: S.recipientPhone,
+    deliveryDate: S.deliveryDate,
+    deliveryTime: S.deliveryTime.optional(),
+    address: S.address,
+    comment: S.comment,
+    items: S.items,
+    cardText: S.cardText,
+    surprise: S.surprise,
     courier: z.null().optional().describe('null takes the courier off the order: the delivery card goes back to the couriers’ chat'),
   })
-  .refine((b) => b.status !== undefined || b.courier !== undefined, 'send status and/or courier: null')
+  .refine((b) => b.status !== undefined || b.courier !== undefined || EDITABLE_FIELDS.some((f) => (b as Record<string, unknown>)[f] !== undefined), {
+    message: 'send a status, courier: null and/or at least one order field to change',
+  })
+export type PatchOrderInput = z.infer<typeof PatchOrderBody>
 
 export const PatchOrderResponse = z.object({
   order: OrderSchema,
-  changed: z.boolean().describe('false when the order already had this status'),
+  changed: z.boolean().describe('false when nothing changed (the same status, the same values)'),
+  changedFields: z.array(z.string()).describe('The order fields this request changed (`order.updated` lists the same)'),
   telegramEdit: z.enum(['queued', 'none']).describe('queued: the Telegram message will be edited to show the status'),
 })

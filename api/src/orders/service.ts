@@ -8,8 +8,26 @@ import { getShopOr404 } from '../platform/shops'
 import type { TokenCipher } from '../platform/crypto'
 import { buyerLink, buyerViews, EMPTY_BUYER_VIEW } from '../conversations'
 import { requeueNotifications, type AttemptOutcome, type NotificationRow, type Sender, type Dispatcher } from '../notifications'
-import { changeOrderStatus, findOrder, insertOrderOnce, listOrders, toOrder, type OrderWithNotificationRow } from './repository'
-import { NEXT_STATUSES, previousStatuses, type CreateOrderInput, type Order, type OrderStatus } from './schema'
+import {
+  changeOrderStatus,
+  editOrderFields,
+  findOrder,
+  findOrderByNumber,
+  insertOrderOnce,
+  listOrders,
+  toOrder,
+  type OrderWithNotificationRow,
+} from './repository'
+import {
+  EDITABLE_FIELDS,
+  NEXT_STATUSES,
+  previousStatuses,
+  type CreateOrderInput,
+  type EditableField,
+  type Order,
+  type OrderStatus,
+  type PatchOrderInput,
+} from './schema'
 
 export type TelegramOutcome = {
   telegramStatus: 'sent' | 'failed' | 'skipped' | 'pending'
@@ -154,6 +172,71 @@ export class OrderService {
     }
   }
 
+  /** One order as the list shows it, or 404. */
+  async one(shopId: number, orderId: number) {
+    await getShopOr404(this.deps.sql, shopId)
+    const item = await this.item(shopId, orderId)
+    if (!item) throw new NotFound(`Order ${orderId} does not exist in shop ${shopId}`, 'order_not_found')
+    return item
+  }
+
+  /** `?number=A-1001`: the order with that POS number, as a one-item (or empty) list. */
+  async byNumber(shopId: number, number: string) {
+    await getShopOr404(this.deps.sql, shopId)
+    const row = await findOrderByNumber(this.deps.sql, shopId, number)
+    const item = row ? await this.item(shopId, Number(row.id)) : null
+    return { items: item ? [item] : [], nextCursor: null }
+  }
+
+  /**
+   * PATCH: the fields first (every recipient's message is edited, reminders follow the slot, one
+   * `order.updated`), then the status, each in its own transaction with its own event.
+   */
+  async patch(shopId: number, orderId: number, body: PatchOrderInput, actor: Actor) {
+    const { sql, dispatcher, log } = this.deps
+    await getShopOr404(sql, shopId)
+    // `courier: null` first: staff take the courier off, then anything else the body asks for
+    const released = body.courier === null ? (await this.releaseCourier(shopId, orderId, actor)).changed : false
+    let changedFields: EditableField[] = []
+    const fields = EDITABLE_FIELDS.filter((f) => body[f] !== undefined)
+    if (fields.length) {
+      const values: Record<string, unknown> = {}
+      for (const f of fields) values[f] = body[f]
+      const slot = body.deliveryTime
+      if (slot !== undefined) {
+        values.deliveryTime = slot.text
+        values.deliverySlot = { from: slot.from, to: slot.to }
+      }
+      const r = await editOrderFields(sql, shopId, orderId, values, (f, stored) => sameValue(f, values[f], stored))
+      if (r.state === 'missing') throw new NotFound(`Order ${orderId} does not exist in shop ${shopId}`, 'order_not_found')
+      if (r.state === 'closed')
+        throw new Conflict(`Order ${orderId} is ${r.order.status}: its fields can no longer change`, 'order_closed', { status: r.order.status })
+      changedFields = r.changed
+      if (changedFields.length) {
+        log.info('order_edited', { shopId, orderId, changed: changedFields })
+        await insertAudit(sql, { shopId, actor, action: 'order_edited', orderId, details: { changed: changedFields } })
+        dispatcher.wake()
+      }
+    }
+    if (body.status === undefined) {
+      const row = await findOrder(sql, shopId, orderId)
+      if (!row) throw new NotFound(`Order ${orderId} does not exist in shop ${shopId}`, 'order_not_found')
+      return {
+        order: toOrder(row),
+        changed: changedFields.length > 0 || released,
+        changedFields,
+        telegramEdit: changedFields.length || released ? ('queued' as const) : ('none' as const),
+      }
+    }
+    const s = await this.changeStatus(shopId, orderId, body.status, body.by, actor)
+    return {
+      ...s,
+      changed: s.changed || changedFields.length > 0 || released,
+      changedFields,
+      telegramEdit: s.telegramEdit === 'queued' || changedFields.length ? ('queued' as const) : ('none' as const),
+    }
+  }
+
   /** One order as the list shows it (the live stream sends these), or null. */
   async item(shopId: number, orderId: number) {
     const [row] = await listOrders(this.deps.sql, shopId, 1, orderId + 1)
@@ -173,7 +256,16 @@ export class OrderService {
   ): Promise<{ order: Order; changed: boolean; telegramEdit: 'queued' | 'none' }> {
     const { sql, dispatcher, log } = this.deps
     await getShopOr404(sql, shopId)
-    const r = await changeOrderStatus(sql, shopId, orderId, to, previousStatuses(to), { name: by ?? 'менеджер', tgId: null })
+    const source = actor.kind === 'owner' || actor.kind === 'manager' ? 'page' : 'api'
+    const r = await changeOrderStatus(
+      sql,
+      shopId,
+      orderId,
+      to,
+      previousStatuses(to),
+      { name: by ?? (source === 'api' ? actor.label : 'менеджер'), tgId: null },
+      source,
+    )
     if (!r.order) throw new NotFound(`Order ${orderId} does not exist in shop ${shopId}`, 'order_not_found')
     if (!r.changed) {
       const from = r.order.status as OrderStatus
@@ -194,7 +286,7 @@ export class OrderService {
   /** «Принять» pressed in Telegram by `by`: the first press wins, the database decides. */
   async acceptFromTelegram(shopId: number, orderId: number, by: { name: string; tgId: number }): Promise<AcceptResult> {
     const { sql, dispatcher, log } = this.deps
-    const r = await changeOrderStatus(sql, shopId, orderId, 'accepted', ['new'], by)
+    const r = await changeOrderStatus(sql, shopId, orderId, 'accepted', ['new'], by, 'telegram')
     if (!r.changed) return { accepted: false, order: r.order ? toOrder(r.order) : null }
     log.info('order_accepted_in_telegram', { shopId, orderId, editQueued: r.editQueued })
     await insertAudit(sql, {
@@ -221,6 +313,23 @@ export class OrderService {
     const outcome = await this.attemptNow(q.ids)
     return { order: toOrder(row), ...outcome }
   }
+}
+
+/** Whether a PATCH value equals the stored one (money by amount, lists and flags by content). */
+function sameValue(f: EditableField, sent: unknown, stored: unknown): boolean {
+  if (f === 'total') return sameMoney(String(sent), String(stored))
+  if (f === 'items') {
+    const norm = (v: unknown) =>
+      JSON.stringify(
+        ((v as { name: string; quantity: number; price?: string | null }[] | null) ?? []).map((i) => [
+          i.name,
+          i.quantity,
+          i.price == null ? null : Number(i.price).toFixed(2),
+        ]),
+      )
+    return norm(sent) === norm(stored)
+  }
+  return (sent ?? null) === (stored ?? null)
 }
 
 export type AcceptResult = { accepted: true; order: Order } | { accepted: false; order: Order | null }

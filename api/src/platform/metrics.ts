@@ -38,7 +38,33 @@ export class Metrics {
     registers: [this.registry],
   })
 
+  readonly webhookDeliveries = new Counter({
+    name: 'webhook_deliveries_total',
+    help: 'Webhook delivery attempts by outcome (delivered, failed_attempt = will retry, failed = gave up, blocked = unsafe address)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  })
+  readonly webhookEndpointsDisabled = new Counter({
+    name: 'webhook_endpoints_disabled_total',
+    help: 'Endpoints switched off automatically after days of nothing but failures',
+    registers: [this.registry],
+  })
+
   constructor(sql: Sql) {
+    new Gauge({
+      name: 'webhook_oldest_undelivered_seconds',
+      help: 'Per enabled endpoint: age of its oldest event not yet delivered (0 when none)',
+      labelNames: ['endpoint'] as const,
+      registers: [this.registry],
+      async collect() {
+        this.reset()
+        for (const r of await sql<{ id: string; s: number | null }[]>`
+          select w.id, (select extract(epoch from now() - min(d.created_at))::float8 from webhook_deliveries d
+                        where d.endpoint_id = w.id and d.state = 'pending') as s
+          from webhook_endpoints w where w.enabled`)
+          this.set({ endpoint: r.id }, Math.max(0, r.s ?? 0))
+      },
+    })
     // Read at scrape time: the database is the truth, and done rows (which grow forever) are not counted.
     new Gauge({
       name: 'notify_outbox_depth',

@@ -1,8 +1,8 @@
 import type { Sql } from '../platform/db/client'
 import type { Logger } from '../platform/log'
 import type { TelegramClient, TgMessage, TgUpdate } from '../bot-api'
-import { connectedMessageText, helpText, staleCodeText } from '../notifications'
-import { bindChatByStartCode, markUpdateSeen, setChatMemberStatus, type IntegrationRow } from '../connect'
+import { connectedMessageText, helpText, pausedChatText, staleCodeText } from '../notifications'
+import { bindChatByStartCode, isPausedChat, markUpdateSeen, setChatMemberStatus, type IntegrationRow } from '../connect'
 import { safeDecrypt } from '../connect'
 import type { TokenCipher } from '../platform/crypto'
 import type { BotCommands, Reply } from './commands'
@@ -76,7 +76,8 @@ export class UpdateRouter {
         ? { id: chatId, type: 'group', title: 'Демо-группа магазина' }
         : { id: chatId, type: 'private', first_name: 'Владелец', last_name: '(демо)' }
     const text = chatType === 'group' ? `/start@${integration.bot_username} ${integration.start_code}` : `/start ${integration.start_code}`
-    return this.handle(integration, { update_id: Date.now() * 1000 + Math.floor(Math.random() * 1000), message: { message_id: 1, chat, text } })
+    const from = { id: chatType === 'group' ? 100_000_000 + Number(integration.shop_id) : chatId, is_bot: false, first_name: 'Владелец' }
+    return this.handle(integration, { update_id: Date.now() * 1000 + Math.floor(Math.random() * 1000), message: { message_id: 1, chat, from, text } })
   }
 
   async handle(integration: IntegrationRow, update: TgUpdate): Promise<'handled' | 'duplicate' | 'ignored'> {
@@ -95,6 +96,14 @@ export class UpdateRouter {
     }
 
     if (update.callback_query) {
+      // a paused recipient's old buttons do nothing but say so
+      if (await isPausedChat(sql, shopId, update.callback_query.message?.chat?.id)) {
+        log.info('callback_refused', { shopId, reason: 'chat_paused' })
+        await this.deps.client
+          .answerCallbackQuery(token, update.callback_query.id, pausedChatText, AbortSignal.timeout(this.deps.timeoutMs))
+          .catch((err) => log.warn('callback_answer_failed', { shopId, error: err }))
+        return 'handled'
+      }
       const list = await this.deps.commands.press(integration, update.callback_query)
       if (list) {
         if (list.edit) this.send(token, list.edit, shopId)
@@ -139,17 +148,17 @@ export class UpdateRouter {
     const title = msg.chat.title ?? ([msg.chat.first_name, msg.chat.last_name].filter(Boolean).join(' ') || msg.chat.username || null)
     // Sent inside a topic of a forum supergroup: that topic becomes the recipient.
     const threadId = msg.is_topic_message && msg.message_thread_id ? msg.message_thread_id : null
-    const bound = await bindChatByStartCode(sql, integration.id, code, { id: chatId, title, type: msg.chat.type, threadId })
+    const bound = await bindChatByStartCode(sql, integration.id, code, { id: chatId, title, type: msg.chat.type, threadId, fromUserId: msg.from?.id ?? null })
     if (!bound) {
       log.info('start_code_rejected', { shopId })
       this.reply(token, chatId, staleCodeText, shopId)
       return 'handled'
     }
-    log.info('chat_bound', { shopId, chatType: msg.chat.type, topic: !!threadId, recipientId: bound.recipient_id })
+    log.info('chat_bound', { shopId, chatType: msg.chat.type, topic: !!threadId, recipientId: bound.recipient_id, owner: bound.owner })
     this.reply(token, chatId, connectedMessageText(bound.shop_name), shopId, threadId)
-    // a private chat gets the menu button «Заказы»: the shop's page inside Telegram (a Mini App needs https)
+    // the owner's private chat gets the menu button «Заказы»: the shop's page inside Telegram (a Mini App needs https)
     const { publicUrl } = this.deps
-    if (publicUrl && msg.chat.type === 'private' && canOpenMiniApp(publicUrl, chatId)) {
+    if (publicUrl && bound.owner && canOpenMiniApp(publicUrl, chatId)) {
       this.track(
         this.deps.client
           .setChatMenuButton(token, { chatId, text: 'Заказы', url: miniAppUrl(publicUrl, shopId) }, AbortSignal.timeout(this.deps.timeoutMs))

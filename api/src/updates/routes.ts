@@ -24,7 +24,6 @@ export const mockStartRoutes = (telegram: TelegramService, router: UpdateRouter)
     },
     {
       params: ShopParams,
-      parse: 'json',
       body: z.object({ chatType: z.enum(['private', 'group']).optional() }).optional(),
       response: { 200: z.object({ result: z.string(), status: StatusSchema }), ...errors },
       detail: {

@@ -7,7 +7,7 @@ const _ROOT = path.resolve(import.meta.dir, '../../..')
 describe('ADMIN_TOKEN', () => {
   let h: Harness
   beforeAll(async () => {
-    h = await createHarness({ env: { ADMIN_TOKEN: 'secret-admin-token' } })
+    h = await createHarness({ env: { ADMIN_TOKEN: 'secret-admin-token-0123456789abcdef' } })
   })
   afterAll(async () => {
     await h.close()
@@ -17,8 +17,8 @@ describe('ADMIN_TOKEN', () => {
     for (const headers of <Record<string, string>[]>[
       {},
       { authorization: 'Bearer wrong-token' },
-      { authorization: 'secret-admin-token' },
-      { authorization: 'Bearer secret-admin-token-and-more' },
+      { authorization: 'secret-admin-token-0123456789abcdef' },
+      { authorization: 'Bearer secret-admin-token-0123456789abcdef-and-more' },
     ]) {
       const r = await h.get('/shops/1/telegram/status', headers)
       expect(r.status).toBe(401)
@@ -29,7 +29,7 @@ describe('ADMIN_TOKEN', () => {
     expect(denied.status).toBe(401)
     const { count } = one(await h.sql`select count(*)::int as count from orders where number = 'AUTH-1'`)
     expect(count).toBe(0)
-    const ok = await h.get('/shops/1/telegram/status', { authorization: 'Bearer secret-admin-token' })
+    const ok = await h.get('/shops/1/telegram/status', { authorization: 'Bearer secret-admin-token-0123456789abcdef' })
     expect(ok.status).toBe(200)
   })
 

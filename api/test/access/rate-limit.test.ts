@@ -9,7 +9,7 @@ describe('per-shop rate limits', () => {
   beforeAll(async () => {
     h = await createHarness({
       env: {
-        ADMIN_TOKEN: 'operator-secret-token',
+        ADMIN_TOKEN: 'operator-secret-token-0123456789abcdef',
         RATE_LIMIT_ORDERS_PER_MINUTE: '60',
         RATE_LIMIT_ORDERS_BURST: '10',
         RATE_LIMIT_WRITES_PER_MINUTE: '60',
@@ -22,12 +22,12 @@ describe('per-shop rate limits', () => {
       'POST',
       '/shops/1/telegram/connect',
       { botToken: token, chatId: '4242', enabled: true },
-      { authorization: 'Bearer operator-secret-token' },
+      { authorization: 'Bearer operator-secret-token-0123456789abcdef' },
     )
     expect(r.status).toBe(200)
   })
   afterAll(() => h.close())
-  const op = { authorization: 'Bearer operator-secret-token' }
+  const op = { authorization: 'Bearer operator-secret-token-0123456789abcdef' }
 
   test('30 test-message calls at once put one message into the chat; the rest are 429 with Retry-After', async () => {
     const before = h.fake.sent(token).length

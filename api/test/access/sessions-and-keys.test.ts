@@ -4,7 +4,7 @@ import { signLaunchToken } from '../../src/access'
 import { hashCredential } from '../../src/access/credentials'
 import { createHarness, type Harness } from '../helpers'
 
-const ADMIN = 'operator-secret-token'
+const ADMIN = 'operator-secret-token-0123456789abcdef'
 const SECRET = 's'.repeat(48)
 const op = { authorization: `Bearer ${ADMIN}` }
 const bearer = (t: string) => ({ authorization: `Bearer ${t}` })

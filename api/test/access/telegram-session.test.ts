@@ -2,8 +2,9 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { makeToken } from '../fake-telegram'
 import { createHarness, type Harness } from '../helpers'
 import { telegramInitData } from '../mini-app'
+import { bindOwner } from './fixtures'
 
-const ADMIN = 'operator-secret-token'
+const ADMIN = 'operator-secret-token-0123456789abcdef'
 const OWNER = { id: 5_550_123, first_name: 'Ольга', username: 'olga_flowers' }
 let h: Harness
 let shop: number
@@ -13,14 +14,9 @@ beforeAll(async () => {
   h = await createHarness({ env: { ADMIN_TOKEN: ADMIN } })
   shop = await h.shop('Лавка')
   other = await h.shop('Чужая')
-  const r = await h.request(
-    'POST',
-    `/shops/${shop}/telegram/connect`,
-    { botToken: token, chatId: String(OWNER.id), enabled: true },
-    { authorization: `Bearer ${ADMIN}` },
-  )
+  const r = await h.request('POST', `/shops/${shop}/telegram/connect`, { botToken: token, enabled: true }, { authorization: `Bearer ${ADMIN}` })
   expect(r.status).toBe(200)
-  await h.sql`update telegram_chats set type = 'private' where shop_id = ${shop}`
+  await bindOwner(h, shop, OWNER, { authorization: `Bearer ${ADMIN}` })
 })
 afterAll(() => h.close())
 
@@ -32,8 +28,9 @@ describe('sessions from Telegram Mini App initData', () => {
     const bearer = { authorization: `Bearer ${r.json.token}` }
     expect((await h.get(`/shops/${shop}/orders`, bearer)).status).toBe(200)
     expect((await h.get(`/shops/${other}/orders`, bearer)).status).toBe(403)
-    const [row] = await h.sql`select source, subject, subject_name from owner_sessions where shop_id = ${shop} order by id desc limit 1`
-    expect(row).toEqual({ source: 'telegram', subject: `tg:${OWNER.id}`, subject_name: 'Ольга' })
+    const [row] = await h.sql`select source, kind, subject, subject_name from owner_sessions where shop_id = ${shop} order by id desc limit 1`
+    expect(row).toEqual({ source: 'telegram', kind: 'owner', subject: `tg:${OWNER.id}`, subject_name: 'Ольга' })
+    expect(r.json.role).toBe('owner')
   })
 
   test('another bot’s signature, a tampered field, a stale auth_date, garbage → 401, no session', async () => {
@@ -43,7 +40,7 @@ describe('sessions from Telegram Mini App initData', () => {
     const cases = [
       telegramInitData(makeToken(), OWNER),
       good.replace(encodeURIComponent(String(OWNER.id)), encodeURIComponent('5550124')),
-      telegramInitData(token, OWNER, Math.floor(Date.now() / 1000) - 2 * 3600),
+      telegramInitData(token, OWNER, Math.floor(Date.now() / 1000) - 6 * 60),
       'hash=zz',
       good.replace(/hash=[0-9a-f]+/, ''),
     ]

@@ -47,6 +47,14 @@ describe('the buyer link', () => {
     const item = await listed(o.shopId, o.orderId)
     expect(item.buyerLink).toBe(o.link)
     expect(item.buyer).toEqual({ subscribed: true, firstName: 'Марина' })
+    const read = await h.get(`/shops/${o.shopId}/orders/${o.orderId}`)
+    expect(read.status).toBe(200)
+    expect(read.json).toMatchObject({ buyerLink: o.link, buyer: { subscribed: true, firstName: 'Марина' }, photos: [], conversation: [] })
+    expect((await h.get(`/shops/${o.shopId}/orders?number=${o.number}`)).json.items[0].buyerLink).toBe(o.link)
+    // the POS repeating the order gets the same link (200)
+    const again = await h.post(`/shops/${o.shopId}/orders`, o.body)
+    expect(again.status).toBe(200)
+    expect(again.json.order.buyerLink).toBe(o.link)
   })
 
   test('a forwarded link opened by someone else subscribes nobody: they get a polite line and the buyer stays', async () => {
@@ -61,7 +69,7 @@ describe('the buyer link', () => {
     const rows = await h.sql`select tg_user_id from order_buyers where order_id = ${o.orderId}`
     expect(rows.map((r) => r.tg_user_id)).toEqual([String(marina.id)])
     // the database itself refuses a change of person
-    expect(h.sql`update order_buyers set tg_user_id = ${friend.id} where order_id = ${o.orderId}`).rejects.toThrow()
+    await expect(h.sql`update order_buyers set tg_user_id = ${friend.id} where order_id = ${o.orderId}`).rejects.toThrow()
   })
 
   test('another shop’s buyer code does nothing in this shop’s bot', async () => {
@@ -221,6 +229,22 @@ describe('the conversation', () => {
       ['in', 'Марина', 'Вот такой цвет', true],
       ['out', 'Ольга', 'Да, конечно, привезём к 15:30', false],
     ])
+  })
+
+  test('a sticker (no caption possible) is copied bare under the order’s message', async () => {
+    const o = await shopWithOrder(h)
+    tokens.push(o.token)
+    const buyer = person(7012, 'Соня')
+    await subscribe(h, o, buyer)
+    const sticker = privateMessage(buyer, { sticker: { file_id: 'STICKER_1', file_unique_id: 'us1', type: 'regular', width: 512, height: 512 } })
+    await deliver(h, o.token, sticker)
+    const copy = await eventually(() => h.fake.callsOf('copyMessage', o.token).find((c) => String(c.payload.chat_id) === o.group), { message: 'sticker copy' })
+    expect(copy.payload).toMatchObject({
+      from_chat_id: String(buyer.id),
+      message_id: sticker.message.message_id,
+      reply_parameters: { message_id: o.orderMessageId },
+    })
+    expect(copy.payload.caption).toBeUndefined()
   })
 
   test('at most 20 messages an hour are relayed; the 21st gets a polite line', async () => {

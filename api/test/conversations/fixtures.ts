@@ -92,7 +92,7 @@ export async function shopWithOrder(h: Harness, opts: { number?: string; surpris
   const group = `-100${shopId}${Math.floor(Math.random() * 1e6)}`
   await h.connect(shopId, token, group)
   const number = opts.number ?? `B-${shopId}`
-  const r = await h.post(`/shops/${shopId}/orders`, {
+  const body = {
     number,
     total: 4900,
     customerName: 'Марина Соколова',
@@ -108,14 +108,15 @@ export async function shopWithOrder(h: Harness, opts: { number?: string; surpris
     ],
     cardText: 'С днём рождения!',
     surprise: opts.surprise ?? true,
-  })
+  }
+  const r = await h.post(`/shops/${shopId}/orders`, body)
   expect(r.status).toBe(201)
   expect(r.json.telegramStatus).toBe('sent')
   const orderId = Number(r.json.order.id)
   const m = one(await h.sql<{ message_id: string }[]>`select message_id from telegram_messages where order_id = ${orderId}`)
   const link = String(r.json.order.buyerLink)
   const startCode = new URL(link).searchParams.get('start')!
-  return { shopId, token, group, number, orderId, orderMessageId: Number(m.message_id), link, startCode }
+  return { shopId, token, group, number, orderId, orderMessageId: Number(m.message_id), link, startCode, body }
 }
 
 /** Opens the buyer link as `who` and waits for the greeting. */

@@ -8,7 +8,7 @@ import { createHarness, eventually, type Harness } from '../helpers'
  * carries only its own shop's changes, is bounded, and only watched shops pay for NOTIFY.
  */
 const PLATFORM_SECRET = 's'.repeat(40)
-const ADMIN = 'live-admin-token'
+const ADMIN = 'live-admin-token-0123456789abcdefghij'
 let h: Harness
 let a: number
 let b: number

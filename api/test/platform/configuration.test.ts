@@ -32,8 +32,8 @@ describe('configuration', () => {
   test('defaults follow the contract; HOST is loopback without ADMIN_TOKEN', () => {
     const c = loadConfig({})
     expect(c).toMatchObject({ PORT: 3000, TELEGRAM_MODE: 'mock', TELEGRAM_API_ROOT: 'https://api.telegram.org', host: '127.0.0.1', DATA_DIR: './data' })
-    expect(loadConfig({ ADMIN_TOKEN: 'long-enough-token' }).host).toBe('0.0.0.0')
-    expect(loadConfig({ ADMIN_TOKEN: 'long-enough-token', HOST: '127.0.0.2' }).host).toBe('127.0.0.2')
+    expect(loadConfig({ ADMIN_TOKEN: 'long-enough-token-0123456789abcdef' }).host).toBe('0.0.0.0')
+    expect(loadConfig({ ADMIN_TOKEN: 'long-enough-token-0123456789abcdef', HOST: '127.0.0.2' }).host).toBe('127.0.0.2')
     expect(loadConfig({ PUBLIC_URL: '' }).PUBLIC_URL).toBeUndefined()
     expect(loadConfig({ PUBLIC_URL: 'https://shop.example.com/' }).PUBLIC_URL).toBe('https://shop.example.com')
     expect(loadConfig({ ENCRYPTION_KEY: 'ab'.repeat(32) }).encryptionKey!.length).toBe(32)

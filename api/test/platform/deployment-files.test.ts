@@ -18,6 +18,28 @@ describe('deployment files', () => {
     expect(app.ports).toContain('3000:3000')
   })
 
+  test('docker-compose.yml passes every variable a platform needs, in production mode, secrets from the environment only', () => {
+    const { app } = (Bun.YAML.parse(readFileSync(path.join(ROOT, 'docker-compose.yml'), 'utf8')) as any).services
+    const env = app.environment as Record<string, string>
+    expect(env.NODE_ENV).toBe('production')
+    for (const v of [
+      'ADMIN_TOKEN',
+      'ENCRYPTION_KEY',
+      'ENCRYPTION_KEYS_PREVIOUS',
+      'PLATFORM_SECRET',
+      'PLATFORM_SECRETS_PREVIOUS',
+      'PUBLIC_URL',
+      'MANAGER_BOT_TOKEN',
+      'TELEGRAM_MODE',
+      'FRAME_ANCESTORS',
+      'SEED_DEMO',
+    ])
+      expect(env[v], v).toStartWith(`\${${v}:`)
+    // the two without which production refuses to start are required, not defaulted
+    expect(env.ADMIN_TOKEN).toStartWith('${ADMIN_TOKEN:?')
+    expect(env.ENCRYPTION_KEY).toStartWith('${ENCRYPTION_KEY:?')
+  })
+
   test('the Dockerfile builds on Bun, installs production dependencies only and runs as a non-root user', () => {
     const text = readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8')
     expect(text).toMatch(/^FROM oven\/bun:1/m)

@@ -9,10 +9,10 @@ describe('GET /metrics (Prometheus text format)', () => {
   let h: Harness
   const token = makeToken()
   beforeAll(async () => {
-    h = await createHarness({ env: { ADMIN_TOKEN: 'operator-secret-token' } })
+    h = await createHarness({ env: { ADMIN_TOKEN: 'operator-secret-token-0123456789abcdef' } })
   })
   afterAll(() => h.close())
-  const op = { authorization: 'Bearer operator-secret-token' }
+  const op = { authorization: 'Bearer operator-secret-token-0123456789abcdef' }
 
   test('an operator scrapes attempts by outcome and code, 429s, latency and lag histograms, outbox depth and HTTP durations by route', async () => {
     await h.request('POST', '/shops/1/telegram/connect', { botToken: token, chatId: '9100001', enabled: true }, op)

@@ -62,3 +62,17 @@ describe('the API document tells the truth', () => {
     for (const t of texts) expect(t).not.toMatch(/[А-Яа-яЁё]/)
   })
 })
+
+describe('platform events in the API document', () => {
+  test('the feed, the webhook routes and the payload of each event type are documented', async () => {
+    const h = await createHarness()
+    const doc = (await h.get('/swagger/json')).json
+    await h.close()
+    for (const p of ['/events', '/webhooks/endpoints', '/webhooks/endpoints/{id}/deliveries', '/webhooks/deliveries/{id}/retry', '/shops', '/shops/{shopId}'])
+      expect(doc.paths[p], p).toBeDefined()
+    const statusChanged = doc.components.schemas.Event_order_status_changed
+    expect(statusChanged.properties.by.properties.source.enum).toEqual(['telegram', 'api', 'page'])
+    expect(statusChanged.required).toEqual(expect.arrayContaining(['shopId', 'orderId', 'number', 'sequence', 'from', 'to']))
+    expect(doc.components.schemas.Event_order_updated.properties.changed.type).toBe('array')
+  })
+})

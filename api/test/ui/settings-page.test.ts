@@ -275,7 +275,10 @@ describe('settings page in Chromium', () => {
   })
 
   test('an owner opens the platform launch link: the page works, a reload keeps working, nothing secret in localStorage', async () => {
-    const secured = await createHarness({ listen: true, env: { ADMIN_TOKEN: 'correct-horse-battery', PLATFORM_SECRET: 'platform-secret-'.repeat(3) } })
+    const secured = await createHarness({
+      listen: true,
+      env: { ADMIN_TOKEN: 'correct-horse-battery-staple-0123456789', PLATFORM_SECRET: 'platform-secret-'.repeat(3) },
+    })
     const c = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'ru-RU' })
     try {
       const link = await secured.post('/shops/1/owner-link', {}, { authorization: 'Bearer correct-horse-battery' })
@@ -311,7 +314,7 @@ describe('settings page in Chromium', () => {
   })
 
   test('an operator can type ADMIN_TOKEN: a wrong one is said, the right one works and is kept in memory only', async () => {
-    const secured = await createHarness({ listen: true, env: { ADMIN_TOKEN: 'correct-horse-battery' } })
+    const secured = await createHarness({ listen: true, env: { ADMIN_TOKEN: 'correct-horse-battery-staple-0123456789' } })
     const c = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'ru-RU' })
     try {
       const p = await openPage(c, pageErrors)
@@ -324,7 +327,7 @@ describe('settings page in Chromium', () => {
       await p.getByTestId('token-dialog-input').fill('wrong-token')
       await p.getByTestId('token-dialog-submit').click()
       await dialog.filter({ hasText: 'Ключ не подошёл' }).waitFor({ timeout: LIVE_MS })
-      await p.getByTestId('token-dialog-input').fill('correct-horse-battery')
+      await p.getByTestId('token-dialog-input').fill('correct-horse-battery-staple-0123456789')
       await p.keyboard.press('Enter')
       await p.getByTestId('state-badge').filter({ hasText: 'Не подключено' }).waitFor({ timeout: LIVE_MS })
       expect(await dialog.count()).toBe(0)

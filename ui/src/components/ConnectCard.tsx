@@ -61,6 +61,12 @@ export function ConnectCard(props: { api: ShopApi; status: Status; onChange: (s?
                 <li>Откройте бота кнопкой ниже или отсканируйте QR-код камерой телефона.</li>
                 <li>В Telegram нажмите «Запустить». Эта страница сама заметит подключение.</li>
               </ol>
+              <Show when={props.status.connectLinkPurpose === 'owner'}>
+                <p class="muted" data-testid="owner-link-note">
+                  Откройте ссылку сами, в своём Telegram: ваш личный чат с ботом станет чатом владельца — с кнопкой «Заказы» и правом пускать менеджеров. Не
+                  пересылайте её другим.
+                </p>
+              </Show>
               <a class="btn primary wide" data-testid="connect-link" href={link()} target="_blank" rel="noopener noreferrer">
                 Открыть @{props.status.botUsername} в Telegram
               </a>

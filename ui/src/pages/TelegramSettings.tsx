@@ -1,6 +1,6 @@
 import { createEffect, createSignal, onCleanup, onMount, Show } from 'solid-js'
 import { createStore, reconcile } from 'solid-js/store'
-import { ApiError, readLive, setTokenPrompt, shopApi, type AuthReason, type LiveEvent, type Order, type Recipient, type Status } from '../api'
+import { ApiError, readLive, sessionRole, setTokenPrompt, shopApi, type AuthReason, type LiveEvent, type Order, type Recipient, type Status } from '../api'
 import { haptic, type TgWebApp } from '../telegram'
 import { ConnectCard } from '../components/ConnectCard'
 import { DayCard } from '../components/DayCard'
@@ -57,7 +57,11 @@ export function TelegramSettings(props: { shopId: string; launchError?: ApiError
   }
 
   const refreshStatus = async () => applyStatus(await api.status())
-  const refreshRecipients = async () => setRecipients((await api.chats()).items)
+  // a manager's session reaches orders and the status only (the API refuses the rest)
+  const manager = () => sessionRole() === 'manager'
+  const refreshRecipients = async () => {
+    if (!manager()) setRecipients((await api.chats()).items)
+  }
   const refreshOrders = async () => {
     const r = await api.orders(20)
     setOrders('items', reconcile(r.items, { key: 'id' }))
@@ -231,17 +235,19 @@ export function TelegramSettings(props: { shopId: string; launchError?: ApiError
               </Show>
               <Show when={showSettings()}>
                 <StatusCard api={api} status={s()} now={now()} onTested={refreshSoon} />
-                <Show when={s().botUsername}>
+                <Show when={s().botUsername && !manager()}>
                   <ConnectCard api={api} status={s()} onChange={(next) => (next ? applyStatus(next) : refreshSoon())} />
                 </Show>
-                <Show when={s().botUsername}>
+                <Show when={s().botUsername && !manager()}>
                   <RecipientsCard api={api} recipients={recipients()} onChange={refreshSoon} />
                 </Show>
-                <Show when={s().botUsername}>
+                <Show when={s().botUsername && !manager()}>
                   <DayCard api={api} />
                   <ManagersCard api={api} />
                 </Show>
-                <SettingsForm api={api} status={s()} onSaved={refreshSoon} />
+                <Show when={!manager()}>
+                  <SettingsForm api={api} status={s()} onSaved={refreshSoon} />
+                </Show>
                 <Show when={!tg}>
                   <RecentList orders={orders.items} loaded={orders.loaded} now={now()} onRetry={retry} />
                 </Show>

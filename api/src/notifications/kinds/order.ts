@@ -26,6 +26,8 @@ export type OrderData = {
   status: string
   accepted_by: string | null
   accepted_at: string | null
+  /** fields changed since the order came in (the message marks them) */
+  edited_fields: string[] | null
   /** when the delivery window starts, for a reminder ("in N minutes") */
   slot_starts_at: string | null
   /** this recipient's message of the order, once sent */
@@ -52,7 +54,7 @@ export type KeyboardFor = (o: {
 const loadOrder = (sql: Sql) => sql`
   select o.number, o.total::text as total, o.customer_name, o.customer_phone, o.recipient_name, o.recipient_phone,
          o.delivery_date::text as delivery_date, o.delivery_time, o.address, o.comment, o.items, o.card_text, o.surprise,
-         o.status, o.accepted_by, o.accepted_at, o.courier_name,
+         o.status, o.accepted_by, o.accepted_at, o.edited_fields, o.courier_name,
          case when o.delivery_date is not null and o.delivery_slot_from is not null
               then (o.delivery_date + o.delivery_slot_from) at time zone s.time_zone end as slot_starts_at,
          m.message_id, m.chat_id as message_chat_id,
@@ -86,6 +88,7 @@ export function orderText(n: Notification<OrderData>): string {
       status: o.status,
       acceptedBy: o.accepted_by,
       acceptedAt: o.accepted_at,
+      editedFields: o.edited_fields,
       courierName: o.courier_name,
     },
     n.shop_name,
@@ -146,7 +149,10 @@ export function orderStatusKind(keyboard?: KeyboardFor): MessageKind<OrderData> 
       // Nothing to edit yet. While the notification itself is still on its way it will carry the
       // current status anyway, but it may be in flight with the old one: look again shortly.
       if (o.order_delivery_state === 'pending') return { wait: new Date(Date.now() + STATUS_EDIT_WAIT_MS), reason: 'ждём отправки уведомления о заказе' }
-      if (o.order_delivery_state !== null) return { skip: 'уведомление о заказе не было отправлено: редактировать нечего' }
+      if (o.order_delivery_state === 'dead') return { skip: 'уведомление о заказе не было отправлено: редактировать нечего' }
+      // sent, but its message is not on record: the order's message again, with the current status
+      if (o.order_delivery_state === 'done') return fresh(n)
+      // a recipient that never got the order (it follows statuses or cancellations only) gets one line
       return { send: { method: 'sendMessage', text: renderStatusLine({ number: o.number, status: o.status, acceptedBy: o.accepted_by }, n.shop_name) } }
     },
     // The message was deleted: one new message with the current status.

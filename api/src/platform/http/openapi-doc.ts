@@ -16,10 +16,13 @@ const STANDARD: Record<string, string> = {
   '403': 'A valid credential of another shop, or of a kind this route does not admit (`forbidden`)',
   '404': 'Unknown shop or resource',
   '413': 'The body is over 64 KiB (`payload_too_large`)',
+  '415': 'The body is not JSON (`unsupported_media_type`): send Content-Type: application/json',
   '422': 'The body does not validate (`validation_failed`, with `details`)',
   '429': 'Too many requests for this shop (`rate_limited`, with `Retry-After`)',
 }
-const INTEGER_PARAMS = new Set(['shopId', 'orderId', 'keyId', 'chatId', 'id', 'telegramUserId', 'photoId'])
+const INTEGER_PARAMS = new Set(['shopId', 'orderId', 'keyId', 'chatId', 'id', 'telegramUserId', 'sessionId', 'photoId'])
+/** Query parameters that are whole numbers (zod's `coerce` documents them as anything). */
+const INTEGER_QUERY = new Set(['limit', 'after', 'offset'])
 
 const error = (status: string) => ({ ...ERROR_REF, description: STANDARD[status] ?? ERROR_REF.description })
 
@@ -28,8 +31,10 @@ const error = (status: string) => ({ ...ERROR_REF, description: STANDARD[status]
  * (routes added later included): the auth, size and rate-limit answers that plugins give before a
  * route runs, integer path ids (a generated client then takes `shopId: 1`), the server and licence.
  */
-export function completeDocument(doc: Json, serverUrl: string): Json {
+export function completeDocument(doc: Json, serverUrl: string, extra: { schemas?: Json } = {}): Json {
   doc.info = { ...doc.info, license: { name: 'Proprietary', identifier: 'LicenseRef-Posiflora' } }
+  // schemas no route names (e.g. the `data` of each platform event type), for integrators
+  if (extra.schemas) doc.components = { ...doc.components, schemas: { ...doc.components?.schemas, ...extra.schemas } }
   doc.servers = [{ url: serverUrl, description: 'this server' }]
   for (const [path, ops] of Object.entries<Json>(doc.paths ?? {})) {
     const concrete = path.replace(/\{[^}]+\}/g, '1')
@@ -43,11 +48,15 @@ export function completeDocument(doc: Json, serverUrl: string): Json {
         add('403')
       }
       if (op.requestBody) {
+        // JSON only (any other body is 415): document just that
+        const content = op.requestBody.content ?? {}
+        op.requestBody.content = { 'application/json': content['application/json'] ?? Object.values<Json>(content)[0] ?? { schema: {} } }
+        add('415')
         add('413')
         add('400')
         if (!path.startsWith('/telegram/webhook/')) add('422')
       }
-      if (/^\/shops\/\{shopId\}/.test(path) && method !== 'get') add('429')
+      if ((/^\/shops\/\{shopId\}/.test(path) && method !== 'get') || path === '/session') add('429')
       if (/\{shopId\}/.test(path)) {
         add('400')
         add('404')
@@ -56,6 +65,11 @@ export function completeDocument(doc: Json, serverUrl: string): Json {
       if (op.responses['204']) op.responses['204'] = { description: 'No content' }
       for (const p of op.parameters ?? []) {
         if (p.in === 'path' && INTEGER_PARAMS.has(p.name)) p.schema = { type: 'integer', minimum: 1, maximum: 999_999_999_999_999 }
+        // validated from the query string's text, but a number to every client
+        if (p.in === 'query' && INTEGER_QUERY.has(p.name)) {
+          const { maximum } = p.schema ?? {}
+          p.schema = { type: 'integer', minimum: p.name === 'limit' ? 1 : 0, ...(typeof maximum === 'number' ? { maximum } : {}) }
+        }
       }
     }
   }

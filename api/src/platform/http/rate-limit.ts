@@ -18,7 +18,7 @@ export type RateLimits = {
 }
 
 type Bucket = { tokens: number; at: number }
-type Limit = { perMs: number; burst: number }
+export type Limit = { perMs: number; burst: number }
 
 export class RateLimiter {
   private readonly buckets = new Map<string, Bucket>()
@@ -37,6 +37,14 @@ export class RateLimiter {
     }
     if (this.buckets.size > 50_000) this.prune(limit)
     return Math.ceil((1 - b.tokens) / limit.perMs)
+  }
+
+  /** The ms until `key` has a token, without taking one (0: it has one now). */
+  peek(key: string, limit: Limit): number {
+    const b = this.buckets.get(key)
+    if (!b) return 0
+    const tokens = Math.min(limit.burst, b.tokens + (this.now() - b.at) * limit.perMs)
+    return tokens >= 1 ? 0 : Math.ceil((1 - tokens) / limit.perMs)
   }
 
   /** Drops buckets that have refilled completely: they carry no information. */

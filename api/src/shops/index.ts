@@ -1,0 +1,3 @@
+/** Shops as the platform provisions them (operator). */
+export { ShopService } from './service'
+export { shopRoutes } from './routes'
