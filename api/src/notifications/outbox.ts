@@ -234,7 +234,9 @@ export async function finishSent(
       insert into telegram_messages (order_id, chat_ref, message_id, chat_id)
       select ${p.orderId}, ${p.chatRef}, ${p.messageId}, ${p.chatId}
       where ${p.chatRef}::bigint is not null and not ${p.isStatusLine ?? false}
-      on conflict (order_id, chat_ref) do update set message_id = excluded.message_id, chat_id = excluded.chat_id, sent_at = now()),
+      on conflict (order_id, chat_ref) do update set message_id = excluded.message_id, chat_id = excluded.chat_id,
+        -- a new message (not an edit of the same one) is sent now: a courier card older than its courier's release is offered anew
+        sent_at = case when telegram_messages.message_id is distinct from excluded.message_id then now() else telegram_messages.sent_at end),
     l as (
       update telegram_send_log set message = ${p.text}, message_id = ${p.messageId}
       where shop_id = ${p.shopId} and order_id = ${p.orderId} and ${p.kind} = 'order_status' and not ${p.isStatusLine ?? false}
