@@ -6,7 +6,6 @@ import {
   completeDelivery,
   courierStartCode,
   findCourierOrder,
-  isOrderMessage,
   noPhotoKeyboard,
   parseCourierCallback,
   parseCourierStartCode,
@@ -81,10 +80,8 @@ export class CourierService {
         await this.take(integration, token, q, shopId, orderId, chatId)
         return true
       case 'release':
-        if (
-          !q.message ||
-          !((await isRecipientChat(this.deps.sql, shopId, chatId)) || (await isOrderMessage(this.deps.sql, orderId, chatId, q.message.message_id)))
-        ) {
+        // only from one of the shop's staff chats (a courier chat has the order's card, not this button)
+        if (!q.message || !(await isRecipientChat(this.deps.sql, shopId, chatId))) {
           await this.answer(token, q, 'Эта кнопка не относится к заказам этого магазина')
           return true
         }
