@@ -6,6 +6,7 @@ import { connectRoutes, mockMessageRoutes, recipientRoutes, settingsRoutes } fro
 import { liveRoutes } from './live'
 import { EVENT_PAYLOADS, eventRoutes } from './events'
 import { shopRoutes } from './shops'
+import { managedRoutes, managerWebhookRoutes } from './managed'
 import { orderRoutes } from './orders'
 import { photoRoutes } from './conversations'
 import { mockStartRoutes, webhookRoutes } from './updates'
@@ -209,6 +210,8 @@ export function createApp(s: Services, opts: { uiDist?: string } = {}) {
       .use(mockStartRoutes(s.telegram, s.updates))
       .use(mockMessageRoutes(s))
       .use(webhookRoutes(s.updates, sql, log))
+      .use(managedRoutes(s.managed, s.telegram))
+      .use(managerWebhookRoutes(s.managed, log))
       .use(pagePlugin(opts.uiDist))
   )
 }

@@ -44,6 +44,15 @@ export const EnvSchema = z.object({
       .refine((k) => decodeKey(k) !== null, 'must be 32 bytes as 64 hex characters or base64')
       .optional(),
   ),
+  /** The platform's own bot, with bot management switched on in @BotFather: creates shops' bots in one tap. Unset: that path is off. */
+  MANAGER_BOT_TOKEN: z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .trim()
+      .regex(/^\d{3,20}:[A-Za-z0-9_-]{30,64}$/, 'must look like 123456789:AA… (the token of the manager bot from @BotFather)')
+      .optional(),
+  ),
   /** HMAC key shared with the platform that signs owner launch tokens (HS256). */
   PLATFORM_SECRET: z.preprocess(emptyAsUndefined, z.string().min(32, 'must be at least 32 characters').optional()),
   /** Older PLATFORM_SECRET values (comma-separated), still accepted on launch tokens while the platform moves to the new one. */
@@ -170,6 +179,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     const got = env[variable]
     const shown =
       variable === 'ADMIN_TOKEN' ||
+      variable === 'MANAGER_BOT_TOKEN' ||
       variable === 'ENCRYPTION_KEY' ||
       variable === 'ENCRYPTION_KEYS_PREVIOUS' ||
       variable === 'PLATFORM_SECRET' ||

@@ -1,6 +1,7 @@
 import path from 'node:path'
 import { ConfigError, loadConfig } from './config'
 import { reencryptTokens } from './connect'
+import { reencryptWebhookSecrets } from './events'
 import { createTokenCipher, legacyButtonKey, resolveEncryptionKey } from './platform/crypto'
 import { createSql } from './platform/db/client'
 import { startEmbeddedPostgres } from './platform/db/embedded'
@@ -9,7 +10,7 @@ import { createLogger } from './platform/log'
 
 /**
  * `bun run keys:reencrypt`: after a rotation (new ENCRYPTION_KEY, the old one in ENCRYPTION_KEYS_PREVIOUS)
- * re-encrypts every stored bot token with the newest key; then the previous key can be dropped.
+ * re-encrypts every stored bot token and webhook endpoint secret with the newest key; then the previous key can be dropped.
  * Uses the same configuration as the service (DATABASE_URL, or the embedded database under DATA_DIR).
  */
 let config
@@ -31,7 +32,9 @@ try {
   const cipher = createTokenCipher([key, ...config.previousEncryptionKeys], legacyButtonKey(key))
   const report = await reencryptTokens(sql, cipher)
   log.info('tokens_reencrypted', { keyId: cipher.currentKeyId, ...report })
-  if (report.unreadable > 0) process.exitCode = 2
+  const secrets = await reencryptWebhookSecrets(sql, cipher)
+  log.info('webhook_secrets_reencrypted', { keyId: cipher.currentKeyId, ...secrets })
+  if (report.unreadable > 0 || secrets.unreadable > 0) process.exitCode = 2
 } finally {
   await sql.end({ timeout: 5 })
   await embedded?.stop()

@@ -23,6 +23,7 @@ import { LiveHub } from './live'
 import { CourierService } from './couriers'
 import { EventService, WebhookSender, defaultWebhookConfig, type WebhookConfig } from './events'
 import { ShopService } from './shops'
+import { ManagedBotService, ManagerPoller } from './managed'
 import { BotCommands, createCallbackHandler, Poller, UpdateRouter, type CallbackHandler } from './updates'
 
 export type Services = ReturnType<typeof createServices>
@@ -65,7 +66,29 @@ export function createServices(p: {
   for (const k of conversationKinds(cipher)) kinds.add(k)
   const delivery = new Sender({ sql, client, cipher, log, metrics, config: deliveryConfig, kinds })
   const dispatcher = new Dispatcher({ sql, delivery, log })
-  const telegram = new TelegramService({ sql, client, cipher, log, publicUrl: config.PUBLIC_URL, timeoutMs: config.TELEGRAM_TIMEOUT_MS })
+  const telegram = new TelegramService({
+    sql,
+    client,
+    cipher,
+    log,
+    publicUrl: config.PUBLIC_URL,
+    timeoutMs: config.TELEGRAM_TIMEOUT_MS,
+    managerBot: !!config.MANAGER_BOT_TOKEN,
+  })
+  // One tap to a bot: the platform's manager bot creates shops' bots (MANAGER_BOT_TOKEN).
+  const managed = new ManagedBotService({
+    sql,
+    client,
+    cipher,
+    log,
+    telegram,
+    managerToken: config.MANAGER_BOT_TOKEN,
+    publicUrl: config.PUBLIC_URL,
+    timeoutMs: config.TELEGRAM_TIMEOUT_MS,
+  })
+  const managerPoller = config.MANAGER_BOT_TOKEN
+    ? new ManagerPoller({ sql, client, managed, managerToken: config.MANAGER_BOT_TOKEN, log, intervalMs: config.POLL_INTERVAL_MS })
+    : null
   const recipients = new RecipientService({ sql, client, cipher, log, timeoutMs: config.TELEGRAM_TIMEOUT_MS })
   const access = new AccessService({
     sql,
@@ -101,6 +124,7 @@ export function createServices(p: {
     publicUrl: config.PUBLIC_URL,
     onPhoto: (integration, token, msg) => couriers.handlePhoto(integration, token, msg),
     onStart: (integration, token, msg, code) => couriers.handleStart(integration, token, msg, code!),
+    onChatBound: (integration, token, chat) => managed.offerGroup(integration, token, chat),
     conversations: buyers,
   })
   // Live pages: the hub is fed by LISTEN/NOTIFY and reads what it sends through the same services the GET routes use.
@@ -163,16 +187,22 @@ export function createServices(p: {
     events,
     webhookSender,
     shops,
+    managed,
+    managerPoller,
     /** Background work: the dispatcher always, the poller only when no webhook can reach us. */
     start() {
       dispatcher.start()
       webhookSender.start()
       if (!config.PUBLIC_URL) poller.start()
+      // the manager bot: its webhook pointed at us, or polled like the shops' bots
+      if (managed.manager.configured && config.PUBLIC_URL) managed.manager.me().catch((error) => log.warn('manager_bot_not_ready', { error }))
+      if (!config.PUBLIC_URL) managerPoller?.start()
     },
     async stop() {
-      await Promise.all([dispatcher.stop(), poller.stop(), live.stop(), webhookSender.stop()])
+      await Promise.all([dispatcher.stop(), poller.stop(), live.stop(), webhookSender.stop(), managerPoller?.stop()])
       await delivery.settle()
       await updates.settle()
+      await managed.settle()
       await buyers.settle()
     },
   }

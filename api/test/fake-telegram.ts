@@ -94,6 +94,13 @@ export class FakeTelegram {
   readonly webhooks = new Map<string, { url: string; secret: string }>()
   private readonly hanging = new Set<() => void>()
   private messageId = 1000
+  /** Bots created through a manager bot (Bot API 9.6), by bot id; tokens replaced since are refused. */
+  readonly managedBots = new Map<number, { managerToken: string; creatorId: number; username: string; name: string; token: string }>()
+  private readonly revokedTokens = new Set<string>()
+  /** Bots with bot management mode switched on in @BotFather (getMe: `can_manage_bots`). */
+  private readonly managers = new Set<string>()
+  private managedSeq = 0
+  private updateSeq = 900_000
   private server: ReturnType<typeof Bun.serve>
 
   constructor(private readonly options: FakeTelegramOptions = {}) {
@@ -122,6 +129,60 @@ export class FakeTelegram {
   }
   pushUpdate(token: string, update: Record<string, unknown>): void {
     this.updates.set(token, [...(this.updates.get(token) ?? []), update])
+  }
+
+  /** Switches bot management mode on (or off) for a bot, as its owner would in the @BotFather Mini App. */
+  enableBotManagement(token: string, on = true): void {
+    if (on) this.managers.add(token)
+    else this.managers.delete(token)
+  }
+
+  /**
+   * Plays a person creating a bot through the manager bot's `request_managed_bot` button: Telegram
+   * registers the bot (with its own token) and tells the manager bot with a `managed_bot` update, which
+   * is returned for the test to `send`.
+   */
+  createManagedBot(managerToken: string, creator: { id: number; first_name: string }, bot: { username: string; name?: string }) {
+    const botId = 8_100_000_000 + ++this.managedSeq * 101 + Math.floor(Math.random() * 100)
+    const token = `${botId}:AAmanaged${String(this.managedSeq).padStart(4, '0')}${'m'.repeat(26)}`
+    const name = bot.name ?? bot.username
+    this.managedBots.set(botId, { managerToken, creatorId: creator.id, username: bot.username, name, token })
+    const update = {
+      update_id: ++this.updateSeq,
+      managed_bot: { user: { is_bot: false, ...creator }, bot: { id: botId, is_bot: true, first_name: name, username: bot.username } },
+    }
+    return { botId, token, update }
+  }
+
+  /** The current token of a managed bot (after rotations). */
+  managedToken(botId: number): string {
+    return this.managedBots.get(botId)!.token
+  }
+
+  /** Hands an update to the bot as Telegram would: to its webhook when one is set, else to its getUpdates queue. */
+  async send(token: string, update: Record<string, unknown>): Promise<'webhook' | 'queued'> {
+    if (this.webhooks.has(token)) {
+      const res = await this.deliver(token, update)
+      if (res.status !== 200) throw new Error(`webhook answered ${res.status}: ${await res.text()}`)
+      return 'webhook'
+    }
+    this.pushUpdate(token, update)
+    return 'queued'
+  }
+
+  /** A private message from `from` to the bot (e.g. `/start <code>`), with a fresh update id. */
+  message(from: { id: number; first_name: string }, text: string) {
+    const id = ++this.updateSeq
+    return {
+      update_id: id,
+      message: {
+        message_id: id,
+        date: Math.floor(Date.now() / 1000),
+        chat: { id: from.id, type: 'private', first_name: from.first_name },
+        from: { is_bot: false, ...from },
+        text,
+      },
+    }
   }
 
   sent(token?: string): Call[] {
@@ -186,6 +247,9 @@ export class FakeTelegram {
         { status: 429 },
       )
     }
+    if (this.revokedTokens.has(token)) return Response.json({ ok: false, error_code: 401, description: 'Unauthorized' }, { status: 401 })
+    const refusal = this.managedRefusal(token, method, payload)
+    if (refusal) return Response.json({ ok: false, error_code: 400, description: refusal }, { status: 400 })
     // Polling runs in the background: it neither consumes queued behaviours nor takes the token-wide one.
     const b = method === 'getUpdates' ? (this.methodBehaviours.get(`${token}/getUpdates`) ?? B.ok) : this.behaviourFor(token, method, payload)
     if (b.kind === 'hang') {
@@ -228,11 +292,34 @@ export class FakeTelegram {
     return false
   }
 
+  /** Telegram refuses the manager methods for a bot this manager does not manage. */
+  private managedRefusal(token: string, method: string, p: Record<string, unknown>): string | null {
+    if (method !== 'getManagedBotToken' && method !== 'replaceManagedBotToken') return null
+    const bot = this.managedBots.get(Number(p.user_id))
+    return bot && bot.managerToken === token ? null : 'Bad Request: bot not found'
+  }
+
   private result(token: string, method: string, p: Record<string, unknown>): unknown {
     const botId = Number(token.split(':')[0])
+    const managed = this.managedBots.get(botId)
     switch (method) {
       case 'getMe':
-        return { id: botId, is_bot: true, first_name: 'Shop bot', username: `shop${botId}_bot` }
+        if (managed) return { id: botId, is_bot: true, first_name: managed.name, username: managed.username, can_manage_bots: false }
+        return { id: botId, is_bot: true, first_name: 'Shop bot', username: `shop${botId}_bot`, can_manage_bots: this.managers.has(token) }
+      case 'getManagedBotToken':
+        return this.managedBots.get(Number(p.user_id))!.token
+      case 'replaceManagedBotToken': {
+        const bot = this.managedBots.get(Number(p.user_id))!
+        this.revokedTokens.add(bot.token)
+        // the webhook belongs to the bot, not to the token: it stays
+        const hook = this.webhooks.get(bot.token)
+        bot.token = `${p.user_id}:AArotated${crypto.randomUUID().replaceAll('-', '').slice(0, 26)}`
+        if (hook) this.webhooks.set(bot.token, hook)
+        return bot.token
+      }
+      case 'setMyName':
+        if (managed) managed.name = String(p.name)
+        return true
       case 'sendMessage': {
         const chatId = p.chat_id
         const numeric = typeof chatId === 'string' && /^-?\d+$/.test(chatId) ? Number(chatId) : chatId

@@ -1,7 +1,7 @@
 import { mkdtempSync, chmodSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { afterAll } from 'bun:test'
+import { afterAll, setDefaultTimeout } from 'bun:test'
 import { removeDataDir, startEmbeddedPostgres } from '../src/platform/db/embedded'
 import { createSql } from '../src/platform/db/client'
 import { migrate } from '../src/platform/db/migrate'
@@ -11,6 +11,9 @@ import { migrate } from '../src/platform/db/migrate'
  * in a temp dir, removed at the end. Migrations run once into a template database; each test file
  * clones it (`createTestDatabase` in helpers.ts), which takes milliseconds.
  */
+// bunfig's [test] timeout is not read by every Bun version: the per-test budget is set here, once
+setDefaultTimeout(30_000)
+
 let adminUrl = process.env.TEST_DATABASE_URL
 let stop: (() => Promise<void>) | null = null
 let dir: string | null = null

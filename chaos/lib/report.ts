@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import type { Accept } from './fake-bot'
 
@@ -32,11 +32,42 @@ export function table(meta: string): string {
   return lines.join('\n')
 }
 
+/**
+ * Writes chaos/results/latest.md. A run of some checks only (`-t …`) replaces their rows and keeps
+ * the others from the file, and the header says which rows come from which run.
+ */
 export function writeResults(meta: string): string {
-  const md = table(meta)
   const dir = path.join(import.meta.dir, '..', 'results')
+  const file = path.join(dir, 'latest.md')
+  const old = existsSync(file) ? readFileSync(file, 'utf8') : ''
+  const oldMeta = (old.split('\n')[2] ?? '').split(' — this run:')[0]!
+  const when = (m: string) => `${m.split(' · ')[0]}, ${m.split(' · ').slice(3).join(' · ')}`
+  // rows the old file had kept from an earlier run keep that run's date
+  const earlier = [...old.matchAll(/^Kept from the previous run \((.*?)\): (.*)$/gm)].map((m) => ({ from: m[1]!, checks: m[2]!.split('; ') }))
+  const kept: (Row & { from: string })[] = []
+  for (const line of old.split('\n')) {
+    const m = /^\| (.+?) \| (pass|\*\*FAIL\*\*) \| (.*) \|$/.exec(line)
+    if (!m || m[1] === 'check' || rows.some((r) => r.check === m[1])) continue
+    const from = earlier.find((e) => e.checks.includes(m[1]!))?.from ?? when(oldMeta)
+    kept.push({ check: m[1]!, ok: m[2] === 'pass', figures: m[3]!.replace(/\\\|/g, '|'), from })
+  }
+  const froms = [...new Set(kept.map((r) => r.from))]
+  const merged = kept.length
+    ? `${meta} — this run: ${rows.map((r) => r.check).join(', ')}\n\n${froms
+        .map(
+          (f) =>
+            `Kept from the previous run (${f}): ${kept
+              .filter((r) => r.from === f)
+              .map((r) => r.check)
+              .join('; ')}`,
+        )
+        .join('\n\n')}`
+    : meta
+  const all = [...rows, ...kept].sort((a, b) => parseFloat(a.check) - parseFloat(b.check))
+  rows.splice(0, rows.length, ...all)
+  const md = table(merged)
   mkdirSync(dir, { recursive: true })
-  writeFileSync(path.join(dir, 'latest.md'), md)
+  writeFileSync(file, md)
   return md
 }
 

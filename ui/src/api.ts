@@ -41,6 +41,12 @@ export type Managers = {
   requests: { telegramUserId: number; name: string; requestedAt: string }[]
 }
 
+/** `GET /shops/{shopId}`: the shop as the platform named it. */
+export type Shop = { id: number; name: string; externalId?: string | null; timeZone?: string }
+
+/** A link to the manager bot with a one-time code: opening it starts creating the shop's bot. */
+export type ManagedLink = { url: string; expiresAt: string }
+
 export type FieldIssue = { path: string; message: string }
 
 /** An answer in the API's error shape `{error, message, details?}`, or a network failure (status 0). */
@@ -283,6 +289,14 @@ export function shopApi(shopId: string) {
   const base = `/shops/${encodeURIComponent(shopId)}`
   return {
     status: () => request<Status>('GET', `${base}/telegram/status`),
+    /** The shop itself (its name for the header); older servers without the route answer 404. */
+    shop: () => request<Shop>('GET', base),
+    /** A one-tap link to the platform's manager bot, which creates the shop's bot (managed bots). */
+    managedLink: () => request<ManagedLink>('POST', `${base}/telegram/managed-link`, {}),
+    /** A bot the manager bot created: Telegram issues it a new token (the old one stops working). */
+    rotateToken: () => request<{ botUsername: string; rotatedAt: string }>('POST', `${base}/telegram/rotate-token`, {}),
+    /** Demo only (TELEGRAM_MODE=mock): plays Telegram's part of creating the bot from the latest managed link. */
+    mockManagedBot: () => request<{ status: Status }>('POST', `${base}/telegram/mock/managed-bot`, {}),
     connect: (body: { botToken?: string; chatId?: string; enabled: boolean }) => request<Integration>('POST', `${base}/telegram/connect`, body),
     test: () => request<TestResult>('POST', `${base}/telegram/test`, {}),
     newLink: () => request<Integration>('POST', `${base}/telegram/link`, {}),

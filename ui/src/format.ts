@@ -3,7 +3,7 @@ import type { ErrorCode, Notification, State } from './api'
 /** The integration state as the owner reads it; the badge tone follows it. */
 export const STATE_WORDS: Record<State, { label: string; tone: 'neutral' | 'waiting' | 'ok' | 'paused' | 'bad' }> = {
   not_connected: { label: 'Не подключено', tone: 'neutral' },
-  waiting_chat: { label: 'Ждём /start', tone: 'waiting' },
+  waiting_chat: { label: 'Ждём «Запустить»', tone: 'waiting' },
   active: { label: 'Работает', tone: 'ok' },
   paused: { label: 'На паузе', tone: 'paused' },
   failing: { label: 'Ошибки', tone: 'bad' },

@@ -4,7 +4,13 @@
  * an argument of every call because one process serves many shops, each with its own bot.
  */
 
-export type BotInfo = { id: number; username: string; firstName: string }
+export type BotInfo = {
+  id: number
+  username: string
+  firstName: string
+  /** Bot management mode is on in @BotFather (Bot API 9.6 `can_manage_bots`); undefined when Telegram did not say. */
+  canManageBots?: boolean
+}
 
 /** `webApp` opens a Mini App (private chats only; Telegram refuses it in groups); `copyText` copies its text to the clipboard (Bot API 7.11). */
 export type InlineButton =
@@ -13,6 +19,12 @@ export type InlineButton =
   | { text: string; webApp: string }
   | { text: string; copyText: string }
 export type Keyboard = InlineButton[][]
+
+/**
+ * A reply-keyboard button (under the input field, private chats): `requestManagedBot` asks the person
+ * to create a bot managed by this one (Bot API 9.6 KeyboardButtonRequestManagedBot).
+ */
+export type ReplyButton = { text: string; requestManagedBot?: { requestId: number; suggestedName?: string; suggestedUsername?: string } }
 
 export type OutgoingMessage = {
   chatId: string
@@ -24,6 +36,8 @@ export type OutgoingMessage = {
   silent?: boolean
   /** A reply to this message of the chat (e.g. a reminder under its order), sent anyway if it is gone. */
   replyToMessageId?: number | null
+  /** A reply keyboard instead of `keyboard` (inline); shown once, then hidden. */
+  replyKeyboard?: ReplyButton[][]
 }
 export type SentMessage = { messageId: number; chatId: string }
 
@@ -51,6 +65,8 @@ export type TgMessage = {
   date?: number
   message_thread_id?: number
   is_topic_message?: boolean
+  /** the manager bot hears of a bot it created (managed bots) */
+  managed_bot_created?: { bot: TgUser }
   /** the message this one replies to (Telegram includes it once, without its own reply) */
   reply_to_message?: Omit<TgMessage, 'reply_to_message'>
 }
@@ -58,6 +74,8 @@ export type TgUpdate = {
   update_id: number
   message?: TgMessage
   my_chat_member?: { chat: TgChat; from?: TgUser; new_chat_member?: { status?: string } }
+  /** A bot managed by this one was created (or its token or owner changed): `user` created it. */
+  managed_bot?: { user: TgUser; bot: TgUser }
   callback_query?: {
     id: string
     from: TgUser
@@ -70,6 +88,8 @@ export type TgUpdate = {
 export const tgUserName = (u: TgUser) => [u.first_name, u.last_name].filter(Boolean).join(' ') || (u.username ? `@${u.username}` : `id ${u.id}`)
 
 export const ALLOWED_UPDATES = ['message', 'my_chat_member', 'callback_query'] as const
+/** What the platform's manager bot asks for: /start messages and the bots people create through it. */
+export const MANAGER_ALLOWED_UPDATES = ['message', 'managed_bot'] as const
 
 /**
  * Why a call failed, as the delivery loop needs to know it:
@@ -158,13 +178,22 @@ export interface TelegramClient {
   downloadFile(token: string, filePath: string, signal?: AbortSignal): Promise<Uint8Array>
   /** The toast under a pressed button; with `url` Telegram opens it instead (a t.me/<bot>?start= link opens the bot). */
   answerCallbackQuery(token: string, callbackQueryId: string, text: string | { text?: string; url?: string }, signal?: AbortSignal): Promise<void>
-  setWebhook(token: string, opts: { url: string; secretToken: string }, signal?: AbortSignal): Promise<void>
+  /** `allowedUpdates` defaults to ALLOWED_UPDATES (a shop's bot). */
+  setWebhook(token: string, opts: { url: string; secretToken: string; allowedUpdates?: readonly string[] }, signal?: AbortSignal): Promise<void>
   deleteWebhook(token: string, signal?: AbortSignal): Promise<void>
-  getUpdates(token: string, opts: { offset: number; timeoutSec: number }, signal?: AbortSignal): Promise<TgUpdate[]>
+  getUpdates(token: string, opts: { offset: number; timeoutSec: number; allowedUpdates?: readonly string[] }, signal?: AbortSignal): Promise<TgUpdate[]>
   /** The command menu Telegram shows in the bot's chats. */
   setMyCommands(token: string, commands: BotCommand[], signal?: AbortSignal): Promise<void>
   /** The menu button of one private chat: a Mini App at `url`. */
   setChatMenuButton(token: string, opts: { chatId: string; text: string; url: string }, signal?: AbortSignal): Promise<void>
+  /** The bot's name, description (empty chat) and short description (profile), for every language. */
+  setMyName(token: string, name: string, signal?: AbortSignal): Promise<void>
+  setMyDescription(token: string, description: string, signal?: AbortSignal): Promise<void>
+  setMyShortDescription(token: string, shortDescription: string, signal?: AbortSignal): Promise<void>
+  /** Called with the manager bot's token: the token of a bot it manages (Bot API 9.6). */
+  getManagedBotToken(managerToken: string, botId: number, signal?: AbortSignal): Promise<string>
+  /** Called with the manager bot's token: revokes a managed bot's token and returns its new one. */
+  replaceManagedBotToken(managerToken: string, botId: number, signal?: AbortSignal): Promise<string>
 }
 
 export type BotCommand = { command: string; description: string }

@@ -10,6 +10,7 @@ import {
   type OutgoingPhoto,
   type TgFile,
   type OutgoingMessage,
+  type ReplyButton,
   type SentMessage,
   type TelegramClient,
   type TelegramFailure,
@@ -19,6 +20,27 @@ import {
 const PARSE_MODE = 'HTML' as const
 /** grammY types its signal with the abort-controller shim; at run time it is the platform's own. */
 type GrammySignal = NonNullable<Parameters<Api['getMe']>[0]>
+
+function toReplyMarkup(rows: ReplyButton[][]) {
+  return {
+    keyboard: rows.map((row) =>
+      row.map((b) =>
+        b.requestManagedBot
+          ? {
+              text: b.text,
+              request_managed_bot: {
+                request_id: b.requestManagedBot.requestId,
+                ...(b.requestManagedBot.suggestedName ? { suggested_name: b.requestManagedBot.suggestedName } : {}),
+                ...(b.requestManagedBot.suggestedUsername ? { suggested_username: b.requestManagedBot.suggestedUsername } : {}),
+              },
+            }
+          : { text: b.text },
+      ),
+    ),
+    resize_keyboard: true,
+    one_time_keyboard: true,
+  }
+}
 
 function toMarkup(k?: Keyboard) {
   if (!k) return undefined
@@ -138,7 +160,7 @@ export class GrammyClient implements TelegramClient {
 
   async getMe(token: string, signal?: AbortSignal): Promise<BotInfo> {
     const me = await this.call(token, (api, s) => api.getMe(s), signal)
-    return { id: me.id, username: me.username, firstName: me.first_name }
+    return { id: me.id, username: me.username, firstName: me.first_name, canManageBots: me.can_manage_bots }
   }
 
   async sendMessage(token: string, msg: OutgoingMessage, signal?: AbortSignal): Promise<SentMessage> {
@@ -151,7 +173,7 @@ export class GrammyClient implements TelegramClient {
           {
             parse_mode: PARSE_MODE,
             link_preview_options: { is_disabled: true },
-            reply_markup: toMarkup(msg.keyboard),
+            reply_markup: msg.replyKeyboard ? toReplyMarkup(msg.replyKeyboard) : toMarkup(msg.keyboard),
             ...(msg.threadId ? { message_thread_id: msg.threadId } : {}),
             ...(msg.silent ? { disable_notification: true } : {}),
             ...(msg.replyToMessageId ? { reply_parameters: { message_id: msg.replyToMessageId, allow_sending_without_reply: true } } : {}),
@@ -239,10 +261,11 @@ export class GrammyClient implements TelegramClient {
     await this.call(token, (api, s) => api.answerCallbackQuery(id, { ...(o.text ? { text: o.text } : {}), ...(o.url ? { url: o.url } : {}) }, s), signal)
   }
 
-  async setWebhook(token: string, opts: { url: string; secretToken: string }, signal?: AbortSignal): Promise<void> {
+  async setWebhook(token: string, opts: { url: string; secretToken: string; allowedUpdates?: readonly string[] }, signal?: AbortSignal): Promise<void> {
+    const allowed = [...(opts.allowedUpdates ?? ALLOWED_UPDATES)] as (typeof ALLOWED_UPDATES)[number][]
     await this.call(
       token,
-      (api, s) => api.setWebhook(opts.url, { secret_token: opts.secretToken, allowed_updates: [...ALLOWED_UPDATES], drop_pending_updates: false }, s),
+      (api, s) => api.setWebhook(opts.url, { secret_token: opts.secretToken, allowed_updates: allowed, drop_pending_updates: false }, s),
       signal,
     )
   }
@@ -251,12 +274,9 @@ export class GrammyClient implements TelegramClient {
     await this.call(token, (api, s) => api.deleteWebhook({ drop_pending_updates: false }, s), signal)
   }
 
-  async getUpdates(token: string, opts: { offset: number; timeoutSec: number }, signal?: AbortSignal): Promise<TgUpdate[]> {
-    const updates = await this.call(
-      token,
-      (api, s) => api.getUpdates({ offset: opts.offset, timeout: opts.timeoutSec, allowed_updates: [...ALLOWED_UPDATES] }, s),
-      signal,
-    )
+  async getUpdates(token: string, opts: { offset: number; timeoutSec: number; allowedUpdates?: readonly string[] }, signal?: AbortSignal): Promise<TgUpdate[]> {
+    const allowed = [...(opts.allowedUpdates ?? ALLOWED_UPDATES)] as (typeof ALLOWED_UPDATES)[number][]
+    const updates = await this.call(token, (api, s) => api.getUpdates({ offset: opts.offset, timeout: opts.timeoutSec, allowed_updates: allowed }, s), signal)
     return updates as unknown as TgUpdate[]
   }
 
@@ -270,5 +290,25 @@ export class GrammyClient implements TelegramClient {
       (api, s) => api.setChatMenuButton({ chat_id: Number(opts.chatId), menu_button: { type: 'web_app', text: opts.text, web_app: { url: opts.url } } }, s),
       signal,
     )
+  }
+
+  async setMyName(token: string, name: string, signal?: AbortSignal): Promise<void> {
+    await this.call(token, (api, s) => api.setMyName(name, {}, s), signal)
+  }
+
+  async setMyDescription(token: string, description: string, signal?: AbortSignal): Promise<void> {
+    await this.call(token, (api, s) => api.setMyDescription(description, {}, s), signal)
+  }
+
+  async setMyShortDescription(token: string, shortDescription: string, signal?: AbortSignal): Promise<void> {
+    await this.call(token, (api, s) => api.setMyShortDescription(shortDescription, {}, s), signal)
+  }
+
+  async getManagedBotToken(managerToken: string, botId: number, signal?: AbortSignal): Promise<string> {
+    return this.call(managerToken, (api, s) => api.getManagedBotToken(botId, s), signal)
+  }
+
+  async replaceManagedBotToken(managerToken: string, botId: number, signal?: AbortSignal): Promise<string> {
+    return this.call(managerToken, (api, s) => api.replaceManagedBotToken(botId, s), signal)
   }
 }

@@ -40,6 +40,9 @@ export class MockClient implements TelegramClient {
   private readonly pending = new Map<string, TgUpdate[]>()
   private nextMessageId = 1
   private nextUpdateId = 1
+  /** Tokens replaced by replaceManagedBotToken: Telegram refuses them at once. */
+  private readonly revoked = new Set<string>()
+  private readonly managedTokens = new Map<number, string>()
 
   constructor(private readonly log?: Logger) {}
 
@@ -63,6 +66,11 @@ export class MockClient implements TelegramClient {
       })
   }
 
+  /** Every bot's calls, oldest first (for tests and tools that do not know a bot's token). */
+  get records(): MockRecord[] {
+    return [...this.byBot.values()].flat().sort((a, b) => a.at.getTime() - b.at.getTime())
+  }
+
   /** What this bot "sent", newest first: messages, edits and toasts (calls with a text), as Telegram would have shown them. */
   recorded(token: string, limit = KEPT_PER_BOT): MockRecord[] {
     return (this.byBot.get(token) ?? [])
@@ -73,7 +81,7 @@ export class MockClient implements TelegramClient {
 
   async getMe(token: string): Promise<BotInfo> {
     const id = Number(token.split(':')[0])
-    if (token.includes('revoked'))
+    if (token.includes('revoked') || this.revoked.has(token))
       throw new TelegramError({ kind: 'terminal', status: 401, code: 'unauthorized', reason: 'Токен бота недействителен (401): Unauthorized' })
     return { id, username: `mock_${id}_bot`, firstName: 'Mock bot' }
   }
@@ -123,6 +131,33 @@ export class MockClient implements TelegramClient {
   }
   async setChatMenuButton(token: string, opts: { chatId: string }): Promise<void> {
     this.record('setChatMenuButton', token, { chatId: opts.chatId })
+  }
+
+  async setMyName(token: string, name: string): Promise<void> {
+    this.record('setMyName', token, { text: name })
+  }
+  async setMyDescription(token: string, description: string): Promise<void> {
+    this.record('setMyDescription', token, { text: description })
+  }
+  async setMyShortDescription(token: string, shortDescription: string): Promise<void> {
+    this.record('setMyShortDescription', token, { text: shortDescription })
+  }
+  /** A managed bot's token is made up once per bot id (`<id>:mock…`) and kept until replaced. */
+  async getManagedBotToken(managerToken: string, botId: number): Promise<string> {
+    this.record('getManagedBotToken', managerToken)
+    let token = this.managedTokens.get(botId)
+    if (!token) {
+      token = `${botId}:AAmock${crypto.randomUUID().replaceAll('-', '')}`
+      this.managedTokens.set(botId, token)
+    }
+    return token
+  }
+  async replaceManagedBotToken(managerToken: string, botId: number): Promise<string> {
+    const old = await this.getManagedBotToken(managerToken, botId)
+    this.revoked.add(old)
+    this.managedTokens.delete(botId)
+    this.record('replaceManagedBotToken', managerToken)
+    return this.getManagedBotToken(managerToken, botId)
   }
 
   /** Queues an update as if a user had written to the bot; the poller picks it up. */

@@ -169,7 +169,7 @@ export class RecipientService {
         { chatId: chat.chat_id, threadId: chat.thread_id ? Number(chat.thread_id) : null, text: testMessageText(shop.name) },
         AbortSignal.timeout(timeoutMs),
       )
-      await sql`update telegram_chats set last_error = null, last_error_code = null, last_error_at = null, updated_at = now() where id = ${id}`
+      await sql`update telegram_chats set last_sent_at = now(), last_error = null, last_error_code = null, last_error_at = null, updated_at = now() where id = ${id}`
       log.info('test_message_sent', { shopId, recipientId: id })
       return { sent: true, error: null, errorCode: null, mock: client.mode === 'mock' }
     } catch (err) {

@@ -21,6 +21,9 @@ export type IntegrationRow = {
   webhook_url: string | null
   poll_offset: string
   poll_error: string | null
+  /** Created through the platform's manager bot (its token can be rotated there). */
+  managed: boolean
+  token_rotated_at: Date | null
   created_at: Date
   updated_at: Date
 }
@@ -49,6 +52,8 @@ export type UpsertWithToken = {
   startCode: string
   startCodeTtlSec: number
   startCodePurpose: 'owner' | 'recipient'
+  /** True for a bot created through the manager bot; a pasted token is never managed. */
+  managed?: boolean
 }
 
 /**
@@ -62,10 +67,10 @@ export async function upsertIntegrationWithToken(sql: Sql, p: UpsertWithToken): 
   const [row] = await sql<IntegrationRow[]>`
     insert into telegram_integrations as i
       (shop_id, bot_token, bot_token_masked, bot_id, bot_username, chat_id, enabled,
-       webhook_id, webhook_secret_hash, webhook_url, start_code, start_code_expires_at, start_code_purpose)
+       webhook_id, webhook_secret_hash, webhook_url, managed, start_code, start_code_expires_at, start_code_purpose)
     values
       (${p.shopId}, ${p.tokenEncrypted}, ${p.tokenMasked}, ${p.botId}, ${p.botUsername}, ${p.chatId ?? null}, ${p.enabled},
-       ${p.webhookId}, ${p.webhookSecretHash}, ${p.webhookUrl},
+       ${p.webhookId}, ${p.webhookSecretHash}, ${p.webhookUrl}, ${p.managed ?? false},
        ${chatGiven ? null : p.startCode}, ${chatGiven ? null : sql`now() + make_interval(secs => ${p.startCodeTtlSec})`}, ${p.startCodePurpose})
     on conflict (shop_id) do update set
       bot_token = excluded.bot_token,
@@ -83,6 +88,8 @@ export async function upsertIntegrationWithToken(sql: Sql, p: UpsertWithToken): 
       webhook_id = excluded.webhook_id,
       webhook_secret_hash = excluded.webhook_secret_hash,
       webhook_url = excluded.webhook_url,
+      managed = excluded.managed,
+      token_rotated_at = case when i.bot_id <> excluded.bot_id or not excluded.managed then null else i.token_rotated_at end,
       -- while a chat stays bound no new code is issued (POST …/telegram/link asks for one)
       start_code = case when ${chatBound} then i.start_code else ${p.startCode} end,
       start_code_expires_at = case when ${chatBound} then i.start_code_expires_at else now() + make_interval(secs => ${p.startCodeTtlSec}) end,

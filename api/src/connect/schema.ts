@@ -71,6 +71,11 @@ export const StatusSchema = z.object({
   connectLinkPurpose: z.enum(['owner', 'recipient']).nullable(),
   ownerInTelegram: z.boolean().describe('true once the owner bound their private chat with an owner link'),
   webhook: z.boolean().describe('true when updates arrive by webhook (PUBLIC_URL), false when polled'),
+  miniApp: z.boolean().describe('true when the bot opens the shop page inside Telegram (an https PUBLIC_URL): the «Заказы» button, managers'),
+  managed: z.boolean().describe('true when the bot was created through the platform’s manager bot (its token can be rotated: POST …/telegram/rotate-token)'),
+  canCreateBot: z
+    .boolean()
+    .describe('true when a manager bot is configured (MANAGER_BOT_TOKEN): POST …/telegram/managed-link creates the shop’s bot in one tap'),
   updatedAt: z.string().nullable(),
 })
 export type Status = z.infer<typeof StatusSchema>

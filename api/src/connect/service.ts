@@ -28,7 +28,15 @@ export type TelegramServiceDeps = {
   log: Logger
   publicUrl: string | undefined
   timeoutMs: number
+  /** True when MANAGER_BOT_TOKEN is set: the status tells the page it can offer «create a bot». */
+  managerBot?: boolean
 }
+
+/**
+ * How a bot created through the platform's manager bot is connected: marked managed, and `inTransaction`
+ * runs in the transaction that stores it (its platform event is committed exactly with it).
+ */
+export type ConnectOptions = { managed?: boolean; inTransaction?: (tx: Sql, row: IntegrationRow) => Promise<void> }
 
 export const webhookPath = (webhookId: string) => `/telegram/webhook/${webhookId}`
 
@@ -81,7 +89,7 @@ export class TelegramService {
    * Upsert by shop. A token is proven with getMe first; with PUBLIC_URL the webhook is pointed at
    * us (new secret) before anything is stored, and a replaced bot's webhook is removed afterwards.
    */
-  async connect(shopId: number, input: ConnectInput, actor?: Actor) {
+  async connect(shopId: number, input: ConnectInput, actor?: Actor, opts: ConnectOptions = {}) {
     const { sql, client, cipher, log, publicUrl } = this.deps
     await getShopOr404(sql, shopId)
     const chatId = input.chatId === null ? undefined : input.chatId
@@ -119,22 +127,29 @@ export class TelegramService {
         throw err
       }
     }
-    const row = await upsertIntegrationWithToken(sql, {
-      shopId,
-      tokenEncrypted: cipher.encrypt(token, shopId),
-      tokenMasked: maskToken(token),
-      botId: me.id,
-      botUsername: me.username,
-      chatId,
-      enabled: input.enabled,
-      webhookId,
-      webhookSecretHash: sha256(secret),
-      webhookUrl,
-      startCode: randomCode(18),
-      startCodeTtlSec: START_CODE_TTL_SEC,
-      startCodePurpose: await this.purposeOf(shopId, undefined),
+    // one transaction: what the caller records with the connect (its platform event) commits with it
+    const startCodePurpose = await this.purposeOf(shopId, undefined)
+    const row = await sql.begin(async (tx) => {
+      const stored = await upsertIntegrationWithToken(tx as unknown as Sql, {
+        shopId,
+        tokenEncrypted: cipher.encrypt(token, shopId),
+        tokenMasked: maskToken(token),
+        botId: me.id,
+        botUsername: me.username,
+        chatId,
+        enabled: input.enabled,
+        webhookId,
+        webhookSecretHash: sha256(secret),
+        webhookUrl,
+        startCode: randomCode(18),
+        startCodeTtlSec: START_CODE_TTL_SEC,
+        managed: opts.managed ?? false,
+        startCodePurpose,
+      })
+      await opts.inTransaction?.(tx as unknown as Sql, stored)
+      return stored
     })
-    log.info('telegram_connected', { shopId, bot: me.username, webhook: !!webhookUrl })
+    log.info('telegram_connected', { shopId, bot: me.username, webhook: !!webhookUrl, managed: row.managed })
     // The command menu (/today, /orders, /order): a convenience, so a refusal does not undo the connect.
     await client.setMyCommands(token, BOT_COMMANDS).catch((err) => log.warn('bot_commands_not_set', { shopId, error: err }))
     if (actor) await insertAudit(sql, { shopId, actor, action: 'bot_connected', details: { bot: me.username, enabled: row.enabled } })
@@ -219,6 +234,9 @@ export class TelegramService {
       ...links,
       ownerInTelegram: owner,
       webhook: !!publicUrl,
+      miniApp: !!publicUrl?.startsWith('https://'),
+      managed: row?.managed ?? false,
+      canCreateBot: !!this.deps.managerBot,
       deliveryLagSeconds: lag,
       updatedAt: row ? new Date(row.updated_at).toISOString() : null,
     }
@@ -235,6 +253,8 @@ export class TelegramService {
     if (!token) throw new Conflict('The stored token cannot be decrypted (ENCRYPTION_KEY changed?): save the token again', 'token_unreadable')
     try {
       await client.sendMessage(token, { chatId: row.chat_id, text: testMessageText(shop.name) }, AbortSignal.timeout(timeoutMs))
+      // A message got through: the chat's recipient row may now say «working» (see connect/recipients.ts).
+      await sql`update telegram_chats set last_sent_at = now(), updated_at = now() where shop_id = ${shopId} and chat_id = ${row.chat_id}`
       log.info('test_message_sent', { shopId, mock: client.mode === 'mock' })
       return { sent: true, error: null, mock: client.mode === 'mock' }
     } catch (err) {

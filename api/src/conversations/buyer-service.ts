@@ -80,7 +80,7 @@ export class BuyerConversations {
     const [photo] = await sql<{ order_id: string }[]>`select order_id from order_photos where id = ${parsed.photoId} and shop_id = ${shopId}`
     const buyer = photo ? await buyerOf(sql, photo.order_id) : null
     // only the order's buyer, in their own chat, answers for the order
-    if (!buyer || !buyer.subscribed || String(buyer.tg_user_id) !== String(q.from.id) || String(q.message?.chat.id) !== buyer.chat_id) {
+    if (!buyer?.subscribed || String(buyer.tg_user_id) !== String(q.from.id) || String(q.message?.chat.id) !== buyer.chat_id) {
       log.warn('photo_press_refused', { shopId })
       await answer('Эта кнопка не для вас')
       return true
@@ -264,7 +264,7 @@ export class BuyerConversations {
       return true
     }
     const original = await findByCopy(sql, shopId, chatId, replyTo)
-    if (!original || original.direction !== 'in' || original.party !== 'buyer') return false
+    if (original?.direction !== 'in' || original.party !== 'buyer') return false
     const buyer = await buyerOf(sql, original.order_id)
     if (!buyer?.subscribed) {
       this.say(token, chatId, notSubscribedReplyText, { threadId, replyToMessageId: msg.message_id })

@@ -1,4 +1,5 @@
-import type { MessageKind } from '../notifications'
+import type { ErrorCode } from '../bot-api'
+import type { KindContext, MessageKind } from '../notifications'
 import type { Sql } from '../platform/db/client'
 import type { TokenCipher } from '../platform/crypto'
 import { photoCallbackData } from './buyer-link'
@@ -20,6 +21,12 @@ const loadForBuyer = (sql: Sql) => sql`
   from orders o left join order_buyers b on b.order_id = o.id and b.private_chat_ref = d.private_chat_ref
   where o.id = d.order_id`
 const unsubscribed = (n: { data: ForBuyer | null }) => (n.data?.subscribed ? null : 'the buyer does not follow the order (any more)')
+/** The buyer blocked the bot (or their account is gone): they follow nothing of this shop any more, and the page says so. */
+const GONE: readonly ErrorCode[] = ['bot_blocked', 'chat_not_found', 'forbidden']
+const unsubscribeWhenGone = async (n: { private_chat_ref: string | null }, code: ErrorCode, ctx: KindContext) => {
+  if (GONE.includes(code) && n.private_chat_ref)
+    await ctx.sql`update order_buyers set subscribed = false, stopped_at = now() where private_chat_ref = ${n.private_chat_ref} and subscribed`
+}
 
 /** What a message to the staff needs: the order's number and this chat's message of it (to reply under). */
 type ForStaff = { number: string; order_message_id: number | string | null }
@@ -35,6 +42,7 @@ export const buyerUpdateKind: MessageKind<ForBuyer> = {
   name: 'buyer_update',
   load: loadForBuyer,
   moot: unsubscribed,
+  afterFailed: unsubscribeWhenGone,
   plan: (n) => {
     const p = n.payload as Payload<{ greeting?: boolean; resumed?: boolean; status?: string }>
     if (p.greeting) return { send: { method: 'sendMessage', text: buyerGreeting(n.shop_name, n.data!, !!p.resumed) } }
@@ -48,6 +56,7 @@ export function buyerPhotoKind(cipher: TokenCipher): MessageKind<ForBuyer> {
     name: 'buyer_photo',
     load: loadForBuyer,
     moot: unsubscribed,
+    afterFailed: unsubscribeWhenGone,
     plan: (n) => {
       const p = n.payload as Payload<{ photoId: string; fileId: string }>
       return {
@@ -82,6 +91,7 @@ export const buyerReplyKind: MessageKind<ForBuyer> = {
   name: 'buyer_reply',
   load: loadForBuyer,
   moot: unsubscribed,
+  afterFailed: unsubscribeWhenGone,
   // a copy carries no author: the buyer hears the shop
   plan: (n) => {
     const p = n.payload as Relay

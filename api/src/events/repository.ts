@@ -221,3 +221,31 @@ export async function pruneEvents(sql: Sql, keepDays: number): Promise<number> {
     returning 1`
   return rows.length
 }
+
+/**
+ * `keys:reencrypt` for webhook secrets: every endpoint's current (and overlapping previous) secret moved
+ * to the newest key. A row changed meanwhile (a rotation) is left to the next run.
+ */
+export async function reencryptSecrets(
+  sql: Sql,
+  keyId: string,
+  recrypt: (stored: string) => string | null,
+): Promise<{ reencrypted: number; unreadable: number }> {
+  const out = { reencrypted: 0, unreadable: 0 }
+  const rows = await sql<{ id: string; secret: string; previous_secret: string | null }[]>`
+    select id, secret, previous_secret from webhook_endpoints
+    where secret not like ${`v2:${keyId}:%`} or (previous_secret is not null and previous_secret not like ${`v2:${keyId}:%`})`
+  for (const r of rows) {
+    const secret = recrypt(r.secret)
+    const previous = r.previous_secret === null ? null : recrypt(r.previous_secret)
+    if (secret === null || (r.previous_secret !== null && previous === null)) {
+      out.unreadable++
+      continue
+    }
+    const done = await sql`
+      update webhook_endpoints set secret = ${secret}, previous_secret = ${previous}
+      where id = ${r.id} and secret = ${r.secret} and previous_secret is not distinct from ${r.previous_secret}`
+    out.reencrypted += done.count
+  }
+  return out
+}

@@ -6,11 +6,22 @@ import type { Sql } from '../platform/db/client'
 import type { Logger } from '../platform/log'
 import { BackgroundLoop } from '../platform/loop'
 import { recordEvent } from './record'
-import { claimDueDeliveries, markDelivered, markFailed, pruneEvents, releaseDelivery, type ClaimedDelivery } from './repository'
+import { claimDueDeliveries, markDelivered, markFailed, pruneEvents, reencryptSecrets, releaseDelivery, type ClaimedDelivery } from './repository'
 import { assertPublicHttps, UnsafeUrl } from './url-guard'
 
 /** Endpoint secrets are encrypted like bot tokens, bound to this label instead of a shop id. */
 export const SECRET_AAD = 'webhook-endpoint'
+
+/** After a key rotation: every endpoint secret re-encrypted with the newest key (see `bun run keys:reencrypt`). */
+export function reencryptWebhookSecrets(sql: Sql, cipher: TokenCipher) {
+  return reencryptSecrets(sql, cipher.currentKeyId, (stored) => {
+    try {
+      return cipher.encrypt(cipher.decrypt(stored, SECRET_AAD), SECRET_AAD)
+    } catch {
+      return null
+    }
+  })
+}
 
 /**
  * Delays before retries 1, 2, … (Standard Webhooks' and Svix' shape): the first within 10 s, then
@@ -86,6 +97,15 @@ export class WebhookSender extends BackgroundLoop {
     super()
   }
 
+  /**
+   * A lease outlasts its attempt: the deadline plus time for the write after it. A lease shorter than
+   * WEBHOOK_TIMEOUT_MS (up to 60 s, the lease's default) expired mid-attempt, and this process (or a
+   * replica) claimed the delivery again and sent it a second time while the first was still waiting.
+   */
+  get leaseSec(): number {
+    return Math.max(this.deps.config.leaseSec, Math.ceil(this.deps.config.timeoutMs / 1000) + 30)
+  }
+
   /** Attempts one claimed delivery and records its outcome. Never throws for the receiver's failure. */
   async attempt(d: ClaimedDelivery): Promise<void> {
     const { sql, cipher, log, config, counters } = this.deps
@@ -148,7 +168,7 @@ export class WebhookSender extends BackgroundLoop {
 
   /** One pass for tests and tools: claim what is due and attempt it all. */
   async runOnce(): Promise<number> {
-    const claimed = await claimDueDeliveries(this.deps.sql, this.owner, this.deps.config.concurrency, this.deps.config.leaseSec)
+    const claimed = await claimDueDeliveries(this.deps.sql, this.owner, this.deps.config.concurrency, this.leaseSec)
     await Promise.all(claimed.map((d) => this.guarded(d)))
     return claimed.length
   }
@@ -189,7 +209,7 @@ export class WebhookSender extends BackgroundLoop {
       const free = config.concurrency - this.inFlight.size
       if (free > 0) {
         try {
-          const claimed = await claimDueDeliveries(sql, this.owner, free, config.leaseSec)
+          const claimed = await claimDueDeliveries(sql, this.owner, free, this.leaseSec)
           for (const d of claimed) {
             const p = this.guarded(d).finally(() => {
               this.inFlight.delete(p)

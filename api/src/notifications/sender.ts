@@ -139,6 +139,8 @@ export class Sender {
         revision: d.revision,
       })
       log.warn(retryAt ? 'delivery_retry_scheduled' : 'delivery_failed', { ...fields, errorCode, error, retryAt, recorded })
+      if (!retryAt && recorded)
+        await Promise.resolve(kind?.afterFailed?.(d, errorCode, ctx)).catch((err) => log.error('after_failed_failed', { ...fields, error: err }))
       return { status: 'failed', error, errorCode, retryAt }
     }
     if (!kind) return fail('rejected', `Неизвестный вид сообщения: ${d.kind}`, null)

@@ -15,6 +15,8 @@ const HELP_RE = /^\/help(?:@([A-Za-z0-9_]+))?\s*$/
 export type CallbackHandler = (integration: IntegrationRow, token: string, update: TgUpdate) => Promise<void>
 /** A feature's claim on a message (a photo, a `/start <code>` that is not a connect code): true when it handled it. */
 export type MessageHandler = (integration: IntegrationRow, token: string, msg: NonNullable<TgUpdate['message']>, code?: string) => Promise<boolean>
+/** Runs after a chat was bound by its connect code and told so (e.g. a managed bot then offers the florists' group). */
+export type ChatBoundHandler = (integration: IntegrationRow, token: string, chat: { id: string; type: string }) => Promise<void>
 
 /**
  * What the bot does with an update, whether it came by webhook or by getUpdates: bind the chat on
@@ -39,13 +41,14 @@ export class UpdateRouter {
       onPhoto?: MessageHandler
       /** `/start <code>` before it is tried as a connect code (couriers: the link their press opened) */
       onStart?: MessageHandler
+      onChatBound?: ChatBoundHandler
       /** People talking to the shop through the bot (buyers): asked first about every message. */
       conversations?: { onMessage(integration: IntegrationRow, token: string, msg: TgMessage): Promise<boolean> }
     },
   ) {}
 
   private reply(token: string, chatId: string, text: string, shopId: string, threadId: number | null = null) {
-    this.send(token, { chatId, text, threadId }, shopId)
+    return this.send(token, { chatId, text, threadId }, shopId)
   }
 
   private send(token: string, r: Reply & { messageId?: number }, shopId: string) {
@@ -54,7 +57,9 @@ export class UpdateRouter {
     const call = r.messageId
       ? client.editMessageText(token, { ...msg, messageId: r.messageId }, AbortSignal.timeout(timeoutMs))
       : client.sendMessage(token, msg, AbortSignal.timeout(timeoutMs))
-    this.track(call.catch((err) => log.warn('bot_reply_failed', { shopId, error: err })))
+    const done = call.catch((err) => log.warn('bot_reply_failed', { shopId, error: err }))
+    this.track(done)
+    return done
   }
 
   /** Replies run in the background (a webhook must answer fast); `settle` waits for them. */
@@ -155,7 +160,14 @@ export class UpdateRouter {
       return 'handled'
     }
     log.info('chat_bound', { shopId, chatType: msg.chat.type, topic: !!threadId, recipientId: bound.recipient_id, owner: bound.owner })
-    this.reply(token, chatId, connectedMessageText(bound.shop_name), shopId, threadId)
+    const told = this.reply(token, chatId, connectedMessageText(bound.shop_name), shopId, threadId)
+    const { onChatBound } = this.deps
+    if (onChatBound)
+      this.track(
+        told
+          .then(() => onChatBound(integration, token, { id: chatId, type: msg.chat.type }))
+          .catch((err) => log.warn('chat_bound_hook_failed', { shopId, error: err })),
+      )
     // the owner's private chat gets the menu button «Заказы»: the shop's page inside Telegram (a Mini App needs https)
     const { publicUrl } = this.deps
     if (publicUrl && bound.owner && canOpenMiniApp(publicUrl, chatId)) {

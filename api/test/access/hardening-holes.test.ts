@@ -33,7 +33,7 @@ beforeAll(async () => {
   owner = (await h.post('/session', { launch: launch.token })).json.token
   await bindOwner(h, shop, OWNER, bearer(owner))
   expect((await h.request('POST', `/shops/${shop}/telegram/managers`, { telegramUserId: MANAGER.id }, bearer(owner))).status).toBe(201)
-})
+}, 30_000)
 afterAll(() => h.close())
 
 describe('initData: one session each, fresh for minutes', () => {
@@ -66,7 +66,7 @@ describe('throttles per client address', () => {
     } finally {
       await t.close()
     }
-  })
+  }, 30_000)
 
   test('failed bearer attempts past the budget are 429 before any credential is looked at', async () => {
     const t = await createHarness({ env: { ADMIN_TOKEN: ADMIN, AUTH_FAILURES_PER_MINUTE: '5', AUTH_FAILURES_BURST: '5' } })
@@ -82,7 +82,7 @@ describe('throttles per client address', () => {
     } finally {
       await t.close()
     }
-  })
+  }, 30_000)
 })
 
 describe('bodies: JSON only, no NUL bytes or lone surrogates', () => {
@@ -123,7 +123,7 @@ describe('open mode (no ADMIN_TOKEN) answers only this machine', () => {
   let o: Harness
   beforeAll(async () => {
     o = await createHarness()
-  })
+  }, 30_000)
   afterAll(() => o.close())
   const send = (headers: Record<string, string>) => o.app.handle(new Request('http://127.0.0.1:3000/shops/1/telegram/status', { headers }))
 
@@ -194,7 +194,7 @@ describe('Telegram', () => {
     } finally {
       await m.close()
     }
-  })
+  }, 30_000)
 })
 
 describe('the OpenAPI document', () => {

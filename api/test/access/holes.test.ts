@@ -79,7 +79,7 @@ beforeAll(async () => {
   await bindOwner(h, shop, OWNER, bearer(ownerSession))
   key = (await h.request('POST', `/shops/${shop}/api-keys`, { name: 'касса' }, op)).json
   expect((await h.request('POST', `/shops/${shop}/telegram/managers`, { telegramUserId: MANAGER.id, name: 'Ира' }, bearer(ownerSession))).status).toBe(201)
-})
+}, 30_000)
 afterAll(() => h.close())
 
 describe('1. access is decided on the path the router matches; what no rule names is denied', () => {

@@ -6,7 +6,7 @@ import { createHarness, one, type Harness } from '../helpers'
 /** Real HTTP and a real database on a shared 2-core machine: 5 s is too short under load. */
 setDefaultTimeout(30_000)
 
-const ADMIN = 'operator-secret-token'
+const ADMIN = 'operator-secret-token-of-32-chars-or-more'
 const NEW_SECRET = 'n'.repeat(40)
 const OLD_SECRET = 'o'.repeat(40)
 const OLDER_SECRET = 'q'.repeat(40)

@@ -15,6 +15,7 @@ import { telegramInitData } from '../mini-app'
  */
 const ADMIN = 'operator-secret-token-0123456789abcdef'
 const PLATFORM_SECRET = 'p'.repeat(40)
+const MANAGER = makeToken('manager')
 const OWN = 1
 let OTHER = 0
 /** Each row's recipient gets its own chat id (random ones collided now and then: a flaky unique violation). */
@@ -139,14 +140,15 @@ const SAMPLES: Sample[] = [
   { method: 'POST', route: '/webhooks/endpoints/:id/test', who: KEY, path: () => '/webhooks/endpoints/999999/test' },
   { method: 'GET', route: '/webhooks/endpoints/:id/deliveries', who: KEY, path: () => '/webhooks/endpoints/999999/deliveries' },
   { method: 'POST', route: '/webhooks/deliveries/:id/retry', who: KEY, path: () => '/webhooks/deliveries/999999/retry' },
-  { pending: true, method: 'POST', route: '/shops/:shopId/telegram/managed-link', who: OWNER, path: (i) => `/shops/${i.shop}/telegram/managed-link` },
-  { pending: true, method: 'POST', route: '/shops/:shopId/telegram/rotate-token', who: OWNER, path: (i) => `/shops/${i.shop}/telegram/rotate-token` },
+  // one tap to a bot
+  { method: 'POST', route: '/shops/:shopId/telegram/managed-link', who: OWNER, path: (i) => `/shops/${i.shop}/telegram/managed-link` },
+  { method: 'POST', route: '/shops/:shopId/telegram/rotate-token', who: OWNER, path: (i) => `/shops/${i.shop}/telegram/rotate-token` },
+  { method: 'POST', route: '/shops/:shopId/telegram/mock/managed-bot', who: OWNER, path: (i) => `/shops/${i.shop}/telegram/mock/managed-bot` },
   {
-    pending: true,
     method: 'POST',
-    route: '/telegram/manager-webhook/:secretPathId',
+    route: '/telegram/manager-webhook/:webhookId',
     who: 'public',
-    path: () => '/telegram/manager-webhook/not-a-secret',
+    path: () => '/telegram/manager-webhook/unknown',
     body: () => ({ update_id: 1 }),
   },
 ]
@@ -158,8 +160,16 @@ const op = { authorization: `Bearer ${ADMIN}` }
 
 beforeAll(async () => {
   h = await createHarness({
-    env: { ADMIN_TOKEN: ADMIN, PLATFORM_SECRET, RATE_LIMIT_WRITES_PER_MINUTE: '0', RATE_LIMIT_ORDERS_PER_MINUTE: '0', TEST_MESSAGE_INTERVAL_MS: '0' },
+    env: {
+      ADMIN_TOKEN: ADMIN,
+      PLATFORM_SECRET,
+      MANAGER_BOT_TOKEN: MANAGER,
+      RATE_LIMIT_WRITES_PER_MINUTE: '0',
+      RATE_LIMIT_ORDERS_PER_MINUTE: '0',
+      TEST_MESSAGE_INTERVAL_MS: '0',
+    },
   })
+  h.fake.enableBotManagement(MANAGER)
   OTHER = await h.shop('Чужой магазин')
   for (const shop of [OWN, OTHER]) {
     const r = await h.request(
@@ -172,7 +182,7 @@ beforeAll(async () => {
   }
   const [row] = await h.sql<{ webhook_id: string }[]>`select webhook_id from telegram_integrations where shop_id = ${OWN}`
   webhookId = row!.webhook_id
-})
+}, 30_000)
 afterAll(() => h.close())
 
 /** A manager of the own shop with a session from their Mini App (initData signed by the shop's bot). */

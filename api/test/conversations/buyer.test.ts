@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { B } from '../fake-telegram'
 import { createHarness, eventually, expectNoSecrets, one, type Harness } from '../helpers'
 import { buttonsOf, deliver, groupMessage, messageIdOf, person, photoSizes, pressIn, privateMessage, shopWithOrder, subscribe, toChat } from './fixtures'
 
@@ -257,6 +258,21 @@ describe('the conversation', () => {
     expect(one(await h.sql`select count(*)::int as n from conversation_messages where order_id = ${o.orderId}`).n).toBe(20)
     await eventually(async () => texts(o.token, o.group).filter((t) => t.startsWith('💬')).length === 20, { message: '20 relayed', timeoutMs: 10_000 })
     expect(texts(o.token, o.group).some((t) => t.includes('вопрос 21'))).toBe(false)
+  })
+})
+
+describe('a buyer who blocked the bot', () => {
+  test('the next message fails for good and the order shows the buyer as not following it', async () => {
+    const o = await shopWithOrder(h)
+    tokens.push(o.token)
+    const buyer = person(7031, 'Кира')
+    await subscribe(h, o, buyer)
+    h.fake.behaveChat(o.token, String(buyer.id), B.blocked)
+    await h.request('PATCH', `/shops/${o.shopId}/orders/${o.orderId}`, { status: 'accepted' })
+    await eventually(async () => !one(await h.sql`select subscribed from order_buyers where order_id = ${o.orderId}`).subscribed, { message: 'unsubscribed' })
+    const chat = one(await h.sql`select last_error_code from telegram_private_chats where chat_id = ${String(buyer.id)} and shop_id = ${o.shopId}`)
+    expect(chat.last_error_code).toBe('bot_blocked')
+    expect((await listed(o.shopId, o.orderId)).buyer).toEqual({ subscribed: false, firstName: 'Кира' })
   })
 })
 

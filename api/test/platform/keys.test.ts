@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'bun:test'
 import { randomBytes } from 'node:crypto'
 import { reencryptTokens } from '../../src/connect'
+import { reencryptWebhookSecrets } from '../../src/events'
 import { createTokenCipher, keyIdOf, legacyButtonKey, loadButtonKey } from '../../src/platform/crypto'
 import { makeToken } from '../fake-telegram'
 import { createHarness, one } from '../helpers'
@@ -15,6 +16,8 @@ describe('encryption keys', () => {
     const first = await createHarness({ cipherKeys: [k1] })
     const token = makeToken()
     await first.connect(1, token, '4242')
+    const endpoint = await first.post('/webhooks/endpoints', { url: 'http://127.0.0.1:9/hook', events: ['webhook.test'] })
+    expect(endpoint.status).toBe(201)
     expect(await storedToken(first, 1)).toStartWith(`v2:${keyIdOf(k1)}:`)
     await first.stop()
 
@@ -25,6 +28,12 @@ describe('encryption keys', () => {
     expect(report).toEqual({ reencrypted: 1, unreadable: 0, skipped: 0 })
     expect(await storedToken(rotated, 1)).toStartWith(`v2:${keyIdOf(k2)}:`)
     expect(await reencryptTokens(rotated.sql, createTokenCipher([k2, k1]))).toEqual({ reencrypted: 0, unreadable: 0, skipped: 0 })
+    // webhook endpoint secrets move too, and still decrypt to the secret the platform was given
+    expect(await reencryptWebhookSecrets(rotated.sql, createTokenCipher([k2, k1]))).toEqual({ reencrypted: 1, unreadable: 0 })
+    const stored = one(await rotated.sql<{ secret: string }[]>`select secret from webhook_endpoints where id = ${endpoint.json.id}`).secret
+    expect(stored).toStartWith(`v2:${keyIdOf(k2)}:`)
+    expect(createTokenCipher([k2]).decrypt(stored, 'webhook-endpoint')).toBe(endpoint.json.secret)
+    expect(await reencryptWebhookSecrets(rotated.sql, createTokenCipher([k2, k1]))).toEqual({ reencrypted: 0, unreadable: 0 })
     await rotated.stop()
 
     const onlyNew = await createHarness({ restartOf: { db: first.db, cipherKey: k2 }, cipherKeys: [k2], fake: first.fake })

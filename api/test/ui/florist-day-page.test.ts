@@ -81,7 +81,9 @@ describe('the florist’s day on the settings page', () => {
         if (name === 'desktop') {
           await card.getByTestId('day-zone').selectOption('Asia/Vladivostok')
           await card.getByTestId('day-lead').selectOption('90')
-          await card.getByTestId('day-summary-time').fill('07:30')
+          // 24-hour selects, not the browser's time input (which would say «7:30 AM» in English)
+          await card.getByTestId('day-summary-time-hour').selectOption('07')
+          await card.getByTestId('day-summary-time-minute').selectOption('30')
           await card.getByTestId('day-accept-within').selectOption('off')
           await card.getByTestId('day-save').click()
           await eventually(async () => (await card.getByTestId('day-state').textContent())?.includes('Сохранено'), { message: 'saved' })

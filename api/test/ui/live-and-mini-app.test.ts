@@ -5,7 +5,7 @@ import { buildUi, UI_ROOT, uiIsStale } from '../../src/platform/ui-build'
 import { launchChromium } from '../browser'
 import { makeToken } from '../fake-telegram'
 import { createHarness, eventually, type Harness } from '../helpers'
-import { telegramInitData } from '../mini-app'
+import { telegramInitData, telegramWebAppStub as stub } from '../mini-app'
 
 /**
  * The page is live (server-sent events, no polling while the stream is up) and works inside Telegram
@@ -97,23 +97,6 @@ describe('a live page', () => {
 })
 
 describe('inside Telegram (a Mini App of the shop’s bot)', () => {
-  /** What Telegram's client provides: window.Telegram.WebApp with signed initData and the theme. */
-  const stub = (initData: string) => `
-    window.__tg = { ready: 0, back: 'hidden', backCb: null, haptics: [] };
-    window.Telegram = { WebApp: {
-      initData: ${JSON.stringify(initData)},
-      initDataUnsafe: {},
-      platform: 'android',
-      colorScheme: 'dark',
-      themeParams: { bg_color: '#17212b', secondary_bg_color: '#232e3c', section_bg_color: '#17212b', text_color: '#f5f5f5',
-                     hint_color: '#708499', link_color: '#6ab3f3', button_color: '#5288c1', button_text_color: '#ffffff', destructive_text_color: '#ec3942' },
-      ready() { window.__tg.ready++ },
-      expand() {},
-      onEvent() {},
-      BackButton: { show() { window.__tg.back = 'shown' }, hide() { window.__tg.back = 'hidden' }, onClick(cb) { window.__tg.backCb = cb }, offClick() {} },
-      HapticFeedback: { impactOccurred(s) { window.__tg.haptics.push('impact:' + s) }, notificationOccurred(t) { window.__tg.haptics.push('notify:' + t) }, selectionChanged() {} },
-    } };`
-
   test('the owner: signed in by initData, Telegram’s dark theme at phone width, orders first, settings behind the back button, live', async () => {
     const ctx = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2, locale: 'ru-RU' })
     const errors: string[] = []

@@ -95,8 +95,9 @@ describe('settings page in Chromium', () => {
   test('saving a good token shows the connect link, its QR and the group link; the token is only shown masked', async () => {
     await page.getByTestId('token-input').fill(goodToken)
     await page.getByTestId('save-button').click()
-    await page.getByTestId('save-state').filter({ hasText: 'Сохранено' }).waitFor({ timeout: LIVE_MS })
-    await page.getByTestId('state-badge').filter({ hasText: 'Ждём /start' }).waitFor({ timeout: LIVE_MS })
+    // the first screen gives way to the next step: open the bot
+    await page.getByTestId('connect-link').waitFor({ timeout: LIVE_MS })
+    await page.getByTestId('state-badge').filter({ hasText: 'Ждём «Запустить»' }).waitFor({ timeout: LIVE_MS })
 
     const botUsername = `shop${goodToken.split(':')[0]}_bot`
     const link = await page.getByTestId('connect-link').getAttribute('href')
@@ -120,7 +121,7 @@ describe('settings page in Chromium', () => {
     await page.getByTestId('new-link').click()
     await eventually(async () => (await page.getByTestId('connect-link').getAttribute('href')) !== link, { timeoutMs: LIVE_MS, message: 'a new link' })
     await shot(page, 'desktop-waiting-for-start.png')
-  })
+  }, 60_000)
 
   test('a /start through the webhook captures the chat and the page says so without a reload', async () => {
     await page.evaluate(() => ((window as unknown as { notReloaded: boolean }).notReloaded = true))
@@ -139,7 +140,7 @@ describe('settings page in Chromium', () => {
     expect(res.status).toBe(200)
 
     await page.getByTestId('banner').filter({ hasText: 'Чат подключён' }).waitFor({ timeout: LIVE_MS })
-    await page.getByTestId('state-badge').filter({ hasText: 'Работает' }).waitFor({ timeout: LIVE_MS })
+    await page.getByTestId('state-badge').filter({ hasText: 'Ждёт первого сообщения' }).waitFor({ timeout: LIVE_MS }) // «Работает» once a message got through
     expect(await page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded)).toBe(true)
     expect(await page.getByTestId('connect-link').count()).toBe(0)
     const [row] = await h.sql`select chat_id from telegram_integrations where shop_id = ${shopId}`
@@ -157,6 +158,7 @@ describe('settings page in Chromium', () => {
     expect(sent).toHaveLength(1)
     expect(sent[0]!.payload).toMatchObject({ chat_id: '555000111' })
     expect(String(sent[0]!.payload.text)).toContain('Тестовое сообщение')
+    await page.getByTestId('state-badge').filter({ hasText: 'Работает' }).waitFor({ timeout: LIVE_MS })
     await shot(page, 'desktop-active.png')
   })
 
@@ -250,7 +252,7 @@ describe('settings page in Chromium', () => {
       await phone.close()
     }
     expect(pageErrors).toEqual([])
-  })
+  }, 60_000)
 
   test('in demo mode (TELEGRAM_MODE=mock) the demo button plays the owner’s /start and the chat is captured', async () => {
     const demo = await createHarness({ listen: true, client: new MockClient(), env: { TELEGRAM_MODE: 'mock' } })
@@ -259,14 +261,15 @@ describe('settings page in Chromium', () => {
       await demo.connect(1, makeToken('DEMO'))
       const p = await openPage(c, pageErrors)
       await p.goto(`${demo.base}/shops/1/growth/telegram`)
-      await p.getByTestId('state-badge').filter({ hasText: 'Ждём /start' }).waitFor({ timeout: LIVE_MS })
+      await p.getByTestId('state-badge').filter({ hasText: 'Ждём «Запустить»' }).waitFor({ timeout: LIVE_MS })
       await p.getByTestId('mock-start').click()
       await p.getByTestId('banner').filter({ hasText: 'Чат подключён' }).waitFor({ timeout: LIVE_MS })
-      await p.getByTestId('state-badge').filter({ hasText: 'Работает' }).waitFor({ timeout: LIVE_MS })
+      await p.getByTestId('state-badge').filter({ hasText: 'Ждёт первого сообщения' }).waitFor({ timeout: LIVE_MS })
       const [row] = await demo.sql`select chat_id from telegram_integrations where shop_id = 1`
       expect(row!.chat_id).toBe('100000001')
       await p.getByTestId('test-button').click()
       await p.getByTestId('test-result').filter({ hasText: 'Демо-режим' }).waitFor({ timeout: LIVE_MS })
+      await p.getByTestId('state-badge').filter({ hasText: 'Работает' }).waitFor({ timeout: LIVE_MS })
     } finally {
       await c.close()
       await demo.close()

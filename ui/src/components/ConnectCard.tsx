@@ -6,7 +6,7 @@ import { Qr } from './Qr'
  * Connecting without copying ids: a t.me link with a one-time code, its QR for a phone, a link to
  * add the bot to a group. Once the chat is bound, only "connect another chat" remains.
  */
-export function ConnectCard(props: { api: ShopApi; status: Status; onChange: (s?: Status) => void }) {
+export function ConnectCard(props: { api: ShopApi; status: Status; onChange: (s?: Status) => void; step?: boolean }) {
   const [busy, setBusy] = createSignal<'link' | 'mock' | null>(null)
   const [error, setError] = createSignal<string | null>(null)
   const waiting = () => props.status.state === 'waiting_chat'
@@ -30,12 +30,12 @@ export function ConnectCard(props: { api: ShopApi; status: Status; onChange: (s?
   }
 
   return (
-    <section class="card" aria-labelledby="connect-title">
+    <section class="card" aria-labelledby="connect-title" data-step={props.step ? 'start' : undefined} data-testid="connect-card">
       <div class="card-head">
         <h2 id="connect-title">{props.status.chatId ? 'Чат для уведомлений' : 'Подключите чат'}</h2>
         <Show when={waiting()}>
           <span class="waiting-note" aria-hidden="true">
-            <span class="pulse" /> ждём /start
+            <span class="pulse" /> ждём «Запустить»
           </span>
         </Show>
       </div>
@@ -57,17 +57,32 @@ export function ConnectCard(props: { api: ShopApi; status: Status; onChange: (s?
         {(link) => (
           <div class="connect">
             <div class="connect-steps">
-              <ol class="steps">
-                <li>Откройте бота кнопкой ниже или отсканируйте QR-код камерой телефона.</li>
-                <li>В Telegram нажмите «Запустить». Эта страница сама заметит подключение.</li>
-              </ol>
+              <Show when={props.status.managed}>
+                <p class="start-how" data-testid="managed-created">
+                  Бот @{props.status.botUsername} создан для магазина. Откройте его — кнопкой ниже, QR-кодом или кнопкой в Telegram — и нажмите «Запустить»:
+                  заказы начнут приходить вам.
+                </p>
+              </Show>
+              <Show when={!props.status.managed}>
+                <ol class="steps">
+                  <li>Откройте бота кнопкой ниже или отсканируйте QR-код камерой телефона.</li>
+                  <li>В Telegram нажмите «Запустить» — эта страница сама заметит подключение.</li>
+                </ol>
+              </Show>
               <Show when={props.status.connectLinkPurpose === 'owner'}>
                 <p class="muted" data-testid="owner-link-note">
                   Откройте ссылку сами, в своём Telegram: ваш личный чат с ботом станет чатом владельца — с кнопкой «Заказы» и правом пускать менеджеров. Не
                   пересылайте её другим.
                 </p>
               </Show>
-              <a class="btn primary wide" data-testid="connect-link" href={link()} target="_blank" rel="noopener noreferrer">
+              <a
+                class="btn primary wide"
+                data-testid="connect-link"
+                data-next={props.status.mode === 'mock' ? undefined : ''}
+                href={link()}
+                target="_blank"
+                rel="noopener noreferrer"
+              >
                 Открыть @{props.status.botUsername} в Telegram
               </a>
               <Show when={props.status.connectGroupLink}>
@@ -82,7 +97,7 @@ export function ConnectCard(props: { api: ShopApi; status: Status; onChange: (s?
                   {busy() === 'link' ? 'Получаем…' : 'Новая ссылка'}
                 </button>
                 <Show when={props.status.mode === 'mock'}>
-                  <button type="button" class="btn ghost" data-testid="mock-start" disabled={!!busy()} onClick={() => run('mock')}>
+                  <button type="button" class="btn ghost" data-testid="mock-start" data-next disabled={!!busy()} onClick={() => run('mock')}>
                     {busy() === 'mock' ? 'Подключаем…' : 'Демо: нажать /start за владельца'}
                   </button>
                 </Show>

@@ -1,6 +1,7 @@
 import { createSignal, For, onMount, Show } from 'solid-js'
 import { ApiError, fieldMessage, userMessage, type ShopApi, type ShopSettings, type SummaryPreview } from '../api'
 import { TelegramText } from './TelegramText'
+import { TimeField } from './TimeField'
 
 /** The zones of Russia, west to east; a shop elsewhere keeps its own zone (shown first). */
 const ZONES: [string, string][] = [
@@ -146,13 +147,12 @@ export function DayCard(props: { api: ShopApi }) {
               <label class="label" for="day-summary">
                 Утренняя сводка в
               </label>
-              <input
+              <TimeField
                 id="day-summary"
-                class="input"
-                type="time"
-                data-testid="day-summary-time"
-                value={value('summaryTime')}
-                onInput={(e) => setDraft((d) => ({ ...d, summaryTime: e.currentTarget.value }))}
+                label="Утренняя сводка"
+                testid="day-summary-time"
+                value={value('summaryTime') ?? '08:00'}
+                onChange={(t) => setDraft((d) => ({ ...d, summaryTime: t }))}
               />
             </div>
           </div>

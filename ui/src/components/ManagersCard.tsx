@@ -5,9 +5,10 @@ import { haptic } from '../telegram'
 /**
  * Who may open the shop inside Telegram: the owner (who bound a private chat) and the people listed
  * here. Someone else who opens it is asked to wait, and the owner gets «Разрешить» in the bot; those
- * requests show here too. Anyone can be allowed by their Telegram id, or removed.
+ * requests show here too. Adding someone by their numeric Telegram id is the fallback, folded away:
+ * nobody knows their id. Shown only where the bot has a Mini App (an https PUBLIC_URL).
  */
-export function ManagersCard(props: { api: ShopApi }) {
+export function ManagersCard(props: { api: ShopApi; botUsername: string }) {
   const [data, setData] = createSignal<Managers | null>(null)
   const [note, setNote] = createSignal<{ ok: boolean; text: string } | null>(null)
   const [id, setId] = createSignal('')
@@ -43,17 +44,18 @@ export function ManagersCard(props: { api: ShopApi }) {
       <div class="card-head">
         <h2 id="managers-title">Кто открывает магазин в Telegram</h2>
       </div>
-      <p class="help">
-        Кнопка «Заказы» в боте открывает эту страницу прямо в Telegram. Владелец (тот, кто подключил бота в личном чате) входит сам; остальные — если вы
-        разрешили.
-      </p>
+      <p class="help">Сотрудники могут смотреть заказы прямо в Telegram — кнопкой «Заказы» в чате с ботом @{props.botUsername}. Вы входите сами.</p>
+      <ol class="steps small managers-how">
+        <li>Сотрудник открывает @{props.botUsername} и нажимает «Заказы».</li>
+        <li>Вам в Telegram приходит его имя и кнопка «Разрешить». Нажмите её — или здесь, в списке ниже.</li>
+      </ol>
       <Show when={data()?.requests.length}>
         <ul class="plain-list" data-testid="access-requests">
           <For each={data()!.requests}>
             {(r) => (
               <li class="manager-row">
                 <span>
-                  <b>{r.name}</b> <span class="muted small">просит доступ · id {r.telegramUserId}</span>
+                  <b>{r.name}</b> <span class="muted small">просит доступ</span>
                 </span>
                 <button
                   type="button"
@@ -68,7 +70,7 @@ export function ManagersCard(props: { api: ShopApi }) {
         </ul>
       </Show>
       <ul class="plain-list" data-testid="managers-list">
-        <For each={data()?.items ?? []} fallback={<li class="muted small">Пока только владелец.</li>}>
+        <For each={data()?.items ?? []} fallback={<li class="muted small">Пока никого, кроме вас.</li>}>
           {(m) => (
             <li class="manager-row" data-testid="manager">
               <span>
@@ -81,21 +83,30 @@ export function ManagersCard(props: { api: ShopApi }) {
           )}
         </For>
       </ul>
-      <form class="manager-add" onSubmit={add}>
-        <input
-          class="input"
-          inputmode="numeric"
-          placeholder="Telegram ID"
-          aria-label="Telegram ID"
-          value={id()}
-          onInput={(e) => setId(e.currentTarget.value)}
-        />
-        <input class="input" placeholder="Имя (необязательно)" aria-label="Имя" value={name()} onInput={(e) => setName(e.currentTarget.value)} />
-        <button type="submit" class="btn">
-          Добавить
-        </button>
-      </form>
-      <Show when={note()}>{(n) => <p class={`small ${n().ok ? 'ok-text' : 'bad-text'}`}>{n().text}</p>}</Show>
+      <details class="hint">
+        <summary>Добавить по Telegram ID</summary>
+        <form class="manager-add" onSubmit={add}>
+          <input
+            class="input"
+            inputmode="numeric"
+            placeholder="Telegram ID"
+            aria-label="Telegram ID"
+            value={id()}
+            onInput={(e) => setId(e.currentTarget.value)}
+          />
+          <input class="input" placeholder="Имя (необязательно)" aria-label="Имя" value={name()} onInput={(e) => setName(e.currentTarget.value)} />
+          <button type="submit" class="btn">
+            Добавить
+          </button>
+        </form>
+      </details>
+      <Show when={note()}>
+        {(n) => (
+          <p class={`small ${n().ok ? 'ok-text' : 'bad-text'}`} role="status">
+            {n().text}
+          </p>
+        )}
+      </Show>
     </section>
   )
 }

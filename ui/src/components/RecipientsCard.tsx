@@ -1,6 +1,7 @@
 import { createSignal, For, Show } from 'solid-js'
 import { userMessage, type Recipient, type RecipientChange, type RecipientEvent, type ShopApi } from '../api'
 import { explainError } from '../format'
+import { TimeField } from './TimeField'
 
 const EVENTS: { id: RecipientEvent; label: string }[] = [
   { id: 'order_created', label: 'Новые заказы' },
@@ -16,6 +17,9 @@ const STATE: Record<Recipient['state'], { label: string; tone: string }> = {
   failing: { label: 'Ошибка', tone: 'bad' },
   removed: { label: 'Бот удалён из чата', tone: 'bad' },
 }
+
+/** «Работает» is a promise that messages get through: only once one did (a chat added by id may be a typo). */
+const stateOf = (r: Recipient) => (r.state === 'active' && !r.lastSentAt ? { label: 'Ждёт первого сообщения', tone: 'waiting' } : STATE[r.state])
 
 const kind = (r: Recipient) =>
   r.type === 'private' ? 'личный чат' : r.type === 'channel' ? 'канал' : r.type ? 'группа' : r.chatId.startsWith('-') ? 'группа' : 'чат'
@@ -63,7 +67,7 @@ export function RecipientsCard(props: { api: ShopApi; recipients: Recipient[]; o
             : ''}
         </span>
       </div>
-      <Show when={props.recipients.length} fallback={<p class="muted">Пока ни одного чата: откройте ссылку на бота выше и нажмите «Старт».</p>}>
+      <Show when={props.recipients.length} fallback={<p class="muted">Пока ни одного чата: откройте ссылку на бота выше и нажмите «Запустить».</p>}>
         <ul class="recipients">
           <For each={props.recipients}>
             {(r) => (
@@ -78,10 +82,15 @@ export function RecipientsCard(props: { api: ShopApi; recipients: Recipient[]; o
                       {r.title ? ` · ${r.chatId}` : ''}
                     </span>
                   </div>
-                  <span class={`badge small ${STATE[r.state].tone}`} data-testid="recipient-state">
-                    {STATE[r.state].label}
+                  <span class={`badge small ${stateOf(r).tone}`} data-testid="recipient-state">
+                    {stateOf(r).label}
                   </span>
                 </div>
+                <Show when={r.state === 'active' && !r.lastSentAt}>
+                  <p class="small muted recipient-note-line" data-testid="recipient-waiting">
+                    Сюда ещё ничего не приходило. Нажмите «Тест», чтобы проверить, что сообщения доходят.
+                  </p>
+                </Show>
                 <Show when={r.state === 'failing' || r.state === 'removed'}>
                   <p class="recipient-advice" role="note">
                     <b>{explainError(r.lastError ?? '', r.lastErrorCode ?? (r.state === 'removed' ? 'bot_kicked' : null)).title}.</b>{' '}
@@ -141,20 +150,20 @@ export function RecipientsCard(props: { api: ShopApi; recipients: Recipient[]; o
                   <Show when={r.quietHours}>
                     {(q) => (
                       <span class="quiet">
-                        <input
-                          type="time"
-                          class="input time"
-                          aria-label="Тихие часы с"
+                        <TimeField
+                          label="Тихие часы с"
+                          testid="quiet-from"
+                          disabled={busy() === r.id}
                           value={q().from}
-                          onChange={(ev) => change(r, { quietHours: { from: ev.currentTarget.value, to: q().to } })}
+                          onChange={(from) => change(r, { quietHours: { from, to: q().to } })}
                         />
-                        –
-                        <input
-                          type="time"
-                          class="input time"
-                          aria-label="Тихие часы до"
+                        <span aria-hidden="true">–</span>
+                        <TimeField
+                          label="Тихие часы до"
+                          testid="quiet-to"
+                          disabled={busy() === r.id}
                           value={q().to}
-                          onChange={(ev) => change(r, { quietHours: { from: q().from, to: ev.currentTarget.value } })}
+                          onChange={(to) => change(r, { quietHours: { from: q().from, to } })}
                         />
                         <span class="muted small">без звука, но сразу</span>
                       </span>

@@ -8,8 +8,10 @@ type SaveState = { kind: 'idle' } | { kind: 'dirty' } | { kind: 'saving' } | { k
 /**
  * Token, chat id and the on/off switch. An empty field means "keep what is saved": the saved token
  * is only ever shown masked, as the placeholder. Field errors from the API sit under their field.
+ * Chat ID is folded under «Дополнительно»: /start binds the chat, typing an id is the exception.
+ * `first`: the form inside the first screen (no bot yet): the token alone, no card of its own.
  */
-export function SettingsForm(props: { api: ShopApi; status: Status; onSaved: () => void }) {
+export function SettingsForm(props: { api: ShopApi; status: Status; onSaved: () => void; first?: boolean }) {
   const [token, setToken] = createSignal('')
   const [chatId, setChatId] = createSignal('')
   // Before the first connect the API says enabled: false (nothing is connected); the switch is hidden
@@ -56,6 +58,19 @@ export function SettingsForm(props: { api: ShopApi; status: Status; onSaved: () 
 
   const saved = () => !!props.status.botToken
 
+  // A bot the manager bot created: its token is never typed; it can be replaced at Telegram instead.
+  const [rotation, setRotation] = createSignal<{ busy?: boolean; ok?: boolean; text: string } | null>(null)
+  const rotate = async () => {
+    setRotation({ busy: true, text: 'Заменяем токен в Telegram…' })
+    try {
+      const r = await props.api.rotateToken()
+      setRotation({ ok: true, text: `✓ Токен заменён в ${clockTime(r.rotatedAt)}, старый больше не работает` })
+      props.onSaved()
+    } catch (err) {
+      setRotation({ ok: false, text: `Не заменён: ${userMessage(err)}` })
+    }
+  }
+
   const saveText = () => {
     const s = save()
     switch (s.kind) {
@@ -72,12 +87,28 @@ export function SettingsForm(props: { api: ShopApi; status: Status; onSaved: () 
     }
   }
 
-  return (
-    <section class="card" aria-labelledby="settings-title">
-      <div class="card-head">
-        <h2 id="settings-title">Настройки</h2>
-      </div>
-      <form class="form" onSubmit={submit} novalidate>
+  const form = () => (
+    <form class="form" onSubmit={submit} novalidate data-testid="settings-form">
+      <Show
+        when={!props.status.managed}
+        fallback={
+          <div class="field" data-testid="managed-token">
+            <span class="label">Токен бота</span>
+            <p class="help">
+              Бот @{props.status.botUsername} создан через Posiflora: токен хранится у нас зашифрованным, копировать его не нужно. Если он мог попасть в чужие
+              руки — замените его.
+            </p>
+            <div class="actions">
+              <button type="button" class="btn small" data-testid="rotate-token" disabled={rotation()?.busy} onClick={rotate}>
+                Заменить токен
+              </button>
+              <p class={`save-state ${rotation()?.ok === false ? 'error' : 'saved'}`} role="status" data-testid="rotate-state">
+                {rotation()?.text ?? ''}
+              </p>
+            </div>
+          </div>
+        }
+      >
         <div class="field">
           <label class="label" for="bot-token">
             Токен бота
@@ -102,16 +133,21 @@ export function SettingsForm(props: { api: ShopApi; status: Status; onSaved: () 
             }}
           />
           <p id="bot-token-help" class="help">
-            {saved() ? `Сохранён токен ${props.status.botToken}. Оставьте поле пустым, чтобы не менять его.` : 'Токен выдаёт @BotFather после команды /newbot.'}
+            {saved()
+              ? `Сохранён токен ${props.status.botToken}. Оставьте поле пустым, чтобы не менять его.`
+              : 'Вставьте токен целиком, вида 123456789:AAE… — мы проверим его в Telegram.'}
           </p>
           <p id="bot-token-error" class="field-error" data-testid="field-error-botToken" role="alert">
             {errors().botToken ?? ''}
           </p>
         </div>
+      </Show>
 
+      <details class="more" data-testid="more" open={!!errors().chatId}>
+        <summary>Дополнительно</summary>
         <div class="field">
           <label class="label" for="chat-id">
-            Chat ID <span class="optional">необязательно</span>
+            Chat ID группы или канала
           </label>
           <input
             id="chat-id"
@@ -136,51 +172,64 @@ export function SettingsForm(props: { api: ShopApi; status: Status; onSaved: () 
           <p id="chat-id-help" class="help">
             {props.status.chatId
               ? `Сейчас: ${props.status.chatTitle ? `«${props.status.chatTitle}», ` : ''}${props.status.chatId}. Пусто — оставить как есть.`
-              : 'Проще всего нажать /start в боте — чат подключится сам. Для группы можно ввести id вручную.'}
+              : 'Обычно не нужен: чат подключается сам, когда в нём нажимают «Запустить».'}
           </p>
           <p id="chat-id-error" class="field-error" data-testid="field-error-chatId" role="alert">
             {errors().chatId ?? ''}
           </p>
-          <ChatIdHint open={!props.status.chatId && !props.status.botToken} />
+          <ChatIdHint />
         </div>
+      </details>
 
-        <Show
-          when={props.status.botUsername}
-          fallback={
+      <Show
+        when={props.status.botUsername}
+        fallback={
+          <Show when={!props.first}>
             <p class="help" data-testid="enabled-note">
               Уведомления включатся, как только вы сохраните токен.
             </p>
-          }
-        >
-          <label class="switch">
-            <input
-              type="checkbox"
-              role="switch"
-              aria-checked={enabled()}
-              data-testid="enabled-toggle"
-              checked={enabled()}
-              onChange={(e) => {
-                touched = true
-                setEnabled(e.currentTarget.checked)
-                edited()
-              }}
-            />
-            <span class="switch-track" aria-hidden="true">
-              <span class="switch-thumb" />
-            </span>
-            <span class="switch-label">Присылать уведомления о новых заказах</span>
-          </label>
-        </Show>
+          </Show>
+        }
+      >
+        <label class="switch">
+          <input
+            type="checkbox"
+            role="switch"
+            aria-checked={enabled()}
+            data-testid="enabled-toggle"
+            checked={enabled()}
+            onChange={(e) => {
+              touched = true
+              setEnabled(e.currentTarget.checked)
+              edited()
+            }}
+          />
+          <span class="switch-track" aria-hidden="true">
+            <span class="switch-thumb" />
+          </span>
+          <span class="switch-label">Присылать уведомления о новых заказах</span>
+        </label>
+      </Show>
 
-        <div class="actions">
-          <button type="submit" class="btn primary" data-testid="save-button" disabled={save().kind === 'saving'}>
-            {save().kind === 'saving' ? 'Сохраняем…' : 'Сохранить'}
-          </button>
-          <p class={`save-state ${save().kind}`} data-testid="save-state" data-state={save().kind} role="status">
-            {saveText()}
-          </p>
+      <div class="actions">
+        <button type="submit" class="btn primary" data-testid="save-button" disabled={save().kind === 'saving'}>
+          {save().kind === 'saving' ? 'Сохраняем…' : 'Сохранить'}
+        </button>
+        <p class={`save-state ${save().kind}`} data-testid="save-state" data-state={save().kind} role="status">
+          {saveText()}
+        </p>
+      </div>
+    </form>
+  )
+
+  return (
+    <Show when={!props.first} fallback={form()}>
+      <section class="card" aria-labelledby="settings-title">
+        <div class="card-head">
+          <h2 id="settings-title">Настройки</h2>
         </div>
-      </form>
-    </section>
+        {form()}
+      </section>
+    </Show>
   )
 }

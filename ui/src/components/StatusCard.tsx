@@ -5,9 +5,9 @@ import { exactTime, explainError, relativeTime, STATE_WORDS } from '../format'
 function stateText(s: Status): string {
   switch (s.state) {
     case 'not_connected':
-      return 'Бот ещё не подключён. Вставьте токен от @BotFather в настройках ниже и сохраните.'
+      return 'Бот ещё не подключён.'
     case 'waiting_chat':
-      return `Бот @${s.botUsername} сохранён. Осталось открыть его в Telegram и нажать «Запустить» — страница сама увидит подключение.`
+      return `Осталось открыть @${s.botUsername} в Telegram и нажать «Запустить» (кнопка выше).`
     case 'active':
       return `Новые заказы приходят в ${s.chatTitle ? `«${s.chatTitle}»` : 'выбранный чат'}.`
     case 'paused':
@@ -18,10 +18,11 @@ function stateText(s: Status): string {
 }
 
 /** What is going on now: state, where messages go, how many went out, the last failure and its fix. */
-export function StatusCard(props: { api: ShopApi; status: Status; now: number; onTested: () => void }) {
+export function StatusCard(props: { api: ShopApi; status: Status; now: number; onTested: () => void; step?: boolean }) {
   const [testing, setTesting] = createSignal(false)
   const [result, setResult] = createSignal<{ ok: boolean; text: string; advice?: string } | null>(null)
-  const words = () => STATE_WORDS[props.status.state]
+  // Bound but nothing has got through yet: «Работает» is earned by the first message (the test step).
+  const words = () => (props.step ? { label: 'Ждёт первого сообщения', tone: 'waiting' } : STATE_WORDS[props.status.state])
   const advice = () => (props.status.lastError ? explainError(props.status.lastError, props.status.lastErrorCode) : null)
   const canTest = () => !!props.status.chatId
 
@@ -120,14 +121,29 @@ export function StatusCard(props: { api: ShopApi; status: Status; now: number; o
         )}
       </Show>
 
-      <div class="test-row">
-        <button type="button" class="btn" data-testid="test-button" disabled={!canTest() || testing()} onClick={sendTest}>
+      <div class="test-row" data-step={props.step ? 'test' : undefined}>
+        <button
+          type="button"
+          class={props.step ? 'btn primary' : 'btn'}
+          data-testid="test-button"
+          data-next={props.step ? '' : undefined}
+          disabled={!canTest() || testing()}
+          onClick={sendTest}
+        >
           {testing() ? 'Отправляем…' : 'Отправить тестовое сообщение'}
         </button>
         <p class="test-result" data-testid="test-result" role="status" data-ok={result() ? String(result()!.ok) : undefined}>
           <Show
             when={result()}
-            fallback={<span class="muted">{canTest() ? 'Проверьте, что сообщения доходят.' : 'Станет доступно, когда чат будет подключён.'}</span>}
+            fallback={
+              <span class="muted">
+                {props.step
+                  ? 'Последний шаг: проверьте, что сообщения доходят.'
+                  : canTest()
+                    ? 'Проверьте, что сообщения доходят.'
+                    : 'Станет доступно, когда чат будет подключён.'}
+              </span>
+            }
           >
             {(r) => (
               <span class={r().ok ? 'ok-text' : 'bad-text'}>

@@ -1,6 +1,7 @@
-import { createEffect, createSignal, onCleanup, onMount, Show } from 'solid-js'
+import { createEffect, createMemo, createSignal, on, onCleanup, onMount, Show } from 'solid-js'
 import { createStore, reconcile } from 'solid-js/store'
 import { ApiError, readLive, sessionRole, setTokenPrompt, shopApi, type AuthReason, type LiveEvent, type Order, type Recipient, type Status } from '../api'
+import { nextStep, stepAnnouncement, type Step } from '../steps'
 import { haptic, type TgWebApp } from '../telegram'
 import { ConnectCard } from '../components/ConnectCard'
 import { DayCard } from '../components/DayCard'
@@ -8,6 +9,7 @@ import { ManagersCard } from '../components/ManagersCard'
 import { RecentList } from '../components/RecentList'
 import { RecipientsCard } from '../components/RecipientsCard'
 import { SettingsForm } from '../components/SettingsForm'
+import { StartCard } from '../components/StartCard'
 import { StatusCard } from '../components/StatusCard'
 import { TokenDialog } from '../components/TokenDialog'
 
@@ -35,6 +37,8 @@ export function TelegramSettings(props: { shopId: string; launchError?: ApiError
   const tg = props.telegram ?? null
   const [view, setView] = createSignal<'orders' | 'settings'>('orders')
   const showSettings = () => !tg || view() === 'settings'
+  const [shopName, setShopName] = createSignal<string | null>(null)
+  const [announce, setAnnounce] = createSignal('')
   // A launch link that did not work is said once, in place of the generic 401 prompt that follows it.
   let launchFailed = !!props.launchError
 
@@ -136,7 +140,48 @@ export function TelegramSettings(props: { shopId: string; launchError?: ApiError
   onMount(() => {
     void tick()
     void runLive()
+    // The header names the shop; a server without GET /shops/{id} leaves the generic title.
+    void api
+      .shop()
+      .then((shop) => {
+        setShopName(shop.name)
+        document.title = `Уведомления в Telegram — ${shop.name}`
+      })
+      .catch(() => {})
   })
+
+  // While the owner creates the bot in Telegram, the integration row is inserted behind the page's
+  // back, and the live stream announces only changes to an existing row (sql/015_live.sql): the
+  // first screen of a manager-bot shop asks for the status itself until the bot appears.
+  createEffect(() => {
+    const s = status()
+    if (s?.state !== 'not_connected' || !s.canCreateBot || !live()) return
+    const t = setInterval(() => void refreshStatus().catch(() => {}), POLL_MS)
+    onCleanup(() => clearInterval(t))
+  })
+
+  // The first five minutes: whenever the owner finishes a step, the next one is brought into view
+  // and said (aria-live), so nobody has to look for it after «Сохранить» or /start.
+  const step = createMemo<Step | null>(() => {
+    const s = status()
+    return s ? nextStep(s, recipients()) : null
+  })
+  createEffect(
+    on(step, (now, before) => {
+      if (!now || !before || now === before) return
+      const s = status()
+      if (s) setAnnounce(stepAnnouncement(now, s))
+      // after the DOM has the new step
+      requestAnimationFrame(() => {
+        const action = document.querySelector<HTMLElement>(`[data-step="${now}"] [data-next]`)
+        const box = document.querySelector<HTMLElement>(`[data-step="${now}"]`)
+        const target = action ?? box
+        if (!target) return
+        target.scrollIntoView({ block: 'center' })
+        box?.classList.add('step-now')
+      })
+    }),
+  )
   onCleanup(() => {
     stopped = true
     clearTimeout(timer)
@@ -181,7 +226,10 @@ export function TelegramSettings(props: { shopId: string; launchError?: ApiError
       <header class="page-head">
         <div class="page-head-inner">
           <div>
-            <p class="eyebrow">Posiflora · магазин №{props.shopId}</p>
+            <p class="eyebrow" data-testid="shop-name">
+              Posiflora
+              <Show when={shopName()}>{(n) => <> · {n()}</>}</Show>
+            </p>
             <h1>Уведомления о заказах в Telegram</h1>
           </div>
           <Show when={status()?.mode === 'mock'}>
@@ -234,19 +282,37 @@ export function TelegramSettings(props: { shopId: string; launchError?: ApiError
                 </div>
               </Show>
               <Show when={showSettings()}>
-                <StatusCard api={api} status={s()} now={now()} onTested={refreshSoon} />
-                <Show when={s().botUsername && !manager()}>
-                  <ConnectCard api={api} status={s()} onChange={(next) => (next ? applyStatus(next) : refreshSoon())} />
-                </Show>
-                <Show when={s().botUsername && !manager()}>
-                  <RecipientsCard api={api} recipients={recipients()} onChange={refreshSoon} />
-                </Show>
-                <Show when={s().botUsername && !manager()}>
-                  <DayCard api={api} />
-                  <ManagersCard api={api} />
-                </Show>
-                <Show when={!manager()}>
-                  <SettingsForm api={api} status={s()} onSaved={refreshSoon} />
+                <Show
+                  when={s().state !== 'not_connected' || manager()}
+                  fallback={
+                    <StartCard
+                      api={api}
+                      shopId={props.shopId}
+                      status={s()}
+                      canCreateBot={s().canCreateBot}
+                      shopName={shopName()}
+                      onSaved={refreshSoon}
+                      onStatus={applyStatus}
+                    />
+                  }
+                >
+                  <Show when={s().state === 'waiting_chat' && !manager()}>
+                    <ConnectCard api={api} status={s()} step onChange={(next) => (next ? applyStatus(next) : refreshSoon())} />
+                  </Show>
+                  <StatusCard api={api} status={s()} now={now()} step={step() === 'test'} onTested={refreshSoon} />
+                  <Show when={s().botUsername && s().state !== 'waiting_chat' && !manager()}>
+                    <ConnectCard api={api} status={s()} onChange={(next) => (next ? applyStatus(next) : refreshSoon())} />
+                  </Show>
+                  <Show when={s().botUsername && !manager()}>
+                    <RecipientsCard api={api} recipients={recipients()} onChange={refreshSoon} />
+                    <DayCard api={api} />
+                  </Show>
+                  <Show when={s().botUsername && s().miniApp && !manager()}>
+                    <ManagersCard api={api} botUsername={s().botUsername!} />
+                  </Show>
+                  <Show when={!manager()}>
+                    <SettingsForm api={api} status={s()} onSaved={refreshSoon} />
+                  </Show>
                 </Show>
                 <Show when={!tg}>
                   <RecentList orders={orders.items} loaded={orders.loaded} now={now()} onRetry={retry} />
@@ -256,6 +322,10 @@ export function TelegramSettings(props: { shopId: string; launchError?: ApiError
           )}
         </Show>
       </main>
+
+      <p class="visually-hidden" role="status" aria-live="polite" data-testid="announce">
+        {announce()}
+      </p>
 
       <Show when={banner()}>
         <div class="banner" data-testid="banner" role="status">

@@ -1,5 +1,5 @@
 import type postgres from 'postgres'
-import type { Keyboard, SentMessage, TelegramClient } from '../../bot-api'
+import type { ErrorCode, Keyboard, SentMessage, TelegramClient } from '../../bot-api'
 import type { Sql } from '../../platform/db/client'
 import type { Metrics } from '../../platform/metrics'
 
@@ -87,6 +87,8 @@ export interface MessageKind<D = unknown> {
   messageGone?(n: Notification<D>, ctx: KindContext): Plan | Promise<Plan> | null
   /** After Telegram accepted and the shared finish is recorded: the kind's own records (a relayed copy's place in its conversation). */
   afterSent?(n: Notification<D>, sent: SentMessage, ctx: KindContext): Promise<void> | void
+  /** Telegram refused it for good (the person blocked the bot, the chat is gone): the kind's own consequence. */
+  afterFailed?(n: Notification<D>, errorCode: ErrorCode, ctx: KindContext): Promise<void> | void
 }
 
 /** The kinds the sender knows, by name. An unknown kind is a programming error, reported as a failed attempt. */

@@ -94,7 +94,7 @@ export const RULES: readonly Rule[] = [
   rule('GET', '/shops/:shopId/growth/telegram', 'public'),
   rule('GET', '/shops/:shopId/growth/telegram/', 'public'),
   rule('POST', '/telegram/webhook/:webhookId', 'public'),
-  rule('POST', '/telegram/manager-webhook/:secretPathId', 'public'),
+  rule('POST', '/telegram/manager-webhook/:webhookId', 'public'),
   rule('POST', '/session', 'public'),
   rule('DELETE', '/session', 'self'),
 
@@ -137,6 +137,7 @@ export const RULES: readonly Rule[] = [
   rule('GET', '/shops/:shopId/telegram/mock-messages', OWNER),
   rule('POST', '/shops/:shopId/telegram/managed-link', OWNER),
   rule('POST', '/shops/:shopId/telegram/rotate-token', OWNER),
+  rule('POST', '/shops/:shopId/telegram/mock/managed-bot', OWNER),
   rule(['GET', 'POST'], '/shops/:shopId/telegram/chats', OWNER),
   rule(['PATCH', 'DELETE'], '/shops/:shopId/telegram/chats/:id', OWNER),
   rule('POST', '/shops/:shopId/telegram/chats/:id/test', OWNER),
@@ -216,7 +217,8 @@ export type Actor = { kind: Principal['kind'] | 'telegram'; id: string | null; l
 export function actorOf(p: Principal | undefined): Actor {
   switch (p?.kind) {
     case 'api_key':
-      return { kind: 'api_key', id: String(p.keyId), label: p.name ? `API key ${p.name} (${p.prefix}…)` : `API key ${p.prefix}…` }
+      // Named as people call the till («Касса 1»); the key itself stays in the audit row's actor id.
+      return { kind: 'api_key', id: String(p.keyId), label: p.name || `API key ${p.prefix}…` }
     case 'owner':
       return { kind: 'owner', id: p.subject, label: p.name ?? (p.subject ? `owner ${p.subject}` : 'owner') }
     case 'manager':
