@@ -3,13 +3,24 @@ import { BuyerConversations, conversationKinds, PhotoCache } from './conversatio
 import { GrammyClient, MockClient, type TelegramClient } from './bot-api'
 import type { Config } from './config'
 import { RecipientService, TelegramService } from './connect'
-import { Sender, Dispatcher, defaultSenderConfig, notificationKinds, type SenderConfig } from './notifications'
-import { OrderService, orderKeyboard } from './orders'
+import {
+  courierBuyerNewsKind,
+  courierCardKind,
+  courierReportKind,
+  Dispatcher,
+  defaultSenderConfig,
+  notificationKinds,
+  orderUnacceptedKind,
+  Sender,
+  type SenderConfig,
+} from './notifications'
+import { OrderService, courierCardKeyboard, orderKeyboard } from './orders'
 import type { TokenCipher } from './platform/crypto'
 import type { Sql } from './platform/db/client'
 import type { Logger } from './platform/log'
 import { Metrics } from './platform/metrics'
 import { LiveHub } from './live'
+import { CourierService } from './couriers'
 import { EventService, WebhookSender, defaultWebhookConfig, type WebhookConfig } from './events'
 import { ShopService } from './shops'
 import { ManagedBotService, ManagerPoller } from './managed'
@@ -48,6 +59,10 @@ export function createServices(p: {
   const metrics = new Metrics(sql)
   // every message kind the one outbox sends (notifications/kinds): each feature adds its own
   const kinds = notificationKinds(orderKeyboard(cipher, config.PUBLIC_URL))
+    .add(courierCardKind(courierCardKeyboard(cipher)))
+    .add(courierReportKind)
+    .add(courierBuyerNewsKind)
+    .add(orderUnacceptedKind(orderKeyboard(cipher, config.PUBLIC_URL)))
   for (const k of conversationKinds(cipher)) kinds.add(k)
   const delivery = new Sender({ sql, client, cipher, log, metrics, config: deliveryConfig, kinds })
   const dispatcher = new Dispatcher({ sql, delivery, log })
@@ -85,13 +100,15 @@ export function createServices(p: {
     previousPlatformSecrets: config.previousPlatformSecrets,
     publicUrl: config.PUBLIC_URL,
   })
-  const orders = new OrderService({ sql, delivery, dispatcher, log, cipher })
+  const couriers = new CourierService({ sql, client, cipher, log, timeoutMs: config.TELEGRAM_TIMEOUT_MS })
+  const orders = new OrderService({ sql, delivery, dispatcher, log, cipher, couriers })
   // Imports run one way (updates → orders → notifications): the router is built last and given the
   // button handler, so nothing is assigned after construction.
   const accept = createCallbackHandler({ sql, client, cipher, orders, log, timeoutMs: config.TELEGRAM_TIMEOUT_MS })
   // «Разрешить» under an access request is the access feature's; every other press is an order's
   const buyers = new BuyerConversations({ sql, client, cipher, log, timeoutMs: config.TELEGRAM_TIMEOUT_MS })
   const onCallback: CallbackHandler = async (integration, token, update) => {
+    if (await couriers.handlePress(integration, token, update)) return
     if (await buyers.press(integration, token, update)) return
     if (!(await access.handleTelegramPress(integration, token, update))) await accept(integration, token, update)
   }
@@ -105,6 +122,8 @@ export function createServices(p: {
     onCallback,
     commands,
     publicUrl: config.PUBLIC_URL,
+    onPhoto: (integration, token, msg) => couriers.handlePhoto(integration, token, msg),
+    onStart: (integration, token, msg, code) => couriers.handleStart(integration, token, msg, code!),
     onChatBound: (integration, token, chat) => managed.offerGroup(integration, token, chat),
     conversations: buyers,
   })
@@ -159,6 +178,7 @@ export function createServices(p: {
     orders,
     access,
     recipients,
+    couriers,
     buyers,
     /** what the photo route needs: it streams an order's photos through the shop's bot, with a bounded cache */
     photos: { sql, client, cipher, timeoutMs: config.TELEGRAM_TIMEOUT_MS, cache: new PhotoCache() },

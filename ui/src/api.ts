@@ -23,7 +23,13 @@ export type TestResult = { sent: boolean; error: string | null; mock: boolean }
 /** A chat the shop's bot writes to; the shape is the API's own (connect/schema.ts). */
 export type Recipient = import('../../api/src/connect/schema').Recipient
 export type RecipientEvent = Recipient['events'][number]
-export type RecipientChange = { events?: RecipientEvent[]; quietHours?: { from: string; to: string } | null; enabled?: boolean; threadId?: number | null }
+export type RecipientChange = {
+  events?: RecipientEvent[]
+  quietHours?: { from: string; to: string } | null
+  enabled?: boolean
+  threadId?: number | null
+  role?: Recipient['role']
+}
 
 /** The shop's day (time zone, reminder lead, summary time) and a summary preview: connect/settings.ts. */
 export type ShopSettings = import('../../api/src/connect/settings').ShopSettings

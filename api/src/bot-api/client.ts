@@ -12,8 +12,12 @@ export type BotInfo = {
   canManageBots?: boolean
 }
 
-/** `webApp` opens a Mini App (private chats only; Telegram refuses it in groups). */
-export type InlineButton = { text: string; callbackData: string } | { text: string; url: string } | { text: string; webApp: string }
+/** `webApp` opens a Mini App (private chats only; Telegram refuses it in groups); `copyText` copies its text to the clipboard (Bot API 7.11). */
+export type InlineButton =
+  | { text: string; callbackData: string }
+  | { text: string; url: string }
+  | { text: string; webApp: string }
+  | { text: string; copyText: string }
 export type Keyboard = InlineButton[][]
 
 /**
@@ -174,7 +178,8 @@ export interface TelegramClient {
   getFile(token: string, fileId: string, signal?: AbortSignal): Promise<TgFile>
   /** The bytes of a file found by `getFile` (at most 20 MB, the Bot API's own limit). */
   downloadFile(token: string, filePath: string, signal?: AbortSignal): Promise<Uint8Array>
-  answerCallbackQuery(token: string, callbackQueryId: string, text: string, signal?: AbortSignal): Promise<void>
+  /** The toast under a pressed button; with `url` Telegram opens it instead (a t.me/<bot>?start= link opens the bot). */
+  answerCallbackQuery(token: string, callbackQueryId: string, text: string | { text?: string; url?: string }, signal?: AbortSignal): Promise<void>
   /** `allowedUpdates` defaults to ALLOWED_UPDATES (a shop's bot). */
   setWebhook(token: string, opts: { url: string; secretToken: string; allowedUpdates?: readonly string[] }, signal?: AbortSignal): Promise<void>
   deleteWebhook(token: string, signal?: AbortSignal): Promise<void>

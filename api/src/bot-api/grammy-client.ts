@@ -51,7 +51,9 @@ function toMarkup(k?: Keyboard) {
           ? { text: b.text, url: b.url }
           : 'webApp' in b
             ? { text: b.text, web_app: { url: b.webApp } }
-            : { text: b.text, callback_data: b.callbackData },
+            : 'copyText' in b
+              ? { text: b.text, copy_text: { text: b.copyText } }
+              : { text: b.text, callback_data: b.callbackData },
       ),
     ),
   }
@@ -254,8 +256,9 @@ export class GrammyClient implements TelegramClient {
     return new Uint8Array(await res.arrayBuffer())
   }
 
-  async answerCallbackQuery(token: string, id: string, text: string, signal?: AbortSignal): Promise<void> {
-    await this.call(token, (api, s) => api.answerCallbackQuery(id, { text }, s), signal)
+  async answerCallbackQuery(token: string, id: string, text: string | { text?: string; url?: string }, signal?: AbortSignal): Promise<void> {
+    const o = typeof text === 'string' ? { text } : text
+    await this.call(token, (api, s) => api.answerCallbackQuery(id, { ...(o.text ? { text: o.text } : {}), ...(o.url ? { url: o.url } : {}) }, s), signal)
   }
 
   async setWebhook(token: string, opts: { url: string; secretToken: string; allowedUpdates?: readonly string[] }, signal?: AbortSignal): Promise<void> {

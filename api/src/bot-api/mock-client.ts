@@ -111,8 +111,8 @@ export class MockClient implements TelegramClient {
   async downloadFile(): Promise<Uint8Array> {
     return Uint8Array.from(atob('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=='), (c) => c.charCodeAt(0))
   }
-  async answerCallbackQuery(token: string, _id: string, text: string): Promise<void> {
-    this.record('answerCallbackQuery', token, { text })
+  async answerCallbackQuery(token: string, _id: string, text: string | { text?: string; url?: string }): Promise<void> {
+    this.record('answerCallbackQuery', token, { text: typeof text === 'string' ? text : (text.text ?? text.url) })
   }
   async setWebhook(token: string): Promise<void> {
     this.record('setWebhook', token)

@@ -9,7 +9,7 @@ import { Conflict, Invalid, NotFound } from '../platform/http/errors'
 import type { Logger } from '../platform/log'
 import { getShopOr404 } from '../platform/shops'
 import { findIntegration } from './repository'
-import type { Recipient, RecipientInput } from './schema'
+import { EVENTS, type Recipient, type RecipientInput, type Role } from './schema'
 import { safeDecrypt } from './service'
 
 /**
@@ -28,6 +28,7 @@ type ChatRow = {
   quiet_from: string | null
   quiet_to: string | null
   enabled: boolean
+  role: Role
   member_status: string | null
   last_sent_at: Date | null
   last_error: string | null
@@ -49,6 +50,7 @@ export function toRecipient(r: ChatRow): Recipient {
     events: r.events as Recipient['events'],
     quietHours: r.quiet_from && r.quiet_to ? { from: hhmm(r.quiet_from)!, to: hhmm(r.quiet_to)! } : null,
     enabled: r.enabled,
+    role: r.role,
     state,
     lastSentAt: r.last_sent_at?.toISOString() ?? null,
     lastError: failing ? r.last_error : null,
@@ -57,7 +59,7 @@ export function toRecipient(r: ChatRow): Recipient {
 }
 
 const COLUMNS =
-  'id, shop_id, chat_id, thread_id, title, type, events, quiet_from::text, quiet_to::text, enabled, member_status, last_sent_at, last_error, last_error_code, last_error_at'
+  'id, shop_id, chat_id, thread_id, title, type, events, quiet_from::text, quiet_to::text, enabled, role, member_status, last_sent_at, last_error, last_error_code, last_error_at'
 
 /** Keeps the integration's chat (what older clients read as `chatId`) equal to the first recipient's. */
 async function syncFirstChat(sql: Sql, shopId: number) {
@@ -88,10 +90,10 @@ export class RecipientService {
     await getShopOr404(sql, shopId)
     if (!(await findIntegration(sql, shopId))) throw new Conflict('Connect a bot token first', 'not_connected')
     const [row] = await sql<ChatRow[]>`
-      insert into telegram_chats (shop_id, chat_id, thread_id, events, quiet_from, quiet_to, enabled)
+      insert into telegram_chats (shop_id, chat_id, thread_id, events, quiet_from, quiet_to, enabled, role)
       values (${shopId}, ${input.chatId}, ${input.threadId ?? null},
-              ${input.events ?? ['order_created', 'order_status', 'order_cancelled', 'delivery_reminder', 'daily_summary']},
-              ${input.quietHours?.from ?? null}, ${input.quietHours?.to ?? null}, ${input.enabled ?? true})
+              ${input.role === 'courier' ? [] : (input.events ?? [...EVENTS])}::text[],
+              ${input.quietHours?.from ?? null}, ${input.quietHours?.to ?? null}, ${input.enabled ?? true}, ${input.role ?? 'staff'})
       on conflict (shop_id, chat_id, coalesce(thread_id, 0)) do nothing
       returning ${sql.unsafe(COLUMNS)}`
     if (!row) throw new Conflict('This chat (and topic) is already a recipient of the shop', 'recipient_exists')
@@ -113,13 +115,17 @@ export class RecipientService {
         'chat_id_immutable',
       )
     const quiet = input.quietHours === undefined ? undefined : input.quietHours
+    // a courier chat gets delivery cards only (no staff events); back to staff, it gets every event unless told which
+    const role: Role = input.role ?? before.role
+    const events = role === 'courier' ? [] : (input.events ?? (before.role === 'courier' ? [...EVENTS] : null))
     let row: ChatRow | undefined
     try {
       ;[row] = await sql<ChatRow[]>`
         update telegram_chats set
           chat_id = coalesce(${input.chatId ?? null}, chat_id),
           thread_id = case when ${input.threadId !== undefined} then ${input.threadId ?? null}::bigint else thread_id end,
-          events = coalesce(${input.events ?? null}::text[], events),
+          events = coalesce(${events}::text[], events),
+          role = ${role},
           quiet_from = case when ${quiet !== undefined} then ${quiet?.from ?? null}::time else quiet_from end,
           quiet_to = case when ${quiet !== undefined} then ${quiet?.to ?? null}::time else quiet_to end,
           enabled = coalesce(${input.enabled ?? null}::boolean, enabled),

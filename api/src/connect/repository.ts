@@ -282,7 +282,7 @@ export async function replaceEncryptedToken(sql: Sql, id: string, from: string, 
 
 /** True when the chat is one of the shop's enabled recipients: bot commands answer only there. */
 export async function isRecipientChat(sql: Sql, shopId: number | string, chatId: string): Promise<boolean> {
-  const [row] = await sql`select 1 from telegram_chats where shop_id = ${shopId} and chat_id = ${chatId} and enabled limit 1`
+  const [row] = await sql`select 1 from telegram_chats where shop_id = ${shopId} and chat_id = ${chatId} and enabled and role = 'staff' limit 1`
   return !!row
 }
 

@@ -80,6 +80,10 @@ export const StatusSchema = z.object({
 })
 export type Status = z.infer<typeof StatusSchema>
 
+/** What a chat is for: the shop's staff get every notification, couriers only delivery cards. */
+export const ROLES = ['staff', 'courier'] as const
+export type Role = (typeof ROLES)[number]
+
 export const EVENTS = ['order_created', 'order_status', 'order_cancelled', 'delivery_reminder', 'daily_summary'] as const
 const HHMM = z.string().regex(/^([01][0-9]|2[0-3]):[0-5][0-9]$/, 'must be HH:MM (00:00–23:59)')
 const ChatIdInput = z
@@ -110,6 +114,10 @@ export const RecipientBody = z.object({
     .optional()
     .describe('In the shop’s time zone; inside it messages go silently (disable_notification), never later'),
   enabled: z.boolean().optional(),
+  role: z
+    .enum(ROLES)
+    .optional()
+    .describe('staff (default): every notification; courier: only delivery cards, without the total, prices or the buyer’s name and phone'),
 })
 export type RecipientInput = z.infer<typeof RecipientBody>
 
@@ -122,6 +130,7 @@ export const RecipientSchema = z.object({
   events: z.array(z.enum(EVENTS)),
   quietHours: z.object({ from: z.string(), to: z.string() }).nullable(),
   enabled: z.boolean(),
+  role: z.enum(ROLES).describe('staff: every notification; courier: delivery cards only (a courier chat has no events)'),
   state: z
     .enum(['active', 'paused', 'failing', 'removed'])
     .describe('failing: the last send failed (see lastErrorCode); removed: the bot was removed from the chat'),

@@ -19,6 +19,11 @@ export const ShopSettingsSchema = z.object({
   timeZone: z.string().describe('IANA time zone, e.g. Europe/Moscow'),
   reminderLeadMinutes: z.number().int(),
   summaryTime: z.string().describe('HH:MM in the shop’s time zone'),
+  acceptWithinMinutes: z
+    .number()
+    .int()
+    .nullable()
+    .describe('An order still new this many minutes after it came in is raised once more in the staff chats and to the owner; null: off'),
 })
 export type ShopSettings = z.infer<typeof ShopSettingsSchema>
 
@@ -30,14 +35,20 @@ export const ShopSettingsPatch = z
       .string()
       .regex(/^([01][0-9]|2[0-3]):[0-5][0-9]$/, 'must be HH:MM (00:00–23:59)')
       .optional(),
+    acceptWithinMinutes: z.number().int().min(1).max(240).nullable().optional().describe('1–240 minutes, or null to switch the second call off'),
   })
   .strict()
 
-type Row = { time_zone: string; reminder_lead_minutes: number; summary_time: string }
-const toSettings = (r: Row): ShopSettings => ({ timeZone: r.time_zone, reminderLeadMinutes: r.reminder_lead_minutes, summaryTime: r.summary_time.slice(0, 5) })
+type Row = { time_zone: string; reminder_lead_minutes: number; summary_time: string; accept_within_minutes: number | null }
+const toSettings = (r: Row): ShopSettings => ({
+  timeZone: r.time_zone,
+  reminderLeadMinutes: r.reminder_lead_minutes,
+  summaryTime: r.summary_time.slice(0, 5),
+  acceptWithinMinutes: r.accept_within_minutes,
+})
 
 export async function getShopSettings(sql: Sql, shopId: number): Promise<ShopSettings> {
-  const [row] = await sql<Row[]>`select time_zone, reminder_lead_minutes, summary_time::text from shops where id = ${shopId}`
+  const [row] = await sql<Row[]>`select time_zone, reminder_lead_minutes, summary_time::text, accept_within_minutes from shops where id = ${shopId}`
   if (!row) throw new NotFound(`Shop ${shopId} does not exist`, 'shop_not_found')
   return toSettings(row)
 }
@@ -47,9 +58,10 @@ export async function updateShopSettings(sql: Sql, shopId: number, p: z.infer<ty
     update shops set
       time_zone = coalesce(${p.timeZone ?? null}, time_zone),
       reminder_lead_minutes = coalesce(${p.reminderLeadMinutes ?? null}::int, reminder_lead_minutes),
-      summary_time = coalesce(${p.summaryTime ?? null}::time, summary_time)
+      summary_time = coalesce(${p.summaryTime ?? null}::time, summary_time),
+      accept_within_minutes = case when ${p.acceptWithinMinutes !== undefined} then ${p.acceptWithinMinutes ?? null}::int else accept_within_minutes end
     where id = ${shopId}
-    returning time_zone, reminder_lead_minutes, summary_time::text`
+    returning time_zone, reminder_lead_minutes, summary_time::text, accept_within_minutes`
   if (!row) throw new NotFound(`Shop ${shopId} does not exist`, 'shop_not_found')
   await insertAudit(sql, { shopId, actor, action: 'settings_changed', details: p })
   return toSettings(row)

@@ -224,7 +224,7 @@ export class BuyerConversations {
     const replyTo = msg.reply_to_message!.message_id
     const [orderMessage] = await sql<{ order_id: string; number: string }[]>`
       select m.order_id, o.number from telegram_messages m join telegram_chats c on c.id = m.chat_ref join orders o on o.id = m.order_id
-      where c.shop_id = ${shopId} and m.chat_id = ${chatId} and m.message_id = ${replyTo}
+      where c.shop_id = ${shopId} and m.chat_id = ${chatId} and m.message_id = ${replyTo} and c.role = 'staff'
       limit 1`
     const threadId = msg.is_topic_message && msg.message_thread_id ? msg.message_thread_id : null
     const staff = msg.from ? tgUserName(msg.from) : null

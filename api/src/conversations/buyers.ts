@@ -105,7 +105,8 @@ export async function queueToOrderChats(
     insert into telegram_outbox (shop_id, order_id, kind, chat_ref, due_key, payload)
     select c.shop_id, m.order_id, ${p.kind}, m.chat_ref, ${p.dueKey}, ${p.payload ? tx.json(p.payload as never) : null}
     from telegram_messages m join telegram_chats c on c.id = m.chat_ref
-    where m.order_id = ${p.orderId} and c.enabled
+    -- staff chats only: a courier chat's card is recorded there too, and couriers never see the buyer (sql/023)
+    where m.order_id = ${p.orderId} and c.enabled and c.role = 'staff'
     on conflict do nothing
     returning id`
   return rows.length

@@ -49,6 +49,8 @@ export type OrderForMessage = {
   acceptedAt?: Date | string | null
   /** Fields the latest edit changed (API names): the message says «✏️ Изменено: …». */
   editedFields?: string[] | null
+  /** who took the delivery (couriers) */
+  courierName?: string | null
 }
 
 /** How a florist calls each field an edit can change. */
@@ -133,6 +135,7 @@ function build(o: OrderForMessage, shopName: string, cut: number, maxItems: numb
     const who = o.status === 'accepted' && o.acceptedBy ? `: ${f(o.acceptedBy, 100)}${o.acceptedAt ? ', ' + shopTime(o.acceptedAt, timeZone) : ''}` : ''
     lines.push('', `<b>${STATUS_LABELS[o.status] ?? o.status}</b>${who}`)
   }
+  if (o.courierName && o.status !== 'cancelled') lines.push(`🚚 Курьер: ${f(o.courierName, 100)}`)
   if (o.editedFields?.length) lines.push('', editedLine(o.editedFields))
   return lines.join('\n')
 }

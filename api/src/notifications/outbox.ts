@@ -234,10 +234,12 @@ export async function finishSent(
       insert into telegram_messages (order_id, chat_ref, message_id, chat_id)
       select ${p.orderId}, ${p.chatRef}, ${p.messageId}, ${p.chatId}
       where ${p.chatRef}::bigint is not null and not ${p.isStatusLine ?? false}
-      on conflict (order_id, chat_ref) do update set message_id = excluded.message_id, chat_id = excluded.chat_id),
+      on conflict (order_id, chat_ref) do update set message_id = excluded.message_id, chat_id = excluded.chat_id,
+        -- a new message (not an edit of the same one) is sent now: a courier card older than its courier's release is offered anew
+        sent_at = case when telegram_messages.message_id is distinct from excluded.message_id then now() else telegram_messages.sent_at end),
     l as (
       update telegram_send_log set message = ${p.text}, message_id = ${p.messageId}
-      where shop_id = ${p.shopId} and order_id = ${p.orderId} and ${p.kind} <> 'order' and not ${p.isStatusLine ?? false}
+      where shop_id = ${p.shopId} and order_id = ${p.orderId} and ${p.kind} = 'order_status' and not ${p.isStatusLine ?? false}
         and chat_id = ${p.chatId})
     -- SENT once every recipient's new-order notification is done; showing the first recipient's message
     insert into telegram_send_log (shop_id, order_id, message, status, error, attempts, sent_at, message_id, chat_id, mock)

@@ -163,7 +163,7 @@ export class Sender {
       await postpone(sql, d.id, this.owner, plan.wait)
       return { status: 'failed', error: plan.reason, retryAt: plan.wait }
     }
-    const silent = inQuietHours(new Date(), d.time_zone, d.quiet_from, d.quiet_to)
+    const silent = !plan.loud && inQuietHours(new Date(), d.time_zone, d.quiet_from, d.quiet_to)
     const threadId = d.thread_id ? Number(d.thread_id) : null
     const base = {
       id: d.id,
@@ -204,7 +204,7 @@ export class Sender {
         m?.sendSeconds.observe({ method: out.method }, (performance.now() - callStarted) / 1000)
         m?.attempts.inc({ kind: d.kind, outcome: 'sent', error_code: '' })
         // the message is out and recorded: a failure here must not make the row look unsent (a resend)
-        await Promise.resolve(kind.afterSent?.(d, sent, ctx)).catch((error) => log.error('after_sent_failed', { ...fields, error }))
+        await Promise.resolve(kind.afterSent?.(d, sent, { ...ctx, client, token })).catch((error) => log.error('after_sent_failed', { ...fields, error }))
         return { status: 'sent' }
       } catch (err) {
         if (!(err instanceof TelegramError)) throw err

@@ -1,6 +1,7 @@
 import { safeEqual } from '../platform/http/auth'
 import type { Keyboard } from '../bot-api'
 import type { TokenCipher } from '../platform/crypto'
+import { courierCallbackData } from './courier-buttons'
 
 /**
  * The inline buttons of an order message and their callback data. Telegram limits callback data to
@@ -39,8 +40,17 @@ export const canOpenMiniApp = (publicUrl: string | undefined, chatId: string | n
  * the page inside Telegram (a Mini App signed in by Telegram), in a group a plain link; nothing else.
  */
 export function orderKeyboard(cipher: TokenCipher, publicUrl: string | undefined) {
-  return (d: { shop_id: string | number; order_id: string | number | null; status: string; chat_id?: string | null }): Keyboard | undefined => {
+  return (d: {
+    shop_id: string | number
+    order_id: string | number | null
+    status: string
+    chat_id?: string | null
+    courier_name?: string | null
+  }): Keyboard | undefined => {
     const row: Keyboard[number] = []
+    // staff may take the courier off while the delivery is not over
+    if (d.courier_name && d.order_id && (d.status === 'assembling' || d.status === 'delivering'))
+      row.push({ text: 'Снять курьера', callbackData: courierCallbackData(cipher, 'release', d.shop_id, d.order_id) })
     if (d.status === 'new' && d.order_id) row.push({ text: 'Принять', callbackData: acceptCallbackData(cipher, d.shop_id, d.order_id) })
     if (publicUrl)
       row.push(

@@ -1,6 +1,6 @@
 import type { Sql } from '../platform/db/client'
 import { queueBuyerStatus } from '../conversations'
-import { queueStatusEdit, reserveSlot, type NotificationRow, type Pacing } from '../notifications'
+import { queueCourierCards, queueStatusEdit, reserveSlot, settleUnaccepted, UNACCEPTED_OUTBOX_SQL, type NotificationRow, type Pacing } from '../notifications'
 import { ORDER_CREATED_EVENT_SQL, recordEvent, type ChangeSource } from '../events'
 import type { CreateOrderInput, EditableField, Order } from './schema'
 
@@ -26,13 +26,18 @@ export type OrderRow = {
   accepted_by: string | null
   accepted_at: Date | null
   created_at: Date
+  courier_name: string | null
+  courier_at: Date | null
+  delivery_photo: string | null
+  delivery_photo_id: string | null
+  delivered_at: Date | null
 }
 
-const ORDER_COLUMNS =
-  'id, shop_id, number, total::text as total, customer_name, customer_phone, recipient_name, recipient_phone, delivery_date::text as delivery_date, delivery_time, address, comment, items, card_text, surprise, status, accepted_by, accepted_at, created_at'
+export const ORDER_COLUMNS =
+  'id, shop_id, number, total::text as total, customer_name, customer_phone, recipient_name, recipient_phone, delivery_date::text as delivery_date, delivery_time, address, comment, items, card_text, surprise, status, accepted_by, accepted_at, created_at, courier_name, courier_at, delivery_photo, delivery_photo_id, delivered_at'
 
 /** The same columns qualified with the `o` alias, for queries that join orders with other tables. */
-const ORDER_COLUMNS_OF_O = ORDER_COLUMNS.split(', ')
+export const ORDER_COLUMNS_OF_O = ORDER_COLUMNS.split(', ')
   .map((c) => 'o.' + c)
   .join(', ')
 
@@ -56,6 +61,9 @@ export const toOrder = (r: OrderRow): Order => ({
   acceptedBy: r.accepted_by,
   acceptedAt: r.accepted_at ? new Date(r.accepted_at).toISOString() : null,
   createdAt: new Date(r.created_at).toISOString(),
+  courier: r.courier_name ? { name: r.courier_name, at: r.courier_at ? new Date(r.courier_at).toISOString() : null } : null,
+  deliveredAt: r.delivered_at ? new Date(r.delivered_at).toISOString() : null,
+  deliveryPhoto: r.delivery_photo_id ? { id: Number(r.delivery_photo_id), url: `/shops/${r.shop_id}/orders/${r.id}/photos/${r.delivery_photo_id}` } : null,
 })
 
 export type InsertResult =
@@ -117,7 +125,9 @@ export async function insertOrderOnce(
         join telegram_chats c on c.shop_id = o.shop_id and c.enabled and 'delivery_reminder' = any(c.events)
         where ${o.deliveryDate ?? null}::date is not null and ${o.deliveryTime.from}::time is not null
           and ((${o.deliveryDate ?? null}::date + ${o.deliveryTime.from}::time) at time zone sh.time_zone) > now()
-        returning id)
+        returning id),
+      -- the second call, if nobody accepts the order in time (sql/023)
+      u as (${sql.unsafe(UNACCEPTED_OUTBOX_SQL('o'))})
       -- what each first attempt needs (as loadNotification reads it), so the request reads nothing more
       select o.*, (
         select json_agg(json_build_object(
@@ -134,7 +144,7 @@ export async function insertOrderOnce(
                    'delivery_time', o.delivery_time, 'address', o.address, 'comment', o.comment, 'items', o.items, 'card_text', o.card_text,
                    'surprise', o.surprise, 'status', o.status, 'accepted_by', o.accepted_by, 'accepted_at', o.accepted_at,
                    'edited_fields', null, 'slot_starts_at', null, 'message_id', null, 'message_chat_id', null,
-                   'order_delivery_state', null, 'pending_edit_revision', null)) order by d.id)
+                   'order_delivery_state', null, 'pending_edit_revision', null, 'courier_name', null)) order by d.id)
         from d
         join shops sh on sh.id = d.shop_id
         join telegram_integrations i on i.shop_id = d.shop_id
@@ -256,9 +266,12 @@ export async function changeOrderStatus(
       orderId,
       data: { from: before!.status, to, by: { source, ...(by?.name ? { name: by.name } : {}) } },
     })
+    // couriers: the card goes out when the bouquet is being assembled, and follows the order after that
+    const cards = await queueCourierCards(tx as unknown as Sql, shopId, orderId, { create: to === 'assembling' })
+    if (to !== 'new') await settleUnaccepted(tx as unknown as Sql, orderId)
     // the buyer hears of it too (conversations), in the same transaction; the outbox's NOTIFY wakes the dispatcher
     await queueBuyerStatus(tx as unknown as Sql, orderId, to)
-    return { changed: true, order: row, editQueued }
+    return { changed: true, order: row, editQueued: editQueued || cards }
   })
 }
 
@@ -294,6 +307,9 @@ const FIELD_COLUMNS: Record<EditableField, string> = {
   cardText: 'card_text',
   surprise: 'surprise',
 }
+
+/** The fields a courier's delivery card shows (notifications/courier-messages.ts). */
+const COURIER_CARD_FIELDS: EditableField[] = ['deliveryDate', 'deliveryTime', 'address', 'recipientName', 'recipientPhone', 'comment', 'surprise']
 
 export type FieldValues = Partial<Record<EditableField, unknown>> & { deliverySlot?: { from: string | null; to: string | null } }
 
@@ -339,6 +355,8 @@ export async function editOrderFields(
         state = 'pending', next_attempt_at = now(), attempts = 0, last_error = null,
         revision = telegram_outbox.revision + 1, updated_at = now()`
     if (changed.includes('deliveryDate') || changed.includes('deliveryTime')) await moveReminders(tx as unknown as Sql, orderId)
+    // a courier card shows when, where and to whom: it follows those fields (never the money or the buyer)
+    if (changed.some((f) => COURIER_CARD_FIELDS.includes(f))) await queueCourierCards(tx as unknown as Sql, shopId, orderId)
     return { state: 'edited' as const, order: row!, changed }
   })
 }

@@ -114,6 +114,15 @@ export const OrderSchema = z.object({
   acceptedBy: z.string().nullable(),
   acceptedAt: z.string().nullable(),
   createdAt: z.string(),
+  courier: z
+    .object({ name: z.string(), at: z.string().nullable() })
+    .nullable()
+    .describe('Who took the delivery (the first press of «🚚 Беру» in a courier chat), or null'),
+  deliveredAt: z.string().nullable().describe('When the courier reported it delivered'),
+  deliveryPhoto: z
+    .object({ id: z.number(), url: z.string().describe('The image (GET, with the same credential)') })
+    .nullable()
+    .describe('The courier’s photo of the handover, or null'),
 })
 export type Order = z.infer<typeof OrderSchema>
 
@@ -247,9 +256,10 @@ export const PatchOrderBody = z
     items: S.items,
     cardText: S.cardText,
     surprise: S.surprise,
+    courier: z.null().optional().describe('null takes the courier off the order: the delivery card goes back to the couriers’ chat'),
   })
-  .refine((b) => b.status !== undefined || EDITABLE_FIELDS.some((f) => (b as Record<string, unknown>)[f] !== undefined), {
-    message: 'send a status and/or at least one order field to change',
+  .refine((b) => b.status !== undefined || b.courier !== undefined || EDITABLE_FIELDS.some((f) => (b as Record<string, unknown>)[f] !== undefined), {
+    message: 'send a status, courier: null and/or at least one order field to change',
   })
 export type PatchOrderInput = z.infer<typeof PatchOrderBody>
 

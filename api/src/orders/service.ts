@@ -55,7 +55,31 @@ const listItem = (r: OrderWithNotificationRow) => ({
 })
 
 export class OrderService {
-  constructor(private readonly deps: { sql: Sql; delivery: Sender; dispatcher: Dispatcher; log: Logger; cipher: TokenCipher }) {}
+  constructor(
+    private readonly deps: {
+      sql: Sql
+      delivery: Sender
+      dispatcher: Dispatcher
+      log: Logger
+      cipher: TokenCipher
+      /** taking a courier off an order (the couriers feature: it also retires the courier's private card) */
+      couriers?: { release(shopId: number, orderId: number, actor: Actor): Promise<boolean> }
+    },
+  ) {}
+
+  /** PATCH with `courier: null`: staff take the courier off; the delivery card goes back to the couriers' chat. */
+  async releaseCourier(shopId: number, orderId: number, actor: Actor): Promise<{ order: Order; changed: boolean; telegramEdit: 'queued' | 'none' }> {
+    const { sql, dispatcher, couriers } = this.deps
+    await getShopOr404(sql, shopId)
+    const before = await findOrder(sql, shopId, orderId)
+    if (!before) throw new NotFound(`Order ${orderId} does not exist in shop ${shopId}`, 'order_not_found')
+    if (before.courier_name && before.status !== 'assembling' && before.status !== 'delivering')
+      throw new Conflict(`The order is ${before.status}: its courier stays on record`, 'order_closed')
+    const changed = !!couriers && (await couriers.release(shopId, orderId, actor))
+    if (changed) dispatcher.wake()
+    const after = (await findOrder(sql, shopId, orderId))!
+    return { order: toOrder(after), changed, telegramEdit: changed ? 'queued' : 'none' }
+  }
 
   /** The order's buyer link (conversations/buyer-link.ts), null while no bot is connected. */
   private withLink<T extends Order>(o: T, botUsername: string | null | undefined): T & { buyerLink: string | null } {
@@ -171,6 +195,8 @@ export class OrderService {
   async patch(shopId: number, orderId: number, body: PatchOrderInput, actor: Actor) {
     const { sql, dispatcher, log } = this.deps
     await getShopOr404(sql, shopId)
+    // `courier: null` first: staff take the courier off, then anything else the body asks for
+    const released = body.courier === null ? (await this.releaseCourier(shopId, orderId, actor)).changed : false
     let changedFields: EditableField[] = []
     const fields = EDITABLE_FIELDS.filter((f) => body[f] !== undefined)
     if (fields.length) {
@@ -197,15 +223,15 @@ export class OrderService {
       if (!row) throw new NotFound(`Order ${orderId} does not exist in shop ${shopId}`, 'order_not_found')
       return {
         order: toOrder(row),
-        changed: changedFields.length > 0,
+        changed: changedFields.length > 0 || released,
         changedFields,
-        telegramEdit: changedFields.length ? ('queued' as const) : ('none' as const),
+        telegramEdit: changedFields.length || released ? ('queued' as const) : ('none' as const),
       }
     }
     const s = await this.changeStatus(shopId, orderId, body.status, body.by, actor)
     return {
       ...s,
-      changed: s.changed || changedFields.length > 0,
+      changed: s.changed || changedFields.length > 0 || released,
       changedFields,
       telegramEdit: s.telegramEdit === 'queued' || changedFields.length ? ('queued' as const) : ('none' as const),
     }

@@ -13,6 +13,8 @@ const START_RE = /^\/start(?:@([A-Za-z0-9_]+))?(?:\s+([A-Za-z0-9_-]{1,64}))?\s*$
 const HELP_RE = /^\/help(?:@([A-Za-z0-9_]+))?\s*$/
 
 export type CallbackHandler = (integration: IntegrationRow, token: string, update: TgUpdate) => Promise<void>
+/** A feature's claim on a message (a photo, a `/start <code>` that is not a connect code): true when it handled it. */
+export type MessageHandler = (integration: IntegrationRow, token: string, msg: NonNullable<TgUpdate['message']>, code?: string) => Promise<boolean>
 /** Runs after a chat was bound by its connect code and told so (e.g. a managed bot then offers the florists' group). */
 export type ChatBoundHandler = (integration: IntegrationRow, token: string, chat: { id: string; type: string }) => Promise<void>
 
@@ -35,6 +37,10 @@ export class UpdateRouter {
       onCallback: CallbackHandler
       commands: BotCommands
       publicUrl?: string
+      /** a photo message (couriers: the proof of delivery) */
+      onPhoto?: MessageHandler
+      /** `/start <code>` before it is tried as a connect code (couriers: the link their press opened) */
+      onStart?: MessageHandler
       onChatBound?: ChatBoundHandler
       /** People talking to the shop through the bot (buyers): asked first about every message. */
       conversations?: { onMessage(integration: IntegrationRow, token: string, msg: TgMessage): Promise<boolean> }
@@ -117,6 +123,8 @@ export class UpdateRouter {
     }
 
     const msg = update.message
+    // a courier's photo of the handover is theirs alone (only while their «Доставлено» waits for one)
+    if (msg?.photo?.length && msg.chat && (await this.deps.onPhoto?.(integration, token, msg))) return 'handled'
     if (msg?.chat && (await this.deps.conversations?.onMessage(integration, token, msg))) return 'handled'
     const text = msg?.text?.trim()
     if (!msg || !text || !msg.chat) return 'ignored'
@@ -141,6 +149,7 @@ export class UpdateRouter {
       this.reply(token, chatId, helpText, shopId)
       return 'handled'
     }
+    if (await this.deps.onStart?.(integration, token, msg, code)) return 'handled'
     const title = msg.chat.title ?? ([msg.chat.first_name, msg.chat.last_name].filter(Boolean).join(' ') || msg.chat.username || null)
     // Sent inside a topic of a forum supergroup: that topic becomes the recipient.
     const threadId = msg.is_topic_message && msg.message_thread_id ? msg.message_thread_id : null

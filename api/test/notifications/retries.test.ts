@@ -49,7 +49,7 @@ describe('delivery failures and retries', () => {
     const r = await h.post(`/shops/${shopId}/orders`, order('R-502'))
     expect(r.json.telegramStatus).toBe('failed')
     expect(r.json.telegram.retrying).toBe(true)
-    const [row] = await h.sql`select state, last_error from telegram_outbox where order_id = ${r.json.order.id}`
+    const [row] = await h.sql`select state, last_error from telegram_outbox where order_id = ${r.json.order.id} and kind = 'order'`
     expect(row!.state).toBe('pending')
   })
 
@@ -100,7 +100,7 @@ describe('delivery failures and retries', () => {
       expect(r.json.telegram.retrying).toBe(false)
       expect(r.json.telegram.error.toLowerCase()).toContain(reason)
       expect(r.json.telegram.errorCode).toBe(code)
-      const [d] = await h.sql`select state from telegram_outbox where order_id = ${r.json.order.id}`
+      const [d] = await h.sql`select state from telegram_outbox where order_id = ${r.json.order.id} and kind = 'order'`
       expect(d!.state).toBe('dead')
       // dispatcher passes (other shops' work may be due too) never take a dead notification again
       await h.services.dispatcher.runOnce()

@@ -42,7 +42,7 @@ describe('idempotency', () => {
       await h.sql`
       select (select count(*)::int from orders where shop_id = ${shopId}) as orders,
              (select count(*)::int from telegram_send_log where shop_id = ${shopId}) as logs,
-             (select count(*)::int from telegram_outbox where shop_id = ${shopId}) as outbox`,
+             (select count(*)::int from telegram_outbox where shop_id = ${shopId} and kind = 'order') as outbox`,
     )
     expect({ orders, logs, outbox }).toEqual({ orders: 1, logs: 1, outbox: 1 })
     expect(h.fake.sent(token).length).toBe(1)

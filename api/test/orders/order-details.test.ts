@@ -140,9 +140,14 @@ describe('what is in the bouquet', () => {
 describe('shop settings for the florist’s day', () => {
   test('defaults, a change, 422s that change nothing, and times in messages in the shop’s zone', async () => {
     const shop = await h.shop('Владивосток')
-    expect((await h.get(`/shops/${shop}/telegram/settings`)).json).toEqual({ timeZone: 'Europe/Moscow', reminderLeadMinutes: 60, summaryTime: '08:00' })
+    expect((await h.get(`/shops/${shop}/telegram/settings`)).json).toEqual({
+      timeZone: 'Europe/Moscow',
+      reminderLeadMinutes: 60,
+      summaryTime: '08:00',
+      acceptWithinMinutes: 15,
+    })
     const r = await h.request('PATCH', `/shops/${shop}/telegram/settings`, { timeZone: 'Asia/Vladivostok', reminderLeadMinutes: 90 })
-    expect(r.json).toEqual({ timeZone: 'Asia/Vladivostok', reminderLeadMinutes: 90, summaryTime: '08:00' })
+    expect(r.json).toEqual({ timeZone: 'Asia/Vladivostok', reminderLeadMinutes: 90, summaryTime: '08:00', acceptWithinMinutes: 15 })
     for (const body of [{ timeZone: 'Mars/Olympus' }, { reminderLeadMinutes: 2 }, { summaryTime: '8am' }, { other: 1 }]) {
       expect((await h.request('PATCH', `/shops/${shop}/telegram/settings`, body)).status).toBe(422)
     }

@@ -84,12 +84,14 @@ describe('the florist’s day on the settings page', () => {
           // 24-hour selects, not the browser's time input (which would say «7:30 AM» in English)
           await card.getByTestId('day-summary-time-hour').selectOption('07')
           await card.getByTestId('day-summary-time-minute').selectOption('30')
+          await card.getByTestId('day-accept-within').selectOption('off')
           await card.getByTestId('day-save').click()
           await eventually(async () => (await card.getByTestId('day-state').textContent())?.includes('Сохранено'), { message: 'saved' })
           expect((await h.get(`/shops/${shopId}/telegram/settings`)).json).toEqual({
             timeZone: 'Asia/Vladivostok',
             reminderLeadMinutes: 90,
             summaryTime: '07:30',
+            acceptWithinMinutes: null,
           })
           expect(await preview.innerText()).toContain('придёт в 07:30 по времени магазина')
           // «Отправить сводку за сегодня» sends today's now, to the chats that get the summary
@@ -98,7 +100,12 @@ describe('the florist’s day on the settings page', () => {
           await eventually(async () => (await card.getByTestId('day-state').textContent())?.includes('отправлена в 1 чат'), { message: 'sent now' })
           expect(String(h.fake.sent(token).at(-1)!.payload.text)).toStartWith('☀️')
           expect(h.fake.sent(token).length).toBe(before + 1)
-          await h.request('PATCH', `/shops/${shopId}/telegram/settings`, { timeZone: 'Europe/Moscow', reminderLeadMinutes: 60, summaryTime: '08:00' })
+          await h.request('PATCH', `/shops/${shopId}/telegram/settings`, {
+            timeZone: 'Europe/Moscow',
+            reminderLeadMinutes: 60,
+            summaryTime: '08:00',
+            acceptWithinMinutes: 15,
+          })
         }
       } finally {
         await ctx.close()

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { expect } from 'bun:test'
-import type { BrowserContext, Locator, Page } from 'playwright-core'
+import type { Locator, Page } from 'playwright-core'
 import { UI_ROOT } from '../../src/platform/ui-build'
-import { eventually, type Harness } from '../helpers'
+import { eventually } from '../helpers'
 
 const AXE = readFileSync(path.join(import.meta.dir, '..', '..', '..', 'node_modules', 'axe-core', 'axe.min.js'), 'utf8')
 

@@ -14,7 +14,9 @@ const APPROVAL: Record<string, { label: string; tone: string }> = {
  */
 export function BuyerSide(props: { order: Order }) {
   const o = () => props.order
-  const shown = () => o().buyer || o().photos.length > 0 || o().conversation.length > 0
+  // a courier's photo of the handover is shown with the courier (RecentList), not as a bouquet photo
+  const photos = () => o().photos.filter((p) => p.kind !== 'delivery')
+  const shown = () => o().buyer || photos().length > 0 || o().conversation.length > 0
   return (
     <Show when={shown()}>
       <div class="buyer-side" data-testid="buyer-side">
@@ -28,9 +30,9 @@ export function BuyerSide(props: { order: Order }) {
             )}
           </Show>
         </p>
-        <Show when={o().photos.length}>
+        <Show when={photos().length}>
           <ul class="buyer-photos">
-            <For each={o().photos}>{(p) => <Photo photo={p} />}</For>
+            <For each={photos()}>{(p) => <Photo photo={p} />}</For>
           </ul>
         </Show>
         <Show when={o().conversation.length}>

@@ -20,6 +20,7 @@ const ZONES: [string, string][] = [
 ]
 
 const LEADS = [15, 30, 45, 60, 90, 120, 180]
+const ACCEPT_WITHIN = [5, 10, 15, 20, 30, 45, 60, 90, 120]
 
 const dayMonth = (day: string) => {
   const [, , m, d] = /^(\d{4})-(\d{2})-(\d{2})$/.exec(day) ?? []
@@ -37,6 +38,8 @@ export function DayCard(props: { api: ShopApi }) {
   const [state, setState] = createSignal<{ kind: 'idle' | 'saving' | 'saved' | 'error' | 'sending' | 'sent'; text?: string }>({ kind: 'idle' })
 
   const value = <K extends keyof ShopSettings>(k: K): ShopSettings[K] | undefined => (draft()[k] as ShopSettings[K] | undefined) ?? settings()?.[k]
+  // null switches the second call off, so it cannot fall back to the saved value like the others
+  const accept = () => ('acceptWithinMinutes' in draft() ? draft().acceptWithinMinutes : settings()?.acceptWithinMinutes)
   const dirty = () => Object.entries(draft()).some(([k, v]) => v !== settings()?.[k as keyof ShopSettings])
 
   const load = async () => {
@@ -120,6 +123,27 @@ export function DayCard(props: { api: ShopApi }) {
               </select>
             </div>
             <div class="field">
+              <label class="label" for="day-accept">
+                Если заказ не приняли
+              </label>
+              <select
+                id="day-accept"
+                class="input"
+                data-testid="day-accept-within"
+                value={accept() == null ? 'off' : String(accept())}
+                onChange={(e) => setDraft((d) => ({ ...d, acceptWithinMinutes: e.currentTarget.value === 'off' ? null : Number(e.currentTarget.value) }))}
+              >
+                <option value="off">не напоминать</option>
+                <For each={[...new Set([...ACCEPT_WITHIN, accept() ?? 15])].sort((a, b) => a - b)}>
+                  {(m) => (
+                    <option value={String(m)}>
+                      {m < 60 ? `через ${m} мин` : m % 60 ? `через ${Math.floor(m / 60)} ч ${m % 60} мин` : `через ${m / 60} ч`}
+                    </option>
+                  )}
+                </For>
+              </select>
+            </div>
+            <div class="field">
               <label class="label" for="day-summary">
                 Утренняя сводка в
               </label>
@@ -133,8 +157,8 @@ export function DayCard(props: { api: ShopApi }) {
             </div>
           </div>
           <p class="help">
-            Напоминание приходит в чаты с «Напоминаниями о доставке», если заказ ещё не собирается. Сводка — в чаты с «Утренней сводкой». Время в сообщениях —
-            по часовому поясу магазина.
+            Напоминание приходит в чаты с «Напоминаниями о доставке», если заказ ещё не собирается. Сводка — в чаты с «Утренней сводкой». Заказ, который никто
+            не принял, бот напомнит ещё раз в чатах сотрудников и владельцу — со звуком даже в тихие часы. Время в сообщениях — по часовому поясу магазина.
           </p>
           <div class="actions">
             <button type="submit" class="btn primary" data-testid="day-save" disabled={!dirty() || state().kind === 'saving'}>

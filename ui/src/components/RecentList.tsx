@@ -1,5 +1,5 @@
-import { createSignal, For, Show } from 'solid-js'
-import { userMessage, type Order } from '../api'
+import { createResource, createSignal, For, Show } from 'solid-js'
+import { photoObjectUrl, userMessage, type Order } from '../api'
 import { BuyerSide } from './BuyerSide'
 import { clockTime, exactTime, explainError, formatMoney, notificationWords, orderStatusWord, relativeTime } from '../format'
 
@@ -89,6 +89,16 @@ function Row(props: { order: Order; now: number; onRetry: (orderId: number) => P
           </button>
         </Show>
       </div>
+      <Show when={props.order.courier}>
+        {(c) => (
+          <p class="recent-courier small" data-testid="order-courier">
+            🚚 Курьер: <b>{c().name}</b>
+            <Show when={c().at}> · взял в {hhmm(c().at!)}</Show>
+            <Show when={props.order.deliveredAt}> · доставил в {hhmm(props.order.deliveredAt!)}</Show>
+          </p>
+        )}
+      </Show>
+      <Show when={props.order.deliveryPhoto}>{(p) => <DeliveryPhoto url={p().url} number={props.order.number} />}</Show>
       <BuyerSide order={props.order} />
       <Show when={n().status === 'skipped'}>
         <p class="recent-reason small muted" data-testid="skipped-reason">
@@ -111,5 +121,22 @@ function Row(props: { order: Order; now: number; onRetry: (orderId: number) => P
         </p>
       </Show>
     </li>
+  )
+}
+
+const hhmm = (iso: string) => new Date(iso).toLocaleTimeString('ru-RU', { hour: '2-digit', minute: '2-digit' })
+
+/** The courier's photo of the handover (fetched with the page's credential). */
+function DeliveryPhoto(props: { url: string; number: string }) {
+  const [src] = createResource(
+    () => props.url,
+    (u) => photoObjectUrl(u).catch(() => null),
+  )
+  return (
+    <div class="recent-photo" data-testid="delivery-photo">
+      <Show when={src()} fallback={<span class="small muted">📷 Фото вручения получено</span>}>
+        {(s) => <img src={s()} alt={`Фото вручения заказа №${props.number}`} width="120" height="120" />}
+      </Show>
+    </div>
   )
 }

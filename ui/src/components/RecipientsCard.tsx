@@ -97,22 +97,45 @@ export function RecipientsCard(props: { api: ShopApi; recipients: Recipient[]; o
                     {explainError(r.lastError ?? '', r.lastErrorCode ?? (r.state === 'removed' ? 'bot_kicked' : null)).action}
                   </p>
                 </Show>
-                <fieldset class="events" disabled={busy() === r.id}>
-                  <legend class="visually-hidden">События для этого чата</legend>
-                  <For each={EVENTS}>
-                    {(e) => (
-                      <label class="check">
-                        <input
-                          type="checkbox"
-                          data-testid={`event-${e.id}`}
-                          checked={r.events.includes(e.id)}
-                          onChange={(ev) => toggleEvent(r, e.id, ev.currentTarget.checked)}
-                        />
-                        {e.label}
-                      </label>
-                    )}
-                  </For>
-                </fieldset>
+                <div class="recipient-row">
+                  <label class="label small" for={`role-${r.id}`}>
+                    Кто в чате
+                  </label>
+                  <select
+                    id={`role-${r.id}`}
+                    class="input small"
+                    data-testid="recipient-role"
+                    value={r.role}
+                    disabled={busy() === r.id}
+                    onChange={(ev) => change(r, { role: ev.currentTarget.value as Recipient['role'] })}
+                  >
+                    <option value="staff">Сотрудники магазина</option>
+                    <option value="courier">Курьеры</option>
+                  </select>
+                </div>
+                <Show when={r.role === 'courier'}>
+                  <p class="help small" data-testid="recipient-courier-help">
+                    Сюда приходят только карточки доставки с кнопкой «🚚 Беру»: когда, куда и кому — без суммы, состава и данных покупателя.
+                  </p>
+                </Show>
+                <Show when={r.role !== 'courier'}>
+                  <fieldset class="events" disabled={busy() === r.id}>
+                    <legend class="visually-hidden">События для этого чата</legend>
+                    <For each={EVENTS}>
+                      {(e) => (
+                        <label class="check">
+                          <input
+                            type="checkbox"
+                            data-testid={`event-${e.id}`}
+                            checked={r.events.includes(e.id)}
+                            onChange={(ev) => toggleEvent(r, e.id, ev.currentTarget.checked)}
+                          />
+                          {e.label}
+                        </label>
+                      )}
+                    </For>
+                  </fieldset>
+                </Show>
                 <div class="recipient-row">
                   <label class="check">
                     <input

@@ -9,3 +9,4 @@ export { orderText, type KeyboardFor, type OrderData } from './order'
 export function notificationKinds(keyboard?: KeyboardFor): MessageKinds {
   return new MessageKinds([orderKind(keyboard), orderStatusKind(keyboard), deliveryReminderKind, dailySummaryKind] as never[])
 }
+export { courierBuyerNewsKind, courierCardKind, courierReportKind, orderUnacceptedKind, type CourierKeyboardFor } from './courier'

@@ -1,5 +1,5 @@
 import type postgres from 'postgres'
-import type { ErrorCode, Keyboard, SentMessage } from '../../bot-api'
+import type { ErrorCode, Keyboard, SentMessage, TelegramClient } from '../../bot-api'
 import type { Sql } from '../../platform/db/client'
 import type { Metrics } from '../../platform/metrics'
 
@@ -60,10 +60,14 @@ export type Outgoing =
  * send. `ownMessage`: this is the order's own message in a recipient chat (status edits edit it; the
  * send log shows it). `settleEditRevision`: a pending status edit this message makes moot.
  */
-export type Plan = { skip: string } | { wait: Date; reason: string } | { send: Outgoing; ownMessage?: boolean; settleEditRevision?: number | null }
+export type Plan =
+  | { skip: string }
+  | { wait: Date; reason: string }
+  /** `loud`: sent with sound even inside the chat's quiet hours (the second call for an unaccepted order) */
+  | { send: Outgoing; ownMessage?: boolean; settleEditRevision?: number | null; loud?: boolean }
 
 /** What a kind may use besides its row: the database (a summary reads the day), metrics. */
-export type KindContext = { sql: Sql; metrics?: Metrics }
+export type KindContext = { sql: Sql; metrics?: Metrics; client?: TelegramClient; token?: string }
 
 export interface MessageKind<D = unknown> {
   /** The outbox `kind` value (lower case and underscores). */

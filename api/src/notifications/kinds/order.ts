@@ -37,16 +37,24 @@ export type OrderData = {
   order_delivery_state: 'pending' | 'done' | 'dead' | null
   /** The revision of this recipient's pending status edit when the row was read (new-order rows only). */
   pending_edit_revision: number | null
+  /** who delivers it (couriers): the staff message shows it, with «Снять курьера» */
+  courier_name: string | null
 }
 
 /** The buttons under an order's message (orders/buttons.ts builds them; injected so imports run one way). */
-export type KeyboardFor = (o: { shop_id: string; order_id: string | null; status: string; chat_id: string | null }) => Keyboard | undefined
+export type KeyboardFor = (o: {
+  shop_id: string
+  order_id: string | null
+  status: string
+  chat_id: string | null
+  courier_name?: string | null
+}) => Keyboard | undefined
 
 /** The order family's read, over the outbox row `d` and its shop `s` (the shared statement's aliases). */
 const loadOrder = (sql: Sql) => sql`
   select o.number, o.total::text as total, o.customer_name, o.customer_phone, o.recipient_name, o.recipient_phone,
          o.delivery_date::text as delivery_date, o.delivery_time, o.address, o.comment, o.items, o.card_text, o.surprise,
-         o.status, o.accepted_by, o.accepted_at, o.edited_fields,
+         o.status, o.accepted_by, o.accepted_at, o.edited_fields, o.courier_name,
          case when o.delivery_date is not null and o.delivery_slot_from is not null
               then (o.delivery_date + o.delivery_slot_from) at time zone s.time_zone end as slot_starts_at,
          m.message_id, m.chat_id as message_chat_id,
@@ -81,6 +89,7 @@ export function orderText(n: Notification<OrderData>): string {
       acceptedBy: o.accepted_by,
       acceptedAt: o.accepted_at,
       editedFields: o.edited_fields,
+      courierName: o.courier_name,
     },
     n.shop_name,
     n.time_zone,
@@ -88,7 +97,7 @@ export function orderText(n: Notification<OrderData>): string {
 }
 
 const keyboardOf = (keyboard: KeyboardFor | undefined, n: Notification<OrderData>) =>
-  keyboard?.({ shop_id: n.shop_id, order_id: n.order_id, status: n.data?.status ?? '', chat_id: n.chat_id })
+  keyboard?.({ shop_id: n.shop_id, order_id: n.order_id, status: n.data?.status ?? '', chat_id: n.chat_id, courier_name: n.data?.courier_name })
 
 /** A new order: its message, with «Принять» while it is new; a pending edit it already shows is settled. */
 export function orderKind(keyboard?: KeyboardFor): MessageKind<OrderData> {
