@@ -69,8 +69,6 @@ export type TgMessage = {
   managed_bot_created?: { bot: TgUser }
   /** the message this one replies to (Telegram includes it once, without its own reply) */
   reply_to_message?: Omit<TgMessage, 'reply_to_message'>
-  /** Bot API 9.6: a bot the user created through the manager bot */
-  managed_bot_created?: { bot: TgUser }
 }
 export type TgUpdate = {
   update_id: number
