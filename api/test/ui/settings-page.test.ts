@@ -284,7 +284,7 @@ describe('settings page in Chromium', () => {
     })
     const c = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'ru-RU' })
     try {
-      const link = await secured.post('/shops/1/owner-link', {}, { authorization: 'Bearer correct-horse-battery' })
+      const link = await secured.post('/shops/1/owner-link', {}, { authorization: 'Bearer correct-horse-battery-staple-0123456789' })
       expect(link.status).toBe(201)
       const p = await openPage(c, pageErrors)
       await p.goto(link.json.url)
