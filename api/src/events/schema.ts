@@ -16,7 +16,11 @@ export const EventSchema = z.object({
 export const FeedQuery = z.object({
   after: z.string().max(40).optional().describe('The last event id you have (`nextCursor` of the previous page); omitted: from the oldest kept'),
   limit: z.coerce.number().int().min(1).max(1000).optional(),
-  types: z.string().max(1000).optional().describe('Comma-separated event types'),
+  // Elysia hands a comma-separated value over as a list
+  types: z
+    .union([z.string().max(1000), z.array(z.string().max(100)).max(50)])
+    .optional()
+    .describe('Comma-separated event types'),
 })
 
 export const FeedResponse = z.object({ items: z.array(EventSchema), nextCursor: z.string().nullable() })

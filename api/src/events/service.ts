@@ -56,14 +56,10 @@ export function parseEventCursor(v: string | undefined): number {
 export class EventService {
   constructor(private readonly deps: { sql: Sql; cipher: TokenCipher; log: Logger; resolve?: (host: string) => Promise<string[]>; wake?: () => void }) {}
 
-  async feed(p: Principal | undefined, q: { after?: string; limit?: number; types?: string }) {
+  async feed(p: Principal | undefined, q: { after?: string; limit?: number; types?: string | string[] }) {
     const shopId = scopeOf(p)
-    const types = q.types
-      ? q.types
-          .split(',')
-          .map((t) => t.trim())
-          .filter(Boolean)
-      : null
+    const list = (Array.isArray(q.types) ? q.types : (q.types?.split(',') ?? [])).map((t) => t.trim()).filter(Boolean)
+    const types = list.length ? list : null
     const unknown = types?.filter((t) => !(EVENT_TYPES as readonly string[]).includes(t)) ?? []
     if (unknown.length)
       throw new Invalid(`Unknown event types: ${unknown.join(', ')}`, [{ path: 'types', message: `unknown: ${unknown.join(', ')}` }], 'invalid_types')

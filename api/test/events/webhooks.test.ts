@@ -247,10 +247,10 @@ describe('scoped by credential', () => {
     expect(feedA.status).toBe(200)
     expect(feedA.json.items.length).toBeGreaterThan(0)
     expect(feedA.json.items.every((e: { shopId: number }) => e.shopId === a.shopId)).toBe(true)
-    const all = await h.get(`/events?limit=1000&types=order.created`, op)
+    const all = await h.get(`/events?limit=1000&types=order.created,webhook.test`, op)
     const shops = new Set(all.json.items.map((e: { shopId: number }) => e.shopId))
     expect(shops.has(a.shopId) && shops.has(b.shopId)).toBe(true)
-    expect(all.json.items.every((e: { type: string }) => e.type === 'order.created')).toBe(true)
+    expect(all.json.items.every((e: { type: string }) => e.type === 'order.created' || e.type === 'webhook.test')).toBe(true)
     // the cursor moves on: the next page starts after the last event seen
     const page1 = await h.get('/events?limit=2', op)
     const page2 = await h.get(`/events?limit=2&after=${page1.json.nextCursor}`, op)
