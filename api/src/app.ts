@@ -148,6 +148,7 @@ export function createApp(s: Services, opts: { uiDist?: string } = {}) {
           writesPerMinute: s.config.RATE_LIMIT_WRITES_PER_MINUTE,
           writesBurst: s.config.RATE_LIMIT_WRITES_BURST,
           testIntervalMs: s.config.TEST_MESSAGE_INTERVAL_MS,
+          share: s.replicas.share,
         }),
       )
       .use(

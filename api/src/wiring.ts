@@ -24,6 +24,7 @@ import { CourierService } from './couriers'
 import { EventService, WebhookSender, defaultWebhookConfig, type WebhookConfig } from './events'
 import { ShopService } from './shops'
 import { ManagedBotService, ManagerPoller } from './managed'
+import { ReplicaRegistry } from './platform/http/replicas'
 import { BotCommands, createCallbackHandler, Poller, UpdateRouter, type CallbackHandler } from './updates'
 
 export type Services = ReturnType<typeof createServices>
@@ -163,6 +164,8 @@ export function createServices(p: {
   })
   const events = new EventService({ sql, cipher, log, resolve, wake: () => webhookSender.wake() })
   const shops = new ShopService({ sql, client, cipher, log, timeoutMs: config.TELEGRAM_TIMEOUT_MS })
+  // per-shop rate limits as one budget across replicas (platform/http/replicas.ts)
+  const replicas = new ReplicaRegistry({ sql, log, id: delivery.owner })
   const poller = new Poller({ sql, client, cipher, router: updates, log, intervalMs: config.POLL_INTERVAL_MS })
   return {
     config,
@@ -187,19 +190,21 @@ export function createServices(p: {
     events,
     webhookSender,
     shops,
+    replicas,
     managed,
     managerPoller,
     /** Background work: the dispatcher always, the poller only when no webhook can reach us. */
     start() {
       dispatcher.start()
       webhookSender.start()
+      replicas.start()
       if (!config.PUBLIC_URL) poller.start()
       // the manager bot: its webhook pointed at us, or polled like the shops' bots
       if (managed.manager.configured && config.PUBLIC_URL) managed.manager.me().catch((error) => log.warn('manager_bot_not_ready', { error }))
       if (!config.PUBLIC_URL) managerPoller?.start()
     },
     async stop() {
-      await Promise.all([dispatcher.stop(), poller.stop(), live.stop(), webhookSender.stop(), managerPoller?.stop()])
+      await Promise.all([dispatcher.stop(), poller.stop(), live.stop(), webhookSender.stop(), managerPoller?.stop(), replicas.stop()])
       await delivery.settle()
       await updates.settle()
       await managed.settle()

@@ -84,13 +84,15 @@ export async function claimDueNotifications(
       where d.state = 'pending' and d.next_attempt_at <= now()
         and (d.locked_until is null or d.locked_until < now())
         and (c.next_send_at is null or c.next_send_at <= now())
+        -- a group's last quarter of the minute is for new orders (sql/024): edits wait their turn
+        and (d.kind = 'order' or chat_edit_room(c.sent_window, c.chat_id, ${pacing.groupPerMinute}::int))
       order by d.next_attempt_at
       -- Rows, not chats: a chat with a backlog fills several, so look well past \`limit\`.
       limit ${limit * 16}
       for update of d skip locked
     ),
     chats as (
-      select c.id, ${paceSql(sql, pacing)} as pace_ms
+      select c.id, ${paceSql(sql, pacing)} as pace_ms, chat_edit_room(c.sent_window, c.chat_id, ${pacing.groupPerMinute}::int) as edit_room
       from telegram_chats c
       where c.id in (select chat_ref from candidates)
         and (c.next_send_at is null or c.next_send_at <= now())
@@ -108,6 +110,7 @@ export async function claimDueNotifications(
         select d.id from telegram_outbox d
         where d.chat_ref = ch.id and d.state = 'pending' and d.next_attempt_at <= now()
           and (d.locked_until is null or d.locked_until < now())
+          and (d.kind = 'order' or ch.edit_room)
         order by (d.kind <> 'order'), d.next_attempt_at, d.id
         limit 1
         for update skip locked) p

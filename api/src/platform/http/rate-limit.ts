@@ -3,8 +3,9 @@ import { errorBody } from './errors'
 
 /**
  * Per-shop limits on what a client can make us do, so one shop (or a looping POS, or a stolen key)
- * cannot flood its chat or the service. Token buckets in this process: with N replicas a shop gets at
- * most N× the budget, which still bounds it; Telegram's own per-chat pace is kept by the outbox.
+ * cannot flood its chat or the service. Token buckets in this process, each budget divided by the
+ * number of live replicas (replicas.ts), so N replicas together hold one budget; Telegram's own
+ * per-chat pace is kept by the outbox.
  */
 export type RateLimits = {
   /** POST /shops/{id}/orders: sustained per minute (0 disables) and burst. */
@@ -15,6 +16,8 @@ export type RateLimits = {
   writesBurst: number
   /** POST /shops/{id}/telegram/test (and its per-recipient variants): at most one per this many ms. */
   testIntervalMs: number
+  /** This process' fraction of every budget (1 / live replicas, replicas.ts); 1 when unset. */
+  share?: () => number
 }
 
 type Bucket = { tokens: number; at: number }
@@ -22,10 +25,17 @@ export type Limit = { perMs: number; burst: number }
 
 export class RateLimiter {
   private readonly buckets = new Map<string, Bucket>()
-  constructor(private readonly now: () => number = Date.now) {}
+  /** `share`: this process' fraction of every budget (1 / live replicas, see replicas.ts). */
+  constructor(
+    private readonly now: () => number = Date.now,
+    private readonly share: () => number = () => 1,
+  ) {}
 
   /** Takes one token; returns 0 when allowed, else the ms until one is available. */
-  take(key: string, limit: Limit): number {
+  take(key: string, whole: Limit): number {
+    const s = this.share()
+    // one budget across replicas: each refills at its share, and holds at least one token of burst
+    const limit = s >= 1 ? whole : { perMs: whole.perMs * s, burst: Math.max(1, whole.burst * s) }
     const now = this.now()
     const b = this.buckets.get(key) ?? { tokens: limit.burst, at: now }
     b.tokens = Math.min(limit.burst, b.tokens + (now - b.at) * limit.perMs)
@@ -69,7 +79,7 @@ export function bucketOf(method: string, path: string, limits: RateLimits): { ke
 }
 
 /** Registered after auth, so only requests that would be served spend a shop's budget. */
-export const rateLimit = (limits: RateLimits, limiter = new RateLimiter()) =>
+export const rateLimit = (limits: RateLimits, limiter = new RateLimiter(Date.now, limits.share)) =>
   new Elysia({ name: 'rate-limit' }).onRequest(({ request, set }) => {
     const b = bucketOf(request.method, new URL(request.url).pathname, limits)
     if (!b) return
