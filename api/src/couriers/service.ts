@@ -1,6 +1,6 @@
 import { TelegramError, tgUserName, type TelegramClient, type TgUpdate } from '../bot-api'
 import { findIntegration, isRecipientChat, safeDecrypt, shopForMessages, type IntegrationRow } from '../connect'
-import { mapUrl, renderPrivateCard, type DeliveryFields } from '../notifications'
+import { deliveryFieldsOf, mapUrl, renderPrivateCard, type DeliveryFields } from '../notifications'
 import {
   assignCourier,
   completeDelivery,
@@ -24,16 +24,7 @@ import { awaitingPhoto, contactOf, forgetContact, isCourierChat, saveContact, se
 type Message = NonNullable<TgUpdate['message']>
 type Press = NonNullable<TgUpdate['callback_query']>
 
-const fields = (o: CourierOrderRow): DeliveryFields => ({
-  number: o.number,
-  deliveryDate: o.delivery_date,
-  deliveryTime: o.delivery_time,
-  address: o.address,
-  recipientName: o.recipient_name,
-  recipientPhone: o.recipient_phone,
-  comment: o.comment,
-  surprise: o.surprise,
-})
+const fields = (o: CourierOrderRow): DeliveryFields => deliveryFieldsOf(o)
 
 /**
  * The courier's side of the bot: «🚚 Беру» in a courier chat, the private card with its buttons,

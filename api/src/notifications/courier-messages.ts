@@ -18,6 +18,30 @@ export type DeliveryFields = {
   surprise: boolean
 }
 
+/** The delivery fields of an order row as SQL returns them (the only columns a courier's card may read). */
+export type DeliveryRow = {
+  number: string
+  delivery_date: string | null
+  delivery_time: string | null
+  address: string | null
+  recipient_name: string | null
+  recipient_phone: string | null
+  comment: string | null
+  surprise: boolean
+}
+
+/** Row → card fields, written once for the group card and the private card. */
+export const deliveryFieldsOf = (o: DeliveryRow): DeliveryFields => ({
+  number: o.number,
+  deliveryDate: o.delivery_date,
+  deliveryTime: o.delivery_time,
+  address: o.address,
+  recipientName: o.recipient_name,
+  recipientPhone: o.recipient_phone,
+  comment: o.comment,
+  surprise: o.surprise,
+})
+
 const cut = (v: string | null | undefined, max: number) => {
   if (!v) return null
   const chars = Array.from(v)

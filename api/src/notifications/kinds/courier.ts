@@ -1,6 +1,7 @@
 import type { Keyboard } from '../../bot-api'
 import type { Sql } from '../../platform/db/client'
 import {
+  deliveryFieldsOf,
   renderBuyerDeliveryNews,
   renderCourierCard,
   renderCourierCardRetired,
@@ -51,14 +52,7 @@ const cardText = (n: Notification<CourierCardData>) => {
   const o = n.data!
   return renderCourierCard(
     {
-      number: o.number,
-      deliveryDate: o.delivery_date,
-      deliveryTime: o.delivery_time,
-      address: o.address,
-      recipientName: o.recipient_name,
-      recipientPhone: o.recipient_phone,
-      comment: o.comment,
-      surprise: o.surprise,
+      ...deliveryFieldsOf(o),
       status: o.status,
       courierName: o.courier_name,
       courierAt: o.courier_at,
