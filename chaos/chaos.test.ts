@@ -416,6 +416,7 @@ test('3. database restart mid-run: clean 503s, recovery by itself, nothing accep
     }
     const workers = [...Array.from({ length: 20 }, worker), prober(), supervisor()]
     await Bun.sleep(3000)
+    await pg.checkpoint()
     const stopAt = Date.now()
     await pg.stop()
     const downAt = Date.now()
