@@ -67,7 +67,7 @@ console.log(['figure', 'value', 'baseline', 'ratio', 'goal'].map((h, i) => cell(
 console.log(w.map((n) => '─'.repeat(n)).join('─┼─'))
 for (const r of rows) console.log([r.figure, r.value, r.baseline, r.ratio, r.goal ?? ''].map((h, i) => cell(h, w[i]!)).join(' │ '))
 if (results.peak?.table) {
-  const pw = [42, 20, 20, 20, 22]
+  const pw = [42, 20, 20, 20, 20, 22]
   const p = results.peak
   console.log(
     `\npeak day: ${p.shops} shops, ${p.loadSec} s of orders + statuses ${p.statusGapMs / 1000} s apart, fake enforcing 30/s per bot, 1/s per chat, 20/min per group; ${p.drained ? `drained at ${p.drainedSec} s` : `NOT drained after ${p.drainedSec} s (${p.pendingAtEnd} pending)`}`,

@@ -10,15 +10,21 @@ import { hooks, fakeOptions, sql, log, row, fmt, results, startService, sources,
 const PEAK_SHOPS = QUICK ? 200 : 1000
 const PEAK_HOT = QUICK ? 2 : 3 // group chats getting 40 orders a minute: twice the group limit
 const PEAK_GROUPS = QUICK ? 10 : 20 // group chats inside the limit: an order every 15–25 s, ≤ 15 messages a minute with its edits
+const PEAK_BUSY = QUICK ? 2 : 5 // edit-heavy groups: 10 new orders a minute (half the limit), 4 status changes each (50 messages wanted a minute)
 const PEAK_LOAD_SEC = QUICK ? 20 : 45
 const PEAK_STATUS_GAP_MS = 4000
 const PEAK_DRAIN_SEC = QUICK ? 150 : 300
 const PEAK_LIMITS = { perBotPerSec: 30, perChatPerSec: 1, perGroupPerMin: 20, retryAfterSec: 1 }
 const PEAK_STATUSES = ['accepted', 'assembling', 'delivering', 'done'] as const
 const PEAK_LABELS = ['Принят', 'Собирается', 'Доставляется', 'Выполнен'] // STATUS_LABELS of the four, in order
-type PeakClass = 'private' | 'group' | 'hot'
-export const PEAK_CLASSES: PeakClass[] = ['private', 'group', 'hot']
-export const PEAK_CLASS_NAMES: Record<PeakClass, string> = { private: 'private chats', group: 'groups ≤ limit', hot: 'hot groups 2×' }
+type PeakClass = 'private' | 'group' | 'busy' | 'hot'
+export const PEAK_CLASSES: PeakClass[] = ['private', 'group', 'busy', 'hot']
+export const PEAK_CLASS_NAMES: Record<PeakClass, string> = {
+  private: 'private chats',
+  group: 'groups ≤ limit',
+  busy: 'edit-heavy groups',
+  hot: 'hot groups 2×',
+}
 
 /** A small seeded PRNG, so every run posts the same schedule. */
 function mulberry32(seed: number) {
@@ -75,17 +81,20 @@ type PeakOrder = {
 export async function peak() {
   const rnd = mulberry32(17)
   const loadMs = PEAK_LOAD_SEC * 1000
-  log(`peak: ${PEAK_SHOPS} shops (${PEAK_HOT} hot groups at 40 orders/min, ${PEAK_GROUPS} groups inside the limit), ${PEAK_LOAD_SEC} s of orders`)
+  log(
+    `peak: ${PEAK_SHOPS} shops (${PEAK_HOT} hot groups at 40 orders/min, ${PEAK_GROUPS} groups inside the limit, ${PEAK_BUSY} edit-heavy groups at 10 orders/min), ${PEAK_LOAD_SEC} s of orders`,
+  )
   const ids = (
     await sql<{ id: string }[]>`insert into shops (name, summary_time)
        select 'Bench peak ' || g, (now() at time zone 'Europe/Moscow' + interval '12 hours')::time from generate_series(1, ${PEAK_SHOPS}) g returning id`
   ).map((r) => Number(r.id))
-  // Shop k: the first PEAK_HOT are hot groups, the next PEAK_GROUPS quiet groups, the rest private chats.
+  // Shop k: the first PEAK_HOT are hot groups, the next PEAK_BUSY edit-heavy groups, the next PEAK_GROUPS quiet groups, the rest private chats.
   const shops = ids.map((id, k) => {
-    const cls: PeakClass = k < PEAK_HOT ? 'hot' : k < PEAK_HOT + PEAK_GROUPS ? 'group' : 'private'
+    const cls: PeakClass = k < PEAK_HOT ? 'hot' : k < PEAK_HOT + PEAK_BUSY ? 'busy' : k < PEAK_HOT + PEAK_BUSY + PEAK_GROUPS ? 'group' : 'private'
     const chat = cls === 'private' ? String(3_000_000 + k) : String(-1_001_000_000_000 - k)
     const times: number[] = []
     if (cls === 'hot') for (let t = rnd() * 1500; t < loadMs; t += 1500) times.push(t)
+    else if (cls === 'busy') for (let t = rnd() * 6000; t < loadMs; t += 6000 + rnd() * 1000) times.push(t)
     else if (cls === 'group') for (let t = rnd() * 20_000; t < loadMs; t += 15_000 + rnd() * 10_000) times.push(t)
     else if (rnd() < 0.2)
       for (let t = rnd() * 10_000; t < loadMs; t += 6000 + rnd() * 8000) times.push(t) // a busier shop
@@ -324,6 +333,7 @@ export async function peak() {
     shops: PEAK_SHOPS,
     hotShops: PEAK_HOT,
     groupShops: PEAK_GROUPS,
+    editHeavyGroupShops: PEAK_BUSY,
     loadSec: PEAK_LOAD_SEC,
     statusGapMs: PEAK_STATUS_GAP_MS,
     fakeLimits: PEAK_LIMITS,
@@ -383,6 +393,7 @@ export async function peak() {
   // under the fake's limits (each message as early as 1/s per chat and 20 per minute per group allow)
   row('Peak day: new-order lag p99, private chats (vs 1 s slot)', byClass.private.newOrderLagMs.p99, 1000, 'ms', '≤ 3 s', 0)
   row('Peak day: new-order lag p99, groups ≤ limit (vs 1 s slot)', byClass.group.newOrderLagMs.p99, 1000, 'ms', '≤ 3 s', 0)
+  row('Peak day: new-order lag p99, edit-heavy groups 10/min + 4 edits (vs 1 s slot)', byClass.busy.newOrderLagMs.p99, 1000, 'ms', '≤ 3.5 s', 0)
   row('Peak day: new-order lag p99, hot groups 2× (vs the ideal sender)', byClass.hot.newOrderLagMs.p99, byClass.hot.newOrderLagIdealMs.p99, 'ms', undefined, 0)
   row('Peak day: 429s received, all classes', total429, 0, '429s', '0', 0)
   row('Peak day: orders without an accepted sendMessage', totalLost, 0, 'orders', '0', 0)

@@ -1,8 +1,10 @@
 import postgres from 'postgres'
 import type { Sql } from '../../api/src/platform/db/client'
-import { sendLogSummary } from '../../api/src/connect/repository'
-import { load, round, summary } from '../lib'
-import { sql, pg, log, row, results, startService, AUTH, QUICK, STATUS_ROWS, STATUS_SHOPS } from './context'
+import path from 'node:path'
+import { readStatus } from '../../api/src/connect/status-read'
+import { freePort, load, round, sampleOrder, spawnProc, summary, waitHealthy } from '../lib'
+import { sql, pg, log, row, results, runDir, startService, AUTH, QUICK, STATUS_ROWS, STATUS_SHOPS } from './context'
+import { elysiaCost } from './elysia-cost'
 
 // =====================================================================================
 // 3. Status with 1,000,000 send-log rows
@@ -58,6 +60,23 @@ export async function status() {
   await load({ total: 200, concurrency: 16, make: getHot })
   const hot16 = await load({ total: N, concurrency: 16, make: getHot })
   await svc.stop()
+  // the goal's baseline: a bare insert (Bun.serve doing one INSERT) at the same concurrency, same moment
+  const bport = freePort()
+  const bare = spawnProc(['bun', 'bench/baseline-server.ts'], { DATABASE_URL: pg.url, PORT: String(bport) }, bport, path.join(runDir, 'status-baseline.log'))
+  await waitHealthy(`http://127.0.0.1:${bport}/health`, performance.now(), 30_000, bare.proc)
+  const insertAt = (i: number) => ({
+    url: `http://127.0.0.1:${bport}/shops/${lo}/orders`,
+    init: { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(sampleOrder(`SB-${i}`, '100.00')) },
+  })
+  await load({ total: 200, concurrency: 16, make: (i) => insertAt(-1 - i) })
+  const bare16 = await load({ total: N, concurrency: 16, make: insertAt })
+  await bare.stop()
+  log(`  hot shop status c=16 p99 ${hot16.latencyMs.p99} ms; bare insert c=16 p99 ${bare16.latencyMs.p99} ms`)
+  log('status: what Elysia costs per request (in-process, c=1)')
+  const framework = await elysiaCost(hot, lo, QUICK ? 300 : 1000)
+  log(
+    `  status p50 ${framework.status.httpMs.p50} ms through Elysia vs ${framework.status.directMs.p50} ms direct; POST /orders ${framework.orders.httpMs.p50} vs ${framework.orders.directMs.p50} ms; /health ${framework.healthMs.p50} ms`,
+  )
   // what the status did before the per-hour counters: count the hot shop's 7-day window row by row
   const windowCount = () => sql`
     select count(*) filter (where status = 'SENT') as sent, count(*) filter (where status = 'FAILED') as failed
@@ -73,11 +92,11 @@ export async function status() {
 
   // baseline: the very query of the status route, straight through postgres.js
   const direct: number[] = []
-  for (let i = 0; i < 200; i++) await sendLogSummary(sql, shopAt(i))
+  for (let i = 0; i < 200; i++) await readStatus(sql, shopAt(i))
   const d0 = performance.now()
   for (let i = 0; i < N; i++) {
     const s = performance.now()
-    await sendLogSummary(sql, shopAt(i))
+    await readStatus(sql, shopAt(i))
     direct.push(performance.now() - s)
   }
   const directPerSec = N / ((performance.now() - d0) / 1000)
@@ -86,7 +105,7 @@ export async function status() {
   // the plan, from the text postgres.js actually sends
   let captured: { q: string; p: unknown[] } | null = null
   const dbg = postgres(pg.url, { max: 1, onnotice: () => {}, debug: (_c, q, p) => (captured = { q, p: p as unknown[] }) })
-  await sendLogSummary(dbg as unknown as Sql, shopAt(1))
+  await readStatus(dbg as unknown as Sql, shopAt(1))
   const c = captured as { q: string; p: unknown[] } | null
   const plan = c ? (await dbg.unsafe(`explain (analyze, buffers) ${c.q}`, c.p as never[])).map((r: any) => r['QUERY PLAN'] as string) : []
   await dbg.end()
@@ -101,6 +120,8 @@ export async function status() {
     baselineDirect: { latencyMs: directSummary, perSec: round(directPerSec, 0) },
     plan,
     indexUsed: usesIndex,
+    bareInsertC16: bare16,
+    elysia: framework,
   }
   row('Status GET p50 (1M log rows, c=1)', http1.latencyMs.p50, directSummary.p50, 'ms', undefined, 2)
   row('Status GET p99 (1M log rows, c=1)', http1.latencyMs.p99, directSummary.p99, 'ms', '< 5 ms', 2)
@@ -114,6 +135,23 @@ export async function status() {
     2,
   )
   row('Hot shop status GET c=16 throughput', hot16.perSec, http16.perSec, 'req/s', undefined, 0)
+  row('Hot shop status GET p99, c=16 (vs a bare insert, c=16)', hot16.latencyMs.p99, bare16.latencyMs.p99, 'ms', '≤ 1×', 2)
+  row(
+    'Elysia per request, GET status p50 (through app.handle vs the service called)',
+    framework.status.httpMs.p50,
+    framework.status.directMs.p50,
+    'ms',
+    undefined,
+    3,
+  )
+  row(
+    'Elysia per request, POST orders p50 (through app.handle vs the service called)',
+    framework.orders.httpMs.p50,
+    framework.orders.directMs.p50,
+    'ms',
+    undefined,
+    3,
+  )
   log(`  status p50 ${http1.latencyMs.p50} ms p99 ${http1.latencyMs.p99} ms; direct query p99 ${directSummary.p99} ms; index used: ${usesIndex}`)
   log(
     `  hot shop (${HOT_ROWS} rows in the window) c=16: p50 ${hot16.latencyMs.p50} ms p99 ${hot16.latencyMs.p99} ms; counting the window: p99 ${countedSummary.p99} ms`,

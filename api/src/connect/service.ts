@@ -1,21 +1,14 @@
 import { insertAudit } from '../platform/audit'
 import type { Actor } from '../platform/http/auth'
 import type { Sql } from '../platform/db/client'
-import { Conflict, type HttpError, Invalid, UpstreamUnavailable } from '../platform/http/errors'
+import { Conflict, type HttpError, Invalid, NotFound, UpstreamUnavailable } from '../platform/http/errors'
 import type { Logger } from '../platform/log'
 import { getShopOr404 } from '../platform/shops'
 import { TelegramError, type TelegramClient } from '../bot-api'
-import { BOT_COMMANDS, chatMovedText, oldestDueAgeSec, testMessageText } from '../notifications'
-import {
-  findIntegration,
-  hasTelegramOwner,
-  renewStartCode,
-  sendLogSummary,
-  updateIntegrationSettings,
-  upsertIntegrationWithToken,
-  type IntegrationRow,
-} from './repository'
+import { BOT_COMMANDS, chatMovedText, testMessageText } from '../notifications'
+import { findIntegration, hasTelegramOwner, renewStartCode, updateIntegrationSettings, upsertIntegrationWithToken, type IntegrationRow } from './repository'
 import type { ConnectInput, Status } from './schema'
+import { readStatus, type StatusIntegration } from './status-read'
 import { maskChatId, maskToken, randomCode, sha256, type TokenCipher } from '../platform/crypto'
 
 /** A connect link works for 30 minutes: long enough to open Telegram, short enough not to leak for days. */
@@ -44,7 +37,7 @@ export const webhookPath = (webhookId: string) => `/telegram/webhook/${webhookId
 export class TelegramService {
   constructor(private readonly deps: TelegramServiceDeps) {}
 
-  private links(row: IntegrationRow) {
+  private links(row: Pick<StatusIntegration, 'start_code' | 'start_code_expires_at' | 'bot_username' | 'start_code_purpose'>) {
     const live = row.start_code && row.start_code_expires_at && new Date(row.start_code_expires_at) > new Date()
     if (!live) return { connectLink: null, connectGroupLink: null, connectLinkPurpose: null }
     return {
@@ -193,13 +186,10 @@ export class TelegramService {
    */
   async status(shopId: number, opts: { links: boolean } = { links: true }): Promise<Status> {
     const { sql, client, publicUrl } = this.deps
-    await getShopOr404(sql, shopId)
-    const [row, sum, lag, owner] = await Promise.all([
-      findIntegration(sql, shopId),
-      sendLogSummary(sql, shopId),
-      oldestDueAgeSec(sql, shopId),
-      hasTelegramOwner(sql, shopId),
-    ])
+    // one statement: the shop and its owner, its integration, the counts and the lag (status-read.ts)
+    const snap = await readStatus(sql, shopId)
+    if (!snap.found) throw new NotFound(`Shop ${shopId} does not exist`, 'shop_not_found')
+    const { integration: row, summary: sum, lagSec: lag, owner } = snap
     const lastSent = sum.last_sent_at ? new Date(sum.last_sent_at) : null
     const lastFailed = sum.last_failed_at ? new Date(sum.last_failed_at) : null
     const failingNow = !!lastFailed && (!lastSent || lastFailed > lastSent)
