@@ -17,6 +17,7 @@ import {
   type Pacing,
 } from './outbox'
 import { inQuietHours } from './quiet-hours'
+import { BatchCompleter } from './batch-completer'
 import type { TokenCipher } from '../platform/crypto'
 import type { Metrics } from '../platform/metrics'
 
@@ -65,6 +66,8 @@ export type AttemptOutcome = { status: 'sent' | 'failed' | 'pending'; error?: st
 export class Sender {
   readonly owner = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`
   private readonly background = new Set<Promise<unknown>>()
+  /** New-order sends are recorded in batches (batch-completer.ts); the others one by one. */
+  readonly completer: BatchCompleter
 
   constructor(
     private readonly deps: {
@@ -77,7 +80,9 @@ export class Sender {
       random?: () => number
       metrics?: Metrics
     },
-  ) {}
+  ) {
+    this.completer = new BatchCompleter({ sql: deps.sql, log: deps.log })
+  }
 
   get config() {
     return this.deps.config
@@ -272,7 +277,7 @@ export class Sender {
   private async recordSent(started: number, p: Parameters<typeof finishSent>[1]): Promise<void> {
     const { sql, log, config } = this.deps
     try {
-      return await finishSent(sql, p)
+      return await (BatchCompleter.takes(p) ? this.completer.finish(p) : finishSent(sql, p))
     } catch (err) {
       if (!isDatabaseUnavailable(err)) throw err
       log.warn('record_sent_retrying', { deliveryId: p.id, shopId: p.shopId, orderId: p.orderId, error: err })

@@ -66,100 +66,148 @@ export const toOrder = (r: OrderRow): Order => ({
   deliveryPhoto: r.delivery_photo_id ? { id: Number(r.delivery_photo_id), url: `/shops/${r.shop_id}/orders/${r.id}/photos/${r.delivery_photo_id}` } : null,
 })
 
+/** A new-order notification as intake returns it: `leased` false means it is the dispatcher's from the start. */
+export type IntakeNotification = NotificationRow & { leased: boolean }
+
 export type InsertResult =
-  | { created: true; order: OrderRow; notifications: NotificationRow[] }
+  | { created: true; order: OrderRow; notifications: IntakeNotification[] }
   | { created: false; order: OrderRow; sendStatus: 'SENT' | 'FAILED' | null; outboxState: string | null }
 
-/** PostgreSQL's foreign_key_violation: the shop of the order does not exist. */
-const isUnknownShop = (err: unknown) => (err as { code?: string })?.code === '23503'
+/** One order handed to intake. */
+export type NewOrder = { shopId: number; input: CreateOrderInput }
+
+/** The key of an order within a batch: its shop and number (what `ON CONFLICT` decides on). */
+export const orderKey = (shopId: number | string, number: string) => `${shopId}\u0000${number}`
+
+/** PostgreSQL's foreign_key_violation: the shop of the order does not exist (deleted meanwhile). */
+export const isUnknownShop = (err: unknown) => (err as { code?: string })?.code === '23503'
 
 /**
- * Inserts the order once per (shop, number) together with its outbox row, in one statement. The
- * unique constraint decides between concurrent duplicates: the losers get the winner's row back. The
- * delivery row exists only when the shop's integration is enabled with a chat, and is leased to
- * `owner` at once so the request can make the first attempt without a dispatcher racing it; the
- * statement also returns everything that attempt needs. Null when the shop does not exist.
+ * Inserts a batch of new orders in ONE statement (arrays through `unnest`; DESIGN.md "Write in
+ * batches"), each once per (shop, number): the unique constraint decides between concurrent
+ * duplicates, and an order it did not create (a repeat, an unknown shop) is simply absent from the
+ * result. With each order, in the same statement: its `order.created` event, one new-order outbox row
+ * per recipient, the reminder rows and the second call's row, and the first attempt's pacing slot.
+ *
+ * The slot is taken only where it is free now and the chat's row is not busy (SKIP LOCKED: a send
+ * being recorded holds it), so no chat serializes intake. The first order of a chat in the batch (and
+ * every order of an unpaced private chat) is leased to its request's first attempt; the others are
+ * left unleased, the dispatcher's from the start. The result carries everything that attempt needs,
+ * as `loadNotification` would read it, so the request reads nothing more.
  */
-export async function insertOrderOnce(
+export async function insertOrders(
   sql: Sql,
-  shopId: number,
-  o: CreateOrderInput,
+  batch: NewOrder[],
   owner: string,
   leaseSec: number,
   pacing: Pacing,
-): Promise<InsertResult | null> {
-  let created: (OrderRow & { notifications: NotificationRow[] | null })[]
-  try {
-    created = await sql<(OrderRow & { notifications: NotificationRow[] | null })[]>`
-      with o as (
-        insert into orders (shop_id, number, total, customer_name, customer_phone, recipient_name, recipient_phone,
-                            delivery_date, delivery_time, delivery_slot_from, delivery_slot_to, address, comment, items, card_text, surprise, event_seq)
-        values (${shopId}, ${o.number}, ${o.total}, ${o.customerName}, ${o.customerPhone ?? null}, ${o.recipientName ?? null},
-                ${o.recipientPhone ?? null}, ${o.deliveryDate ?? null}, ${o.deliveryTime.text}, ${o.deliveryTime.from}, ${o.deliveryTime.to},
-                ${o.address ?? null}, ${o.comment ?? null}, ${o.items ? sql.json(o.items as never) : null}, ${o.cardText ?? null}, ${o.surprise ?? false}, 1)
-        on conflict (shop_id, number) do nothing
-        returning ${sql.unsafe(ORDER_COLUMNS)}),
-      -- the platform hears of the order in the order's own statement (event sequence 1)
-      ev as (${sql.unsafe(ORDER_CREATED_EVENT_SQL('o'))}),
-      -- one new-order notification per recipient that wants it, leased to this request's first attempt
-      d as (
-        insert into telegram_outbox (shop_id, order_id, kind, chat_ref, locked_by, locked_until)
-        select o.shop_id, o.id, 'order', c.id, ${owner}, now() + make_interval(secs => ${leaseSec})
-        from o
-        join telegram_integrations i on i.shop_id = o.shop_id and i.enabled
-        join telegram_chats c on c.shop_id = o.shop_id and c.enabled and 'order_created' = any(c.events)
-        returning id, shop_id, order_id, kind, state, attempts, revision, created_at, chat_ref),
-      -- each recipient chat's pacing slot, taken only where it is free now (the first attempt's)
-      slot as (
-        update telegram_chats c set ${reserveSlot(sql, pacing)}
-        where c.id in (select chat_ref from d) and (c.next_send_at is null or c.next_send_at <= now())
-        returning c.id),
-      -- a reminder before the delivery window, per recipient that wants it, due lead minutes before it starts
-      r as (
-        insert into telegram_outbox (shop_id, order_id, kind, chat_ref, next_attempt_at)
-        select o.shop_id, o.id, 'delivery_reminder', c.id,
-               ((${o.deliveryDate ?? null}::date + ${o.deliveryTime.from}::time) at time zone sh.time_zone) - make_interval(mins => sh.reminder_lead_minutes)
-        from o
-        join shops sh on sh.id = o.shop_id
-        join telegram_integrations i on i.shop_id = o.shop_id and i.enabled
-        join telegram_chats c on c.shop_id = o.shop_id and c.enabled and 'delivery_reminder' = any(c.events)
-        where ${o.deliveryDate ?? null}::date is not null and ${o.deliveryTime.from}::time is not null
-          and ((${o.deliveryDate ?? null}::date + ${o.deliveryTime.from}::time) at time zone sh.time_zone) > now()
-        returning id),
-      -- the second call, if nobody accepts the order in time (sql/023)
-      u as (${sql.unsafe(UNACCEPTED_OUTBOX_SQL('o'))})
-      -- what each first attempt needs (as loadNotification reads it), so the request reads nothing more
-      select o.*, (
-        select json_agg(json_build_object(
-                 'slot_taken', exists (select 1 from slot where slot.id = c.id), 'id', d.id::text, 'shop_id', d.shop_id::text,
-                 'order_id', d.order_id::text, 'kind', d.kind, 'state', d.state, 'attempts', d.attempts, 'revision', d.revision,
-                 'created_at', d.created_at, 'chat_ref', d.chat_ref::text, 'private_chat_ref', null, 'due_key', null, 'payload', null,
-                 'shop_name', sh.name, 'time_zone', sh.time_zone,
-                 'bot_token', i.bot_token, 'chat_id', c.chat_id, 'enabled', i.enabled and c.enabled, 'thread_id', c.thread_id::text,
-                 'quiet_from', c.quiet_from::text, 'quiet_to', c.quiet_to::text,
-                 -- the order kind's read (notifications/kinds/order.ts), as it would load it
-                 'data', json_build_object(
-                   'number', o.number, 'total', o.total::text, 'customer_name', o.customer_name, 'customer_phone', o.customer_phone,
-                   'recipient_name', o.recipient_name, 'recipient_phone', o.recipient_phone, 'delivery_date', o.delivery_date::text,
-                   'delivery_time', o.delivery_time, 'address', o.address, 'comment', o.comment, 'items', o.items, 'card_text', o.card_text,
-                   'surprise', o.surprise, 'status', o.status, 'accepted_by', o.accepted_by, 'accepted_at', o.accepted_at,
-                   'edited_fields', null, 'slot_starts_at', null, 'message_id', null, 'message_chat_id', null,
-                   'order_delivery_state', null, 'pending_edit_revision', null, 'courier_name', null)) order by d.id)
-        from d
-        join shops sh on sh.id = d.shop_id
-        join telegram_integrations i on i.shop_id = d.shop_id
-        join telegram_chats c on c.id = d.chat_ref) as notifications,
-        (select i.bot_username from telegram_integrations i where i.shop_id = o.shop_id) as bot_username
-      from o`
-  } catch (err) {
-    if (isUnknownShop(err)) return null
-    throw err
+): Promise<Map<string, InsertResult & { created: true }>> {
+  const col = <T>(f: (o: CreateOrderInput) => T) => batch.map((p) => f(p.input))
+  // a later order of a chat in the same batch may go out in its request only where nothing paces the chat
+  const unpaced = pacing.chatIntervalMs === 0
+  const rows = await sql<(OrderRow & { notifications: IntakeNotification[] | null })[]>`
+    with x as (
+      -- every column goes over the wire as a text array and is cast here
+      select x.shop_id::bigint as shop_id, x.number, x.total::numeric as total, x.customer_name, x.customer_phone, x.recipient_name,
+             x.recipient_phone, x.delivery_date::date as delivery_date, x.delivery_time, x.slot_from::time as slot_from, x.slot_to::time as slot_to,
+             x.address, x.comment, x.items::jsonb as items, x.card_text, x.surprise::boolean as surprise
+      from unnest(${batch.map((p) => String(p.shopId))}::text[], ${col((o) => o.number)}::text[], ${col((o) => o.total)}::text[],
+                  ${col((o) => o.customerName)}::text[], ${col((o) => o.customerPhone ?? null)}::text[], ${col((o) => o.recipientName ?? null)}::text[],
+                  ${col((o) => o.recipientPhone ?? null)}::text[], ${col((o) => o.deliveryDate ?? null)}::text[], ${col((o) => o.deliveryTime.text)}::text[],
+                  ${col((o) => o.deliveryTime.from)}::text[], ${col((o) => o.deliveryTime.to)}::text[], ${col((o) => o.address ?? null)}::text[],
+                  ${col((o) => o.comment ?? null)}::text[], ${col((o) => (o.items ? JSON.stringify(o.items) : null))}::text[],
+                  ${col((o) => o.cardText ?? null)}::text[], ${col((o) => String(o.surprise ?? false))}::text[])
+           as x(shop_id, number, total, customer_name, customer_phone, recipient_name, recipient_phone, delivery_date, delivery_time,
+                slot_from, slot_to, address, comment, items, card_text, surprise)
+      -- an unknown shop's order is left out (it would fail the whole batch): it gets its 404 on its own
+      where exists (select 1 from shops s where s.id = x.shop_id::bigint)),
+    o as (
+      insert into orders (shop_id, number, total, customer_name, customer_phone, recipient_name, recipient_phone,
+                          delivery_date, delivery_time, delivery_slot_from, delivery_slot_to, address, comment, items, card_text, surprise, event_seq)
+      select shop_id, number, total, customer_name, customer_phone, recipient_name, recipient_phone,
+             delivery_date, delivery_time, slot_from, slot_to, address, comment, items, card_text, surprise, 1
+      -- in key order: two replicas' batches take the unique index entries in the same order (no deadlock)
+      from x order by shop_id, number
+      on conflict (shop_id, number) do nothing
+      returning ${sql.unsafe(ORDER_COLUMNS)}, delivery_slot_from),
+    -- the platform hears of each order in the order's own statement (event sequence 1)
+    ev as (${sql.unsafe(ORDER_CREATED_EVENT_SQL('o'))}),
+    -- the recipients of each new order (one new-order notification each)
+    rc as (
+      select o.id as order_id, o.shop_id, c.id as chat_ref, c.chat_id
+      from o
+      join telegram_integrations i on i.shop_id = o.shop_id and i.enabled
+      join telegram_chats c on c.shop_id = o.shop_id and c.enabled and 'order_created' = any(c.events)),
+    -- each chat's slot, once per batch, only where it is free now and its row is not busy (never waits)
+    slot as (
+      update telegram_chats c set ${reserveSlot(sql, pacing)}
+      where c.id in (select f.id from telegram_chats f
+                     where f.id in (select chat_ref from rc) and (f.next_send_at is null or f.next_send_at <= now())
+                     for no key update skip locked)
+      returning c.id),
+    first as (select chat_ref, min(order_id) as order_id from rc group by chat_ref),
+    d as (
+      insert into telegram_outbox (shop_id, order_id, kind, chat_ref, locked_by, locked_until)
+      select rc.shop_id, rc.order_id, 'order', rc.chat_ref,
+             case when t.taken then ${owner} end, case when t.taken then now() + make_interval(secs => ${leaseSec}) end
+      from rc
+      cross join lateral (
+        select exists (select 1 from slot where slot.id = rc.chat_ref)
+               and (exists (select 1 from first f where f.chat_ref = rc.chat_ref and f.order_id = rc.order_id)
+                    or (${unpaced} and not chat_is_group(rc.chat_id))) as taken) t
+      order by rc.order_id, rc.chat_ref
+      returning id, shop_id, order_id, kind, state, attempts, revision, created_at, chat_ref, locked_by is not null as leased),
+    -- a reminder before the delivery window, per recipient that wants it, due lead minutes before it starts
+    r as (
+      insert into telegram_outbox (shop_id, order_id, kind, chat_ref, next_attempt_at)
+      select o.shop_id, o.id, 'delivery_reminder', c.id,
+             ((o.delivery_date::date + o.delivery_slot_from) at time zone sh.time_zone) - make_interval(mins => sh.reminder_lead_minutes)
+      from o
+      join shops sh on sh.id = o.shop_id
+      join telegram_integrations i on i.shop_id = o.shop_id and i.enabled
+      join telegram_chats c on c.shop_id = o.shop_id and c.enabled and 'delivery_reminder' = any(c.events)
+      where o.delivery_date is not null and o.delivery_slot_from is not null
+        and ((o.delivery_date::date + o.delivery_slot_from) at time zone sh.time_zone) > now()
+      returning id),
+    -- the second call, if nobody accepts the order in time (sql/023)
+    u as (${sql.unsafe(UNACCEPTED_OUTBOX_SQL('o'))})
+    -- what each first attempt needs (as loadNotification reads it), so the request reads nothing more
+    select o.*, (
+      select json_agg(json_build_object(
+               'slot_taken', d.leased, 'leased', d.leased, 'id', d.id::text, 'shop_id', d.shop_id::text,
+               'order_id', d.order_id::text, 'kind', d.kind, 'state', d.state, 'attempts', d.attempts, 'revision', d.revision,
+               'created_at', d.created_at, 'chat_ref', d.chat_ref::text, 'private_chat_ref', null, 'due_key', null, 'payload', null,
+               'shop_name', sh.name, 'time_zone', sh.time_zone,
+               'bot_token', i.bot_token, 'chat_id', c.chat_id, 'enabled', i.enabled and c.enabled, 'thread_id', c.thread_id::text,
+               'quiet_from', c.quiet_from::text, 'quiet_to', c.quiet_to::text,
+               -- the order kind's read (notifications/kinds/order.ts), as it would load it
+               'data', json_build_object(
+                 'number', o.number, 'total', o.total, 'customer_name', o.customer_name, 'customer_phone', o.customer_phone,
+                 'recipient_name', o.recipient_name, 'recipient_phone', o.recipient_phone, 'delivery_date', o.delivery_date,
+                 'delivery_time', o.delivery_time, 'address', o.address, 'comment', o.comment, 'items', o.items, 'card_text', o.card_text,
+                 'surprise', o.surprise, 'status', o.status, 'accepted_by', o.accepted_by, 'accepted_at', o.accepted_at,
+                 'edited_fields', null, 'slot_starts_at', null, 'message_id', null, 'message_chat_id', null,
+                 'order_delivery_state', null, 'pending_edit_revision', null, 'courier_name', null)) order by d.id)
+      from d
+      join shops sh on sh.id = d.shop_id
+      join telegram_integrations i on i.shop_id = d.shop_id
+      join telegram_chats c on c.id = d.chat_ref
+      where d.order_id = o.id) as notifications,
+      (select i.bot_username from telegram_integrations i where i.shop_id = o.shop_id) as bot_username
+    from o`
+  const out = new Map<string, InsertResult & { created: true }>()
+  for (const row of rows) {
+    const { notifications, delivery_slot_from: _, ...order } = row as typeof row & { delivery_slot_from?: unknown }
+    out.set(orderKey(order.shop_id, order.number), { created: true, order, notifications: notifications ?? [] })
   }
-  const [row] = created
-  if (row) {
-    const { notifications, ...order } = row
-    return { created: true, order, notifications: notifications ?? [] }
-  }
+  return out
+}
+
+/**
+ * An order intake did not create: the one already stored under its number (a repeat or a conflict),
+ * with what became of its notification; null when there is none (the shop does not exist).
+ */
+export async function findExistingOrder(sql: Sql, shopId: number, number: string): Promise<(InsertResult & { created: false }) | null> {
   const [existing] = await sql<(OrderRow & { send_status: 'SENT' | 'FAILED' | null; outbox_state: string | null })[]>`
     select ${sql.unsafe(ORDER_COLUMNS_OF_O)},
            (select i.bot_username from telegram_integrations i where i.shop_id = o.shop_id) as bot_username,
@@ -168,8 +216,29 @@ export async function insertOrderOnce(
             from telegram_outbox d where d.order_id = o.id and d.kind = 'order') as outbox_state
     from orders o
     left join telegram_send_log l on l.shop_id = o.shop_id and l.order_id = o.id
-    where o.shop_id = ${shopId} and o.number = ${o.number}`
-  return { created: false, order: existing!, sendStatus: existing!.send_status, outboxState: existing!.outbox_state }
+    where o.shop_id = ${shopId} and o.number = ${number}`
+  if (!existing) return null
+  const { send_status, outbox_state, ...order } = existing
+  return { created: false, order, sendStatus: send_status, outboxState: outbox_state }
+}
+
+/** One order on its own (a batch of one): the order created, the one already stored, or null (unknown shop). */
+export async function insertOrderOnce(
+  sql: Sql,
+  shopId: number,
+  o: CreateOrderInput,
+  owner: string,
+  leaseSec: number,
+  pacing: Pacing,
+): Promise<InsertResult | null> {
+  try {
+    const created = (await insertOrders(sql, [{ shopId, input: o }], owner, leaseSec, pacing)).get(orderKey(shopId, o.number))
+    if (created) return created
+  } catch (err) {
+    if (isUnknownShop(err)) return null
+    throw err
+  }
+  return findExistingOrder(sql, shopId, o.number)
 }
 
 export async function findOrder(sql: Sql, shopId: number, orderId: number): Promise<OrderRow | null> {

@@ -7,17 +7,18 @@ import { maskChatId } from '../platform/crypto'
 import { getShopOr404 } from '../platform/shops'
 import type { TokenCipher } from '../platform/crypto'
 import { buyerLink, buyerViews, EMPTY_BUYER_VIEW } from '../conversations'
-import { requeueNotifications, type AttemptOutcome, type NotificationRow, type Sender, type Dispatcher } from '../notifications'
+import { requeueNotifications, type AttemptOutcome, type Sender, type Dispatcher } from '../notifications'
 import {
   changeOrderStatus,
   editOrderFields,
   findOrder,
   findOrderByNumber,
-  insertOrderOnce,
   listOrders,
   toOrder,
+  type IntakeNotification,
   type OrderWithNotificationRow,
 } from './repository'
+import { IntakeWriter } from './intake-writer'
 import {
   EDITABLE_FIELDS,
   NEXT_STATUSES,
@@ -65,7 +66,13 @@ export class OrderService {
       /** taking a courier off an order (the couriers feature: it also retires the courier's private card) */
       couriers?: { release(shopId: number, orderId: number, actor: Actor): Promise<boolean> }
     },
-  ) {}
+  ) {
+    const { sql, delivery, log } = deps
+    this.writer = new IntakeWriter({ sql, log, owner: delivery.owner, leaseSec: delivery.config.leaseSec, pacing: delivery.config })
+  }
+
+  /** Concurrent orders of this process go to the database together, one statement per batch. */
+  readonly writer: IntakeWriter
 
   /** PATCH with `courier: null`: staff take the courier off; the delivery card goes back to the couriers' chat. */
   async releaseCourier(shopId: number, orderId: number, actor: Actor): Promise<{ order: Order; changed: boolean; telegramEdit: 'queued' | 'none' }> {
@@ -101,8 +108,8 @@ export class OrderService {
    * bounded by the delivery timeout. Whatever Telegram does, the order stands.
    */
   async create(shopId: number, input: CreateOrderInput): Promise<{ created: boolean; order: Order & { buyerLink: string | null } } & TelegramOutcome> {
-    const { sql, delivery, log } = this.deps
-    const r = await insertOrderOnce(sql, shopId, input, delivery.owner, delivery.config.leaseSec, delivery.config)
+    const { log } = this.deps
+    const r = await this.writer.write(shopId, input)
     if (!r) throw new NotFound(`Shop ${shopId} does not exist`, 'shop_not_found')
     if (!r.created) {
       const o = r.order
@@ -133,16 +140,19 @@ export class OrderService {
    * longer than the delivery timeout. The answer sums them up: `sent` when every recipient has it,
    * `failed` when one failed, `pending` when a busy chat left one to the dispatcher.
    */
-  private async attemptNow(ids: (string | NotificationRow)[]): Promise<TelegramOutcome> {
+  private async attemptNow(rows: (string | IntakeNotification)[]): Promise<TelegramOutcome> {
     const { delivery, dispatcher, log } = this.deps
     const signal = AbortSignal.timeout(delivery.config.timeoutMs)
     const outcomes = await Promise.all(
-      ids.map((id) =>
-        delivery.attempt(id, signal, { firstAttempt: true }).catch((error): AttemptOutcome => {
-          // The lease expires and the dispatcher takes over; the order itself is committed.
-          log.error('first_attempt_error', { deliveryId: typeof id === 'string' ? id : id.id, error })
-          return { status: 'failed', error: 'Ошибка при отправке; повторим автоматически', errorCode: 'telegram_unavailable', retryAt: new Date() }
-        }),
+      rows.map((d) =>
+        // a chat whose slot was taken (or busy) when the order was written is the dispatcher's: nothing to try here
+        typeof d !== 'string' && !d.leased
+          ? ({ status: 'pending' } as AttemptOutcome)
+          : delivery.attempt(d, signal, { firstAttempt: true }).catch((error): AttemptOutcome => {
+              // The lease expires and the dispatcher takes over; the order itself is committed.
+              log.error('first_attempt_error', { deliveryId: typeof d === 'string' ? d : d.id, error })
+              return { status: 'failed', error: 'Ошибка при отправке; повторим автоматически', errorCode: 'telegram_unavailable', retryAt: new Date() }
+            }),
       ),
     )
     if (outcomes.some((o) => o.status === 'pending')) dispatcher.wake()

@@ -219,5 +219,5 @@ describe('delivery failures and retries', () => {
     expect(new Set(texts).size).toBe(100)
     await b.close()
     await a.close()
-  })
+  }, 30_000)
 })
