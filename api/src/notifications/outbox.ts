@@ -96,10 +96,13 @@ export async function claimDueNotifications(
       from telegram_chats c
       where c.id in (select chat_ref from candidates)
         and (c.next_send_at is null or c.next_send_at <= now())
-        -- a request is making the first attempt of a new order in this chat: leave the chat to it, so
-        -- the new order is not made to wait behind an edit that took the slot first
-        and not exists (select 1 from telegram_outbox o where o.chat_ref = c.id and o.state = 'pending' and o.kind = 'order'
-                        and o.locked_until > now() and o.attempts = 0)
+        -- A request is making the first attempt of a new order in this chat: leave the chat to it, so
+        -- the new order is not made to wait behind an edit that took the slot first. And a paced chat
+        -- has one attempt in flight at most: a send slower than the chat's interval (a loaded machine,
+        -- a slow Bot API) must not have the next one overtake it, or Telegram counts two in a second.
+        -- Its completion moves the slot on from Telegram's acceptance.
+        and not exists (select 1 from telegram_outbox o where o.chat_ref = c.id and o.state = 'pending' and o.locked_until > now()
+                        and ((o.kind = 'order' and o.attempts = 0) or ${isPacedSql(sql, pacing, 'c')}))
       limit ${limit}
       -- no key update: the FK checks of new outbox rows (KEY SHARE on the chat) never wait for a claim
       for no key update of c skip locked
@@ -164,6 +167,14 @@ export function paceMs(chatId: string, pacing: Pacing): number {
 /** The same rule as SQL (over `c.chat_id` of `telegram_chats c`), for statements that pace chats. */
 const paceSql = (sql: Sql, pacing: Pacing) =>
   sql`(case when chat_is_group(c.chat_id) then ${pacing.groupIntervalMs}::int else ${pacing.chatIntervalMs}::int end)`
+
+/**
+ * Whether a chat (`<alias>.chat_id`) is paced at all, as SQL: a group by its interval or its per-minute
+ * window, a private chat by its interval. A paced chat has one attempt in flight at most.
+ */
+export const isPacedSql = (sql: Sql, pacing: Pacing, alias: string) =>
+  sql`(case when chat_is_group(${sql.unsafe(alias)}.chat_id) then ${pacing.groupIntervalMs > 0 || pacing.groupPerMinute > 0}::boolean
+            else ${pacing.chatIntervalMs > 0}::boolean end)`
 
 /**
  * The SET list that reserves a chat's slot for a message going out now (`telegram_chats c`): the send

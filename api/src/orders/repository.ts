@@ -1,6 +1,15 @@
 import type { Sql } from '../platform/db/client'
 import { queueBuyerStatus } from '../conversations'
-import { queueCourierCards, queueStatusEdit, reserveSlot, settleUnaccepted, UNACCEPTED_OUTBOX_SQL, type NotificationRow, type Pacing } from '../notifications'
+import {
+  isPacedSql,
+  queueCourierCards,
+  queueStatusEdit,
+  reserveSlot,
+  settleUnaccepted,
+  UNACCEPTED_OUTBOX_SQL,
+  type NotificationRow,
+  type Pacing,
+} from '../notifications'
 import { ORDER_CREATED_EVENT_SQL, recordEvent, type ChangeSource } from '../events'
 import type { CreateOrderInput, EditableField, Order } from './schema'
 
@@ -143,6 +152,9 @@ export async function insertOrders(
       update telegram_chats c set ${reserveSlot(sql, pacing)}
       where c.id in (select f.id from telegram_chats f
                      where f.id in (select chat_ref from rc) and (f.next_send_at is null or f.next_send_at <= now())
+                       -- a paced chat with a send still in flight waits for it (the dispatcher's rule too)
+                       and (not ${isPacedSql(sql, pacing, 'f')} or not exists (
+                             select 1 from telegram_outbox b where b.chat_ref = f.id and b.state = 'pending' and b.locked_until > now()))
                      for no key update skip locked)
       returning c.id),
     first as (select chat_ref, min(order_id) as order_id from rc group by chat_ref),

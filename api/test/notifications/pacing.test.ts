@@ -85,6 +85,26 @@ describe('pacing a chat', () => {
     expect(h.fake.callsOf('editMessageText', token)).toHaveLength(0)
   })
 
+  test('a send slower than the chat’s interval: the next message of that chat waits until Telegram has accepted it (one in flight per paced chat)', async () => {
+    const shop = await h.shop('Лавка')
+    const token = makeToken()
+    await h.connect(shop, token, '7300031')
+    const ids: number[] = []
+    for (const n of ['SLOW-1', 'SLOW-2']) ids.push((await h.post(`/shops/${shop}/orders`, { number: n, total: 100, customerName: 'Ян' })).json.order.id)
+    h.services.dispatcher.start()
+    await eventually(() => h.fake.sent(token).length === 2, { message: 'both orders sent', timeoutMs: 5000 })
+    // every edit takes 1.2 s to be accepted: longer than the chat's 1 s interval (within the 1.5 s timeout)
+    h.fake.behaveMethod(token, 'editMessageText', { kind: 'slow', ms: 1200 })
+    for (const id of ids) expect((await h.request('PATCH', `/shops/${shop}/orders/${id}`, { status: 'accepted' })).status).toBe(200)
+    const [a, b] = await eventually(() => (h.fake.callsOf('editMessageText', token).length >= 2 ? h.fake.callsOf('editMessageText', token) : null), {
+      message: 'both edits sent',
+      timeoutMs: 10_000,
+    })
+    await h.services.dispatcher.stop()
+    // the second reached Telegram only after the first was accepted (1.2 s) plus the chat's interval
+    expect(b!.at - a!.at).toBeGreaterThanOrEqual(1200 + 1000 - 20)
+  }, 30_000)
+
   test('a group gets messages 1 s apart until 20 fall within a minute; the 21st waits for the oldest to leave the minute (sql/018)', async () => {
     const at = (s: number) => new Date(Date.UTC(2026, 2, 8, 9, 0, 0) + s * 1000).toISOString()
     const next = async (window: string[], now: string, group: boolean) =>
