@@ -218,14 +218,17 @@ export function maxInWindow(sortedAt: number[], windowMs = 1000): number {
  * on CPU, waiting for the WAL flush (IO:WALSync / LWLock:WALWrite), for a lock, or idle waiting for
  * the client (Client:ClientRead = the application's turn). The shares say where a request waits.
  */
-export function waitSampler(sql: import('../api/src/platform/db/client').Sql, everyMs = 20) {
+export function waitSampler(sql: import('../api/src/platform/db/client').Sql, everyMs = 20, opts: { byQuery?: boolean; top?: number } = {}) {
   const counts = new Map<string, number>()
   let samples = 0
   let running = true
   const loop = (async () => {
     while (running) {
       const rows = await sql<{ w: string; n: number }[]>`
-        select case when state = 'active' then coalesce(wait_event_type || ':' || wait_event, 'CPU') else state || coalesce(' ' || wait_event_type || ':' || wait_event, '') end as w, count(*)::int as n
+        select case when state = 'active' then coalesce(wait_event_type || ':' || wait_event, 'CPU') else state || coalesce(' ' || wait_event_type || ':' || wait_event, '') end
+               -- with byQuery: which statement (its first words) is in that state
+               || case when ${!!opts.byQuery}::boolean and state <> 'idle' then ' | ' || left(regexp_replace(query, '\s+', ' ', 'g'), 90) else '' end as w,
+               count(*)::int as n
         from pg_stat_activity where backend_type = 'client backend' and pid <> pg_backend_pid() and datname is not null
         group by 1`.catch(() => [])
       samples++
@@ -242,7 +245,7 @@ export function waitSampler(sql: import('../api/src/platform/db/client').Sql, ev
       return Object.fromEntries(
         [...counts.entries()]
           .sort((a, b) => b[1] - a[1])
-          .slice(0, 8)
+          .slice(0, opts.top ?? 8)
           .map(([k, v]) => [k, { avgBackends: round(v / samples, 2), share: round(v / total, 3) }]),
       )
     },

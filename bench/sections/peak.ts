@@ -1,7 +1,7 @@
 /** 6. Peak day: many shops inside Telegram's limits, a few hot group chats above them. */
 import { randomBytes } from 'node:crypto'
 import { makeToken } from '../../api/test/fake-telegram'
-import { cpuMeter, cpuSec, maxInWindow, round, summary, sampleOrder } from '../lib'
+import { cpuMeter, cpuSec, maxInWindow, round, summary, sampleOrder, waitSampler } from '../lib'
 import { hooks, fakeOptions, sql, log, row, fmt, results, startService, sources, cipher, AUTH, QUICK } from './context'
 
 // =====================================================================================
@@ -210,6 +210,8 @@ export async function peak() {
     }
   }
   const cpu = cpuMeter(sources({ service: () => cpuSec(svc.pid) }))
+  // what the database's sessions are doing during the day, by statement (where a request waits)
+  const waits = waitSampler(sql, 100, { byQuery: true, top: 15 })
   const flows = shops.flatMap((s) => s.times.map((t, j) => flow(s, j, t)))
   log(`  ${flows.length} orders scheduled, each then moved through ${PEAK_STATUSES.length} statuses ${PEAK_STATUS_GAP_MS / 1000} s apart`)
   const progress = setInterval(() => {
@@ -237,6 +239,9 @@ export async function peak() {
   clearInterval(progress)
   await Bun.sleep(300)
   const c = cpu.stop()
+  const dbWaits = await waits.stop()
+  log('  database sessions by state and statement (average busy backends):')
+  for (const [k, v] of Object.entries(dbWaits)) log(`    ${String(v.avgBackends).padStart(6)}  ${k}`)
   hooks.collector = null
   fakeOptions.limits = undefined
   const outbox = await sql<{ cls: string; kind: string; state: string; n: number; attempts: number; last_error_code: string | null }[]>`
@@ -350,6 +355,7 @@ export async function peak() {
       afterInRequest: l.after?.method === 'sendMessage' && !!l.after.number && orders.get(l.after.number)?.telegramStatus === 'sent',
     })),
     cpu: c,
+    dbWaits,
     byClass,
   }
 
