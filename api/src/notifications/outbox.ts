@@ -160,6 +160,14 @@ export async function claimDueNotifications(
     returning d.id, d.shop_id`
 }
 
+/**
+ * Makes the rest of the transaction "quiet": outbox rows it leaves due do not NOTIFY the dispatchers
+ * (sql/025). NOTIFY serializes every notifying commit on one database-wide lock, WAL flush included,
+ * so the hot paths (intake, status changes, completions) skip it and wake their own process's
+ * dispatcher instead; other replicas find such rows at their next poll. A select-list expression.
+ */
+export const QUIET_OUTBOX_SQL = `set_config('ptn.quiet_outbox', 'on', true) as quiet_outbox`
+
 /** The chat-vs-group pacing rule, written once: groups and channels have negative ids (or @names). */
 export function paceMs(chatId: string, pacing: Pacing): number {
   return chatId.startsWith('-') || chatId.startsWith('@') ? pacing.groupIntervalMs : pacing.chatIntervalMs
@@ -231,7 +239,8 @@ export async function finishSent(
       set state = case when revision = ${p.revision ?? 0} then 'done' else 'pending' end,
           next_attempt_at = now(), attempts = attempts + 1, locked_by = null, locked_until = null, last_error = null, last_error_code = null, updated_at = now()
       where id = ${p.id}
-      returning attempts),
+      -- quiet: an edit re-queued here is taken by this process's dispatcher, woken after every attempt
+      returning attempts, ${sql.unsafe(QUIET_OUTBOX_SQL)}),
     c as (
       update telegram_chats set last_sent_at = now(), last_error = null, last_error_code = null, last_error_at = null, updated_at = now()${pace}
       where id = ${p.chatRef}),
@@ -319,7 +328,7 @@ export async function finishSentBatch(sql: Sql, ps: SentRecord[]): Promise<strin
     with x as (
       select x.id::bigint as id, x.shop_id::bigint as shop_id, x.order_id::bigint as order_id, x.chat_ref::bigint as chat_ref, x.text,
              x.message_id::bigint as message_id, x.chat_id, x.mock::boolean as mock, x.revision::int as revision,
-             x.pace_ms::int as pace_ms, x.per_minute::int as per_minute, x.settle::int as settle
+             x.pace_ms::int as pace_ms, x.per_minute::int as per_minute, x.settle::int as settle, ${sql.unsafe(QUIET_OUTBOX_SQL)}
       from unnest(${col((p) => p.id)}::text[], ${col((p) => p.shopId)}::text[], ${col((p) => p.orderId)}::text[], ${col((p) => p.chatRef)}::text[],
                   ${col((p) => p.text)}::text[], ${col((p) => String(p.messageId))}::text[], ${col((p) => p.chatId)}::text[],
                   ${col((p) => String(p.mock))}::text[], ${col((p) => String(p.revision ?? 0))}::text[], ${col((p) => String(p.paceMs ?? 0))}::text[],

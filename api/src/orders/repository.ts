@@ -2,6 +2,7 @@ import type { Sql } from '../platform/db/client'
 import { queueBuyerStatus } from '../conversations'
 import {
   isPacedSql,
+  QUIET_OUTBOX_SQL,
   queueCourierCards,
   queueStatusEdit,
   reserveSlot,
@@ -128,8 +129,10 @@ export async function insertOrders(
                   ${col((o) => o.cardText ?? null)}::text[], ${col((o) => String(o.surprise ?? false))}::text[])
            as x(shop_id, number, total, customer_name, customer_phone, recipient_name, recipient_phone, delivery_date, delivery_time,
                 slot_from, slot_to, address, comment, items, card_text, surprise)
+           -- quiet: the requests and this process's dispatcher take what the batch leaves (QUIET_OUTBOX_SQL)
+           cross join (select ${sql.unsafe(QUIET_OUTBOX_SQL)}) quiet
       -- an unknown shop's order is left out (it would fail the whole batch): it gets its 404 on its own
-      where exists (select 1 from shops s where s.id = x.shop_id::bigint)),
+      where exists (select 1 from shops s where s.id = x.shop_id::bigint) and quiet.quiet_outbox = 'on'),
     o as (
       insert into orders (shop_id, number, total, customer_name, customer_phone, recipient_name, recipient_phone,
                           delivery_date, delivery_time, delivery_slot_from, delivery_slot_to, address, comment, items, card_text, surprise, event_seq)
@@ -327,7 +330,9 @@ export async function changeOrderStatus(
   source: ChangeSource['source'] = 'api',
 ): Promise<StatusChange> {
   return sql.begin(async (tx) => {
-    const [before] = await tx<{ status: string }[]>`select status from orders where shop_id = ${shopId} and id = ${orderId} for update`
+    // quiet: this process wakes its own dispatcher for what the change queues (QUIET_OUTBOX_SQL)
+    const [before] = await tx<{ status: string }[]>`
+      select status, ${tx.unsafe(QUIET_OUTBOX_SQL)} from orders where shop_id = ${shopId} and id = ${orderId} for update`
     const [row] = await tx<OrderRow[]>`
       update orders set
         status = ${to},
@@ -410,7 +415,8 @@ export async function editOrderFields(
   same: (f: EditableField, stored: unknown) => boolean,
 ): Promise<EditResult> {
   return sql.begin(async (tx) => {
-    const [current] = await tx<OrderRow[]>`select ${tx.unsafe(ORDER_COLUMNS)} from orders where shop_id = ${shopId} and id = ${orderId} for update`
+    const [current] = await tx<OrderRow[]>`
+      select ${tx.unsafe(ORDER_COLUMNS)}, ${tx.unsafe(QUIET_OUTBOX_SQL)} from orders where shop_id = ${shopId} and id = ${orderId} for update`
     if (!current) return { state: 'missing' as const }
     if (current.status === 'done' || current.status === 'cancelled') return { state: 'closed' as const, order: current }
     const stored = toOrder(current) as unknown as Record<string, unknown>

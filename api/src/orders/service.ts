@@ -289,7 +289,8 @@ export class OrderService {
     }
     log.info('order_status_changed', { shopId, orderId, status: to, editQueued: r.editQueued })
     await insertAudit(sql, { shopId, actor, action: 'order_status_changed', orderId, details: { status: to, ...(by ? { by } : {}) } })
-    if (r.editQueued) dispatcher.wake()
+    // the change was quiet (no NOTIFY): this process's dispatcher takes the edits, cards and buyer news it queued
+    dispatcher.wake()
     return { order: toOrder(r.order), changed: true, telegramEdit: r.editQueued ? 'queued' : 'none' }
   }
 
@@ -306,7 +307,7 @@ export class OrderService {
       orderId,
       details: { status: 'accepted' },
     })
-    if (r.editQueued) dispatcher.wake()
+    dispatcher.wake()
     return { accepted: true, order: toOrder(r.order) }
   }
 

@@ -90,4 +90,35 @@ describe('the dispatcher', () => {
       await x.close()
     }
   })
+
+  test('a status change is quiet (no NOTIFY, whose lock serializes commits): its own dispatcher is woken in-process and edits at once', async () => {
+    const x = await createHarness({ fake: h.fake, env: { DISPATCH_INTERVAL_MS: '60000' } })
+    const heard: string[] = []
+    const listener = await x.sql.listen('telegram_outbox', (p) => heard.push(p))
+    try {
+      const s = await x.shop()
+      const token = makeToken()
+      tokens.push(token)
+      await x.connect(s, token, '4310')
+      const r = await x.post(`/shops/${s}/orders`, { number: 'Q-1', total: 100, customerName: 'Анна' })
+      expect(r.json.telegramStatus).toBe('sent')
+      x.services.dispatcher.start()
+      await Bun.sleep(100) // the loop's first (empty) pass; it then sleeps for 60 s unless woken
+      heard.length = 0
+      const changed = Date.now()
+      expect((await x.request('PATCH', `/shops/${s}/orders/${r.json.order.id}`, { status: 'accepted' })).status).toBe(200)
+      const edit = await eventually(() => h.fake.callsOf('editMessageText', token)[0], { timeoutMs: 3000, message: 'the edit, woken in-process' })
+      expect(edit.at - changed).toBeLessThan(1000)
+      expect(String(edit.payload.text)).toContain('Принят')
+      // nothing was notified: the change and the edit's completion were quiet
+      await Bun.sleep(100)
+      expect(heard).toEqual([])
+      // a row written by hand (another program, an operator) still wakes every dispatcher
+      await backlog(x, s, 1, 'QN-')
+      await eventually(() => heard.length > 0, { timeoutMs: 3000, message: 'NOTIFY for a row written by hand' })
+    } finally {
+      await listener.unlisten()
+      await x.close()
+    }
+  })
 })
