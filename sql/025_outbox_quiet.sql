@@ -13,3 +13,7 @@ create trigger telegram_outbox_due
   when (new.state = 'pending' and new.locked_by is null and new.next_attempt_at <= now() + interval '1 second'
         and current_setting('ptn.quiet_outbox', true) is distinct from 'on')
   execute function telegram_outbox_notify();
+
+-- The claim looks for due new orders apart from the rest (notifications/outbox.ts), so a backlog of
+-- status edits never hides a new order; this index keeps that look as cheap as the general one.
+create index telegram_outbox_due_order_idx on telegram_outbox (next_attempt_at) where state = 'pending' and kind = 'order';

@@ -177,6 +177,16 @@ export async function peak() {
   const base = `http://127.0.0.1:${svc.port}`
   const headers = { 'content-type': 'application/json', ...AUTH }
   const start = Date.now() + 200
+  // The fake Bot API runs in this process and stamps a call when its handler runs: a stall of this
+  // event loop would make calls sent a second apart look simultaneous (a 429 that Telegram would not
+  // give). Stalls over 100 ms are recorded, to tell such 429s from the service's.
+  const stalls: { at: number; ms: number }[] = []
+  let tick = performance.now()
+  const lagTimer = setInterval(() => {
+    const now = performance.now()
+    if (now - tick > 150) stalls.push({ at: Date.now() - start, ms: Math.round(now - tick - 50) })
+    tick = now
+  }, 50)
   const flow = async (s: (typeof shops)[number], j: number, at: number) => {
     await Bun.sleep(Math.max(0, start + at - Date.now()))
     const o: PeakOrder = { number: `pk${s.k}n${j}`, cls: s.cls, chat: s.chat, shopIdx: s.k, postAt: Date.now(), duplicateSends: 0, shown: [], changes: [] }
@@ -239,6 +249,7 @@ export async function peak() {
   clearInterval(progress)
   await Bun.sleep(300)
   const c = cpu.stop()
+  clearInterval(lagTimer)
   const dbWaits = await waits.stop()
   log('  database sessions by state and statement (average busy backends):')
   for (const [k, v] of Object.entries(dbWaits)) log(`    ${String(v.avgBackends).padStart(6)}  ${k}`)
@@ -356,6 +367,7 @@ export async function peak() {
     })),
     cpu: c,
     dbWaits,
+    benchLoopStalls: { count: stalls.length, maxMs: Math.max(0, ...stalls.map((x) => x.ms)), first: stalls.slice(0, 30) },
     byClass,
   }
 

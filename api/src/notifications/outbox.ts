@@ -76,25 +76,36 @@ export async function claimDueNotifications(
   pacing: Pacing,
 ): Promise<{ id: string; shop_id: string }[]> {
   return sql<{ id: string; shop_id: string }[]>`
-    with candidates as (
-      -- Due rows, oldest first, of chats that may be written to now. Locked SKIP LOCKED for the
-      -- statement, so a replica claiming at the same moment looks further down the queue.
+    -- Due rows of chats that may be written to now, oldest first: new orders apart from the rest, so
+    -- a backlog of edits (thousands at a peak, each chat's coalesced to one) never hides a new order
+    -- from the claim. Locked SKIP LOCKED for the statement, so a replica claiming at the same moment
+    -- looks further down the queue. Rows, not chats: a chat with a backlog fills several, so look well past \`limit\`.
+    with new_orders as (
       select d.chat_ref from telegram_outbox d
       join telegram_chats c on c.id = d.chat_ref
-      where d.state = 'pending' and d.next_attempt_at <= now()
+      where d.state = 'pending' and d.kind = 'order' and d.next_attempt_at <= now()
+        and (d.locked_until is null or d.locked_until < now())
+        and (c.next_send_at is null or c.next_send_at <= now())
+      order by d.next_attempt_at
+      limit ${limit * 16}
+      for update of d skip locked
+    ),
+    others as (
+      select d.chat_ref from telegram_outbox d
+      join telegram_chats c on c.id = d.chat_ref
+      where d.state = 'pending' and d.kind <> 'order' and d.next_attempt_at <= now()
         and (d.locked_until is null or d.locked_until < now())
         and (c.next_send_at is null or c.next_send_at <= now())
         -- a group's last quarter of the minute is for new orders (sql/024): edits wait their turn
-        and (d.kind = 'order' or chat_edit_room(c.sent_window, c.chat_id, ${pacing.groupPerMinute}::int))
+        and chat_edit_room(c.sent_window, c.chat_id, ${pacing.groupPerMinute}::int)
       order by d.next_attempt_at
-      -- Rows, not chats: a chat with a backlog fills several, so look well past \`limit\`.
       limit ${limit * 16}
       for update of d skip locked
     ),
     chats as (
       select c.id, ${paceSql(sql, pacing)} as pace_ms, chat_edit_room(c.sent_window, c.chat_id, ${pacing.groupPerMinute}::int) as edit_room
       from telegram_chats c
-      where c.id in (select chat_ref from candidates)
+      where (c.id in (select chat_ref from new_orders) or c.id in (select chat_ref from others))
         and (c.next_send_at is null or c.next_send_at <= now())
         -- A request is making the first attempt of a new order in this chat: leave the chat to it, so
         -- the new order is not made to wait behind an edit that took the slot first. And a paced chat
@@ -103,6 +114,8 @@ export async function claimDueNotifications(
         -- Its completion moves the slot on from Telegram's acceptance.
         and not exists (select 1 from telegram_outbox o where o.chat_ref = c.id and o.state = 'pending' and o.locked_until > now()
                         and ((o.kind = 'order' and o.attempts = 0) or ${isPacedSql(sql, pacing, 'c')}))
+      -- chats with a new order first
+      order by (c.id in (select chat_ref from new_orders)) desc
       limit ${limit}
       -- no key update: the FK checks of new outbox rows (KEY SHARE on the chat) never wait for a claim
       for no key update of c skip locked

@@ -59,4 +59,35 @@ describe('a busy group keeps room for new orders', () => {
     expect(await h.services.dispatcher.runOnce()).toBe(1)
     expect(h.fake.callsOf('editMessageText', token)).toHaveLength(1)
   }, 30_000)
+
+  test('a backlog of edits in many chats never hides a new order from the dispatcher: its chat is claimed first', async () => {
+    const x = await createHarness({ fake: h.fake, delivery: { concurrency: 2 } })
+    try {
+      // 40 recipients with an edit each, due before the new order below
+      const busy = await x.shop('Много чатов')
+      const token = makeToken()
+      await x.connect(busy, token, '7400000')
+      for (let i = 1; i < 40; i++) expect((await x.post(`/shops/${busy}/telegram/chats`, { chatId: String(7_400_000 + i) })).status).toBe(201)
+      const o = await x.post(`/shops/${busy}/orders`, { number: 'BL-1', total: 100, customerName: 'Ян' })
+      expect(o.json.telegramStatus).toBe('sent')
+      expect((await x.request('PATCH', `/shops/${busy}/orders/${o.json.order.id}`, { status: 'accepted' })).status).toBe(200)
+      const [edits] = await x.sql<{ n: number }[]>`
+        select count(*)::int as n from telegram_outbox where shop_id = ${busy} and kind = 'order_status' and state = 'pending'`
+      expect(edits!.n).toBe(40)
+      // another shop's new order, left to the dispatcher (its chat was busy a moment ago)
+      const other = await x.shop('Другой')
+      const t2 = makeToken()
+      await x.connect(other, t2, '7410000')
+      await x.sql`update telegram_chats set next_send_at = now() + interval '200 milliseconds' where shop_id = ${other}`
+      const n = await x.post(`/shops/${other}/orders`, { number: 'BL-NEW', total: 100, customerName: 'Ян' })
+      expect(n.json.telegramStatus).toBe('pending')
+      await x.sql`update telegram_chats set next_send_at = null where shop_id = ${other}`
+      // one pass of two: the new order is among them, ahead of 40 older edits
+      expect(await x.services.dispatcher.runOnce()).toBe(2)
+      expect(h.fake.sent(t2).map((c) => String(c.payload.text))).toEqual([expect.stringContaining('BL-NEW')])
+      expect(h.fake.callsOf('editMessageText', token)).toHaveLength(1)
+    } finally {
+      await x.close()
+    }
+  })
 })
