@@ -48,17 +48,14 @@ export async function readStatus(sql: Sql, shopId: number): Promise<StatusSnapsh
     left join shops s on s.id = q.id
     left join telegram_integrations i on i.shop_id = q.id
     cross join lateral (
-      -- whole hours from the per-hour counters (at most 4 stripes × 168 rows) plus the window's first, partial hour
-      select coalesce((select sum(c.sent) from telegram_send_counts c
-                       where c.shop_id = q.id and c.hour >= date_trunc('hour', now() - interval '7 days') + interval '1 hour'), 0) + b.sent as sent_count,
-             coalesce((select sum(c.failed) from telegram_send_counts c
-                       where c.shop_id = q.id and c.hour >= date_trunc('hour', now() - interval '7 days') + interval '1 hour'), 0) + b.failed as failed_count
-      from (
-        select count(*) filter (where status = 'SENT') as sent, count(*) filter (where status = 'FAILED') as failed
-        from telegram_send_log
-        where shop_id = q.id and updated_at >= now() - interval '7 days'
-          and updated_at < date_trunc('hour', now() - interval '7 days') + interval '1 hour'
-      ) b
+      -- whole hours from the per-hour counters (at most 4 stripes × 168 rows, read once) plus the window's first, partial hour
+      select coalesce(h.sent, 0) + b.sent as sent_count, coalesce(h.failed, 0) + b.failed as failed_count
+      from (select sum(c.sent) as sent, sum(c.failed) as failed from telegram_send_counts c
+            where c.shop_id = q.id and c.hour >= date_trunc('hour', now() - interval '7 days') + interval '1 hour') h,
+           (select count(*) filter (where status = 'SENT') as sent, count(*) filter (where status = 'FAILED') as failed
+            from telegram_send_log
+            where shop_id = q.id and updated_at >= now() - interval '7 days'
+              and updated_at < date_trunc('hour', now() - interval '7 days') + interval '1 hour') b
     ) w
     left join lateral (
       select updated_at, error, error_code from telegram_send_log
