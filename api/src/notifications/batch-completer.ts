@@ -45,7 +45,13 @@ export class BatchCompleter {
   private async flush(): Promise<void> {
     this.flushing = true
     try {
-      while (this.queue.length) await this.write(this.queue.splice(0, MAX_BATCH))
+      while (this.queue.length) {
+        const batch = this.queue.splice(0, MAX_BATCH)
+        // whatever goes wrong, every caller of the batch is answered (a settled promise ignores the rest)
+        await this.write(batch).catch((err) => {
+          for (const w of batch) w.reject(err)
+        })
+      }
     } finally {
       this.flushing = false
     }

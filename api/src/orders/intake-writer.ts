@@ -41,7 +41,13 @@ export class IntakeWriter {
   private async flush(): Promise<void> {
     this.flushing = true
     try {
-      while (this.queue.length) await this.writeBatch(this.queue.splice(0, MAX_BATCH))
+      while (this.queue.length) {
+        const batch = this.queue.splice(0, MAX_BATCH)
+        // whatever goes wrong, every request of the batch is answered (a settled promise ignores the rest)
+        await this.writeBatch(batch).catch((err) => {
+          for (const w of batch) w.reject(err)
+        })
+      }
     } finally {
       this.flushing = false
     }
