@@ -12,6 +12,9 @@ export const liveRoutes = (sql: Sql, hub: LiveHub) =>
     '/shops/:shopId/events',
     async ({ params, request, server }) => {
       await getShopOr404(sql, params.shopId)
+      // HEAD: the stream's headers, no stream (Bun never answered a HEAD whose body is an open stream
+      // when the path reached the app un-normalized, e.g. /shops/1/./events: the access fuzz found it)
+      if (request.method === 'HEAD') return new Response(null, { headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store' } })
       // a stream is idle between events: Bun's per-request idle timeout must not end it (heartbeats keep proxies happy)
       server?.timeout(request, 0)
       const p = principalOf(request)
