@@ -185,7 +185,8 @@ function tokenRecord() {
       return token
     },
     expectNoneIn(...harnesses: Harness[]) {
-      expectNoSecrets(harnesses.flatMap((h) => [...h.responses, ...h.logs]), tokens)
+      const texts = harnesses.flatMap((h) => [...h.responses, ...h.logs])
+      expectNoSecrets(texts, tokens)
     },
   }
 }
