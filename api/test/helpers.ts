@@ -217,11 +217,13 @@ export type HarnessPair = Awaited<ReturnType<typeof createHarnessPair>>
 /**
  * The two ways updates reach the service, on one fake Bot API: `hw` listens on a real port with
  * PUBLIC_URL set (the fake delivers webhooks to it), `hp` has no PUBLIC_URL and polls getUpdates.
+ * With `dispatcher`, `hw`'s dispatcher runs from the start (the outbox is worked off, edits go out).
  * Tokens as in `createTokenCheckedHarness`, checked against both before they close.
  */
-export async function createHarnessPair() {
+export async function createHarnessPair(opts: { dispatcher?: boolean } = {}) {
   const hw = await createHarness({ listen: true })
   const hp = await createHarness({ fake: hw.fake })
+  if (opts.dispatcher) hw.services.dispatcher.start()
   const { tokens, newToken, expectNoneIn } = tokenRecord()
   return {
     hw,
