@@ -196,10 +196,11 @@ export type TokenCheckedHarness = Awaited<ReturnType<typeof createTokenCheckedHa
 /**
  * A harness for a file whose tests connect their own bots: `close()` first checks that no token the
  * file handed out (`newToken()`, or pushed onto `tokens`) reached an answer or a log line, then
- * closes the harness.
+ * closes the harness. With `dispatcher`, its dispatcher runs from the start.
  */
-export async function createTokenCheckedHarness(opts: Parameters<typeof createHarness>[0] = {}) {
+export async function createTokenCheckedHarness({ dispatcher, ...opts }: Parameters<typeof createHarness>[0] & { dispatcher?: boolean } = {}) {
   const h = await createHarness(opts)
+  if (dispatcher) h.services.dispatcher.start()
   const { tokens, newToken, expectNoneIn } = tokenRecord()
   return {
     h,
