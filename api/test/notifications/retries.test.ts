@@ -1,7 +1,10 @@
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { B } from '../fake-telegram'
 import { createHarness, eventually, type Harness } from '../helpers'
 import { createIntakeHarness, order, type IntakeHarness } from '../orders/fixtures'
+
+/** Real HTTP and a real database on a shared 2-core machine: 5 s is too short under load (two dispatchers take ~4-5 s alone). */
+setDefaultTimeout(30_000)
 
 /** A notification that meets a Telegram failure: what is retried, for how long, and what survives a restart. */
 let intake: IntakeHarness
