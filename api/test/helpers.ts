@@ -10,7 +10,7 @@ import { GrammyClient } from '../src/bot-api/grammy-client'
 import type { TelegramClient } from '../src/bot-api/client'
 import type { SenderConfig } from '../src/notifications/sender'
 import { createTokenCipher, legacyButtonKey } from '../src/platform/crypto'
-import { FakeTelegram } from './fake-telegram'
+import { FakeTelegram, makeToken } from './fake-telegram'
 import { withDatabase } from './preload'
 
 /**
@@ -166,6 +166,75 @@ export async function createHarness(
       if (opts.listen) await app.stop(true)
       if (!opts.fake) fake.stop()
       if (!opts.restartOf) await db.drop()
+    },
+  }
+}
+
+/**
+ * The bot tokens a test file hands out, so that its end can check that none of them reached an
+ * answer or a log line. `newToken()` makes one and remembers it; a token made by a fixture is pushed
+ * onto `tokens`.
+ */
+function tokenRecord() {
+  const tokens: string[] = []
+  return {
+    tokens,
+    newToken(label?: string) {
+      const token = makeToken(label)
+      tokens.push(token)
+      return token
+    },
+    expectNoneIn(...harnesses: Harness[]) {
+      const texts = harnesses.flatMap((h) => [...h.responses, ...h.logs])
+      expectNoSecrets(texts, tokens)
+    },
+  }
+}
+
+export type TokenCheckedHarness = Awaited<ReturnType<typeof createTokenCheckedHarness>>
+
+/**
+ * A harness for a file whose tests connect their own bots: `close()` first checks that no token the
+ * file handed out (`newToken()`, or pushed onto `tokens`) reached an answer or a log line, then
+ * closes the harness. With `dispatcher`, its dispatcher runs from the start.
+ */
+export async function createTokenCheckedHarness({ dispatcher, ...opts }: Parameters<typeof createHarness>[0] & { dispatcher?: boolean } = {}) {
+  const h = await createHarness(opts)
+  if (dispatcher) h.services.dispatcher.start()
+  const { tokens, newToken, expectNoneIn } = tokenRecord()
+  return {
+    h,
+    tokens,
+    newToken,
+    async close() {
+      expectNoneIn(h)
+      await h.close()
+    },
+  }
+}
+
+export type HarnessPair = Awaited<ReturnType<typeof createHarnessPair>>
+
+/**
+ * The two ways updates reach the service, on one fake Bot API: `hw` listens on a real port with
+ * PUBLIC_URL set (the fake delivers webhooks to it), `hp` has no PUBLIC_URL and polls getUpdates.
+ * With `dispatcher`, `hw`'s dispatcher runs from the start (the outbox is worked off, edits go out).
+ * Tokens as in `createTokenCheckedHarness`, checked against both before they close.
+ */
+export async function createHarnessPair(opts: { dispatcher?: boolean } = {}) {
+  const hw = await createHarness({ listen: true })
+  const hp = await createHarness({ fake: hw.fake })
+  if (opts.dispatcher) hw.services.dispatcher.start()
+  const { tokens, newToken, expectNoneIn } = tokenRecord()
+  return {
+    hw,
+    hp,
+    tokens,
+    newToken,
+    async close() {
+      expectNoneIn(hw, hp)
+      await hp.close()
+      await hw.close()
     },
   }
 }

@@ -1,37 +1,13 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { B, makeToken } from '../fake-telegram'
-import { createHarness, expectNoSecrets, type Harness } from '../helpers'
+import { B } from '../fake-telegram'
+import { createHarnessPair, type Harness, type HarnessPair } from '../helpers'
+import { integration } from './fixtures'
 
-/**
- * Connect, status, test message and onboarding by /start. `hw` listens on a real port with
- * PUBLIC_URL set (webhooks are delivered to it by the fake Bot API); `hp` has no PUBLIC_URL and
- * captures the chat by polling getUpdates.
- */
+/** Connecting a bot: what is refused (and stores nothing), what the answer shows, how the token is kept. */
+let pair: HarnessPair
 let hw: Harness
-let hp: Harness
-const tokens: string[] = []
-const newToken = () => {
-  const t = makeToken()
-  tokens.push(t)
-  return t
-}
-const integration = (h: Harness, shopId: number) => h.sql`select * from telegram_integrations where shop_id = ${shopId}`.then((r) => r[0])
-const _startCode = (link: string) => new URL(link).searchParams.get('start') ?? new URL(link).searchParams.get('startgroup')
-let updateId = 5000
-const _startUpdate = (text: string, chat: Record<string, unknown>) => ({
-  update_id: ++updateId,
-  message: { message_id: updateId, date: Math.floor(Date.now() / 1000), chat, from: { id: 31337, is_bot: false, first_name: 'Ольга' }, text },
-})
-
-beforeAll(async () => {
-  hw = await createHarness({ listen: true })
-  hp = await createHarness({ fake: hw.fake })
-})
-afterAll(async () => {
-  expectNoSecrets([...hw.responses, ...hw.logs, ...hp.responses, ...hp.logs], tokens)
-  await hp.close()
-  await hw.close()
-})
+beforeAll(async () => ({ hw } = pair = await createHarnessPair()))
+afterAll(() => pair.close())
 
 describe('connect', () => {
   test('a malformed token is refused before Telegram is asked, nothing stored', async () => {
@@ -48,7 +24,7 @@ describe('connect', () => {
 
   test('a token Telegram refuses is 422 token_rejected, nothing stored', async () => {
     const shopId = await hw.shop()
-    const token = newToken()
+    const token = pair.newToken()
     hw.fake.behave(token, B.unauthorized)
     const r = await hw.post(`/shops/${shopId}/telegram/connect`, { botToken: token, enabled: true })
     expect(r.status).toBe(422)
@@ -59,7 +35,7 @@ describe('connect', () => {
 
   test('Telegram unreachable during connect is 503 saying so, nothing stored', async () => {
     const shopId = await hw.shop()
-    const token = newToken()
+    const token = pair.newToken()
     hw.fake.behave(token, B.e500)
     const r = await hw.post(`/shops/${shopId}/telegram/connect`, { botToken: token, enabled: true })
     expect(r.status).toBe(503)
@@ -70,7 +46,7 @@ describe('connect', () => {
 
   test('connect answers with the masked token, bot username and a connect link', async () => {
     const shopId = await hw.shop()
-    const token = newToken()
+    const token = pair.newToken()
     const r = await hw.post(`/shops/${shopId}/telegram/connect`, { botToken: token, enabled: true })
     expect(r.status).toBe(200)
     const botId = token.split(':')[0]
@@ -83,7 +59,7 @@ describe('connect', () => {
 
   test('the token is stored encrypted, not as plain text', async () => {
     const shopId = await hw.shop()
-    const token = newToken()
+    const token = pair.newToken()
     await hw.connect(shopId, token, '12345')
     const row = await integration(hw, shopId)
     expect(row!.bot_token).toStartWith('v2:')
@@ -94,7 +70,7 @@ describe('connect', () => {
 
   test('upsert keeps one row per shop, bumps updated_at and keeps created_at', async () => {
     const shopId = await hw.shop()
-    const token = newToken()
+    const token = pair.newToken()
     const first = await hw.connect(shopId, token, '111')
     await Bun.sleep(5)
     const second = await hw.connect(shopId, token, '222', false)
@@ -109,7 +85,7 @@ describe('connect', () => {
     const noToken = await hw.post(`/shops/${shopId}/telegram/connect`, { chatId: '5', enabled: true })
     expect(noToken.status).toBe(422)
     expect(noToken.json.error).toBe('token_required')
-    const token = newToken()
+    const token = pair.newToken()
     await hw.connect(shopId, token)
     const before = await integration(hw, shopId)
     const r = await hw.post(`/shops/${shopId}/telegram/connect`, { chatId: '-1001234567890123', enabled: true })
@@ -125,7 +101,7 @@ describe('connect', () => {
 
   test('bad chat ids and a non-boolean enabled are 422 and change nothing', async () => {
     const shopId = await hw.shop()
-    const token = newToken()
+    const token = pair.newToken()
     await hw.connect(shopId, token, '42')
     const cases = [{ chatId: 'abc', enabled: true }, { chatId: 12345678901234567890, enabled: true }, { chatId: '42', enabled: 'yes' }, { chatId: '42' }]
     for (const body of cases) {
@@ -136,7 +112,7 @@ describe('connect', () => {
   })
 
   test('an unknown shop is 404, a malformed id 400', async () => {
-    const token = newToken()
+    const token = pair.newToken()
     expect((await hw.post('/shops/99999/telegram/connect', { botToken: token, enabled: true })).status).toBe(404)
     expect((await hw.post('/shops/abc/telegram/connect', { botToken: token, enabled: true })).status).toBe(400)
     expect((await hw.get('/shops/0/telegram/status')).status).toBe(400)

@@ -1,37 +1,12 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { B, makeToken } from '../fake-telegram'
-import { createHarness, expectNoSecrets, type Harness } from '../helpers'
+import { createHarnessPair, createHarness, type Harness, type HarnessPair } from '../helpers'
 
-/**
- * Connect, status, test message and onboarding by /start. `hw` listens on a real port with
- * PUBLIC_URL set (webhooks are delivered to it by the fake Bot API); `hp` has no PUBLIC_URL and
- * captures the chat by polling getUpdates.
- */
+/** The Telegram status of a shop: state, 7-day counts, a paused integration, and how late its notifications are. */
+let pair: HarnessPair
 let hw: Harness
-let hp: Harness
-const tokens: string[] = []
-const newToken = () => {
-  const t = makeToken()
-  tokens.push(t)
-  return t
-}
-const _integration = (h: Harness, shopId: number) => h.sql`select * from telegram_integrations where shop_id = ${shopId}`.then((r) => r[0])
-const _startCode = (link: string) => new URL(link).searchParams.get('start') ?? new URL(link).searchParams.get('startgroup')
-let updateId = 5000
-const _startUpdate = (text: string, chat: Record<string, unknown>) => ({
-  update_id: ++updateId,
-  message: { message_id: updateId, date: Math.floor(Date.now() / 1000), chat, from: { id: 31337, is_bot: false, first_name: 'Ольга' }, text },
-})
-
-beforeAll(async () => {
-  hw = await createHarness({ listen: true })
-  hp = await createHarness({ fake: hw.fake })
-})
-afterAll(async () => {
-  expectNoSecrets([...hw.responses, ...hw.logs, ...hp.responses, ...hp.logs], tokens)
-  await hp.close()
-  await hw.close()
-})
+beforeAll(async () => ({ hw } = pair = await createHarnessPair()))
+afterAll(() => pair.close())
 
 describe('status', () => {
   test('a shop with no integration: not connected, disabled, zero counts', async () => {
@@ -52,7 +27,7 @@ describe('status', () => {
 
   test('counts cover the last 7 days only; the chat id is masked', async () => {
     const shopId = await hw.shop()
-    const token = newToken()
+    const token = pair.newToken()
     await hw.connect(shopId, token, '987654321')
     for (let i = 0; i < 3; i++) await hw.post(`/shops/${shopId}/orders`, { number: `W-${i}`, total: 100, customerName: 'Вера' })
     hw.fake.behaveMethod(token, 'sendMessage', B.blocked)
@@ -79,7 +54,7 @@ describe('status', () => {
 
   test('a disabled integration is paused', async () => {
     const shopId = await hw.shop()
-    await hw.connect(shopId, newToken(), '1', false)
+    await hw.connect(shopId, pair.newToken(), '1', false)
     expect((await hw.get(`/shops/${shopId}/telegram/status`)).json.state).toBe('paused')
   })
 })

@@ -1,42 +1,17 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { B, makeToken } from '../fake-telegram'
-import { createHarness, expectNoSecrets, type Harness } from '../helpers'
+import { B } from '../fake-telegram'
+import { createHarnessPair, type Harness, type HarnessPair } from '../helpers'
 
-/**
- * Connect, status, test message and onboarding by /start. `hw` listens on a real port with
- * PUBLIC_URL set (webhooks are delivered to it by the fake Bot API); `hp` has no PUBLIC_URL and
- * captures the chat by polling getUpdates.
- */
+/** The test message: sent to the bound chat with its outcome, refused while no chat is bound. */
+let pair: HarnessPair
 let hw: Harness
-let hp: Harness
-const tokens: string[] = []
-const newToken = () => {
-  const t = makeToken()
-  tokens.push(t)
-  return t
-}
-const _integration = (h: Harness, shopId: number) => h.sql`select * from telegram_integrations where shop_id = ${shopId}`.then((r) => r[0])
-const _startCode = (link: string) => new URL(link).searchParams.get('start') ?? new URL(link).searchParams.get('startgroup')
-let updateId = 5000
-const _startUpdate = (text: string, chat: Record<string, unknown>) => ({
-  update_id: ++updateId,
-  message: { message_id: updateId, date: Math.floor(Date.now() / 1000), chat, from: { id: 31337, is_bot: false, first_name: 'Ольга' }, text },
-})
-
-beforeAll(async () => {
-  hw = await createHarness({ listen: true })
-  hp = await createHarness({ fake: hw.fake })
-})
-afterAll(async () => {
-  expectNoSecrets([...hw.responses, ...hw.logs, ...hp.responses, ...hp.logs], tokens)
-  await hp.close()
-  await hw.close()
-})
+beforeAll(async () => ({ hw } = pair = await createHarnessPair()))
+afterAll(() => pair.close())
 
 describe('test message', () => {
   test('sends to the bound chat and answers the outcome', async () => {
     const shopId = await hw.shop('Лавка «Тест»')
-    const token = newToken()
+    const token = pair.newToken()
     await hw.connect(shopId, token, '3030')
     const ok = await hw.post(`/shops/${shopId}/telegram/test`)
     expect(ok.json).toEqual({ sent: true, error: null, mock: false })
@@ -52,7 +27,7 @@ describe('test message', () => {
 
   test('without a bound chat it is 409 and sends nothing', async () => {
     const shopId = await hw.shop()
-    const token = newToken()
+    const token = pair.newToken()
     await hw.connect(shopId, token)
     const r = await hw.post(`/shops/${shopId}/telegram/test`)
     expect(r.status).toBe(409)

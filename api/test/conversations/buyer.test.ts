@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { B } from '../fake-telegram'
-import { createHarness, eventually, expectNoSecrets, one, type Harness } from '../helpers'
+import { createTokenCheckedHarness, eventually, one, type Harness, type TokenCheckedHarness } from '../helpers'
 import {
   buttonsOf,
   copyRecorded,
@@ -21,19 +21,13 @@ import {
  * buyer link, statuses, the bouquet photo and its answer, the conversation both ways, /stop, and a
  * link of another shop.
  */
+let checked: TokenCheckedHarness
 let h: Harness
-const tokens: string[] = []
+beforeAll(async () => ({ h } = checked = await createTokenCheckedHarness({ listen: true, dispatcher: true })))
+afterAll(() => checked.close())
+
 const marina = person(7001, 'Марина', 'marina_secret_nick')
 const florist = person(8001, 'Ольга', 'olga_florist')
-
-beforeAll(async () => {
-  h = await createHarness({ listen: true })
-  h.services.dispatcher.start()
-})
-afterAll(async () => {
-  expectNoSecrets([...h.responses, ...h.logs], tokens)
-  await h.close()
-})
 
 const events = (orderId: number, type: string) => h.sql`select data from platform_events where order_id = ${orderId} and type = ${type} order by id`
 const listed = async (shopId: number, orderId: number) => {
@@ -46,7 +40,7 @@ const texts = (token: string, chatId: number | string) => toChat(h, token, chatI
 describe('the buyer link', () => {
   test('the order carries buyerLink; the first person to open it is greeted with number, day, window and items, nothing about the surprise recipient', async () => {
     const o = await shopWithOrder(h)
-    tokens.push(o.token)
+    checked.tokens.push(o.token)
     expect(o.link).toMatch(new RegExp(`^https://t\\.me/shop\\d+_bot\\?start=b${o.orderId}_[A-Za-z0-9_-]{16}$`))
     const greeting = await subscribe(h, o, marina)
     const text = String(greeting.payload.text)
@@ -73,7 +67,7 @@ describe('the buyer link', () => {
 
   test('a forwarded link opened by someone else subscribes nobody: they get a polite line and the buyer stays', async () => {
     const o = await shopWithOrder(h)
-    tokens.push(o.token)
+    checked.tokens.push(o.token)
     await subscribe(h, o, marina)
     const friend = person(7002, 'Пётр')
     await deliver(h, o.token, privateMessage(friend, { text: `/start ${o.startCode}` }))
@@ -89,7 +83,7 @@ describe('the buyer link', () => {
   test('another shop’s buyer code does nothing in this shop’s bot', async () => {
     const a = await shopWithOrder(h, { name: 'Магазин А' })
     const b = await shopWithOrder(h, { name: 'Магазин Б' })
-    tokens.push(a.token, b.token)
+    checked.tokens.push(a.token, b.token)
     const stranger = person(7003, 'Ира')
     await deliver(h, b.token, privateMessage(stranger, { text: `/start ${a.startCode}` }))
     await h.services.updates.settle()
@@ -102,7 +96,7 @@ describe('the buyer link', () => {
 describe('statuses', () => {
   test('each status change reaches the buyer once, warmly, never with a staff name', async () => {
     const o = await shopWithOrder(h)
-    tokens.push(o.token)
+    checked.tokens.push(o.token)
     await subscribe(h, o, marina)
     for (const status of ['accepted', 'assembling', 'delivering', 'done'])
       expect((await h.request('PATCH', `/shops/${o.shopId}/orders/${o.orderId}`, { status, by: 'Ольга Петрова' })).status).toBe(200)
@@ -122,7 +116,7 @@ describe('statuses', () => {
 describe('the bouquet photo', () => {
   test('a staff photo replying to the order’s message is kept on the order, confirmed in the group, and reaches the buyer with two buttons', async () => {
     const o = await shopWithOrder(h)
-    tokens.push(o.token)
+    checked.tokens.push(o.token)
     await subscribe(h, o, marina)
     h.fake.addFile('BOUQUET_1', new Uint8Array([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3]))
     await deliver(h, o.token, groupMessage(o.group, florist, { photo: photoSizes('BOUQUET_1') }, { message_id: o.orderMessageId }))
@@ -153,7 +147,7 @@ describe('the bouquet photo', () => {
 
   test('without a subscribed buyer the photo is still kept, and the group is told «покупатель не подписан»', async () => {
     const o = await shopWithOrder(h)
-    tokens.push(o.token)
+    checked.tokens.push(o.token)
     await deliver(h, o.token, groupMessage(o.group, florist, { photo: photoSizes('LONELY') }, { message_id: o.orderMessageId }))
     const line = await eventually(() => texts(o.token, o.group).find((t) => t.startsWith('📷')), { message: 'confirmation' })
     expect(line).toContain('покупатель не подписан')
@@ -163,7 +157,7 @@ describe('the bouquet photo', () => {
 
   test('«Всё нравится» and a change request reach the group as replies to the order’s message; only the newest photo counts, only the buyer may answer', async () => {
     const o = await shopWithOrder(h)
-    tokens.push(o.token)
+    checked.tokens.push(o.token)
     await subscribe(h, o, marina)
     const photoTo = async (fileId: string) => {
       await deliver(h, o.token, groupMessage(o.group, florist, { photo: photoSizes(fileId) }, { message_id: o.orderMessageId }))
@@ -205,7 +199,7 @@ describe('the bouquet photo', () => {
 describe('the conversation', () => {
   test('the buyer’s text and photo reach the group under the order’s message; a staff reply goes back as the shop; identities never cross', async () => {
     const o = await shopWithOrder(h)
-    tokens.push(o.token)
+    checked.tokens.push(o.token)
     await subscribe(h, o, marina)
     await deliver(h, o.token, privateMessage(marina, { text: 'Можно доставить после 15:00?' }))
     const relayed = await eventually(() => toChat(h, o.token, o.group).find((c) => String(c.payload.text).startsWith('💬')), { message: 'relay' })
@@ -248,7 +242,7 @@ describe('the conversation', () => {
 
   test('a sticker (no caption possible) is copied bare under the order’s message', async () => {
     const o = await shopWithOrder(h)
-    tokens.push(o.token)
+    checked.tokens.push(o.token)
     const buyer = person(7012, 'Соня')
     await subscribe(h, o, buyer)
     const sticker = privateMessage(buyer, { sticker: { file_id: 'STICKER_1', file_unique_id: 'us1', type: 'regular', width: 512, height: 512 } })
@@ -264,7 +258,7 @@ describe('the conversation', () => {
 
   test('at most 20 messages an hour are relayed; the 21st gets a polite line', async () => {
     const o = await shopWithOrder(h)
-    tokens.push(o.token)
+    checked.tokens.push(o.token)
     const talker = person(7011, 'Аня')
     await subscribe(h, o, talker)
     for (let i = 1; i <= 21; i++) await deliver(h, o.token, privateMessage(talker, { text: `вопрос ${i}` }))
@@ -278,7 +272,7 @@ describe('the conversation', () => {
 describe('a buyer who blocked the bot', () => {
   test('the next message fails for good and the order shows the buyer as not following it', async () => {
     const o = await shopWithOrder(h)
-    tokens.push(o.token)
+    checked.tokens.push(o.token)
     const buyer = person(7031, 'Кира')
     await subscribe(h, o, buyer)
     h.fake.behaveChat(o.token, String(buyer.id), B.blocked)
@@ -293,7 +287,7 @@ describe('a buyer who blocked the bot', () => {
 describe('/stop', () => {
   test('/stop silences the buyer; /start with the link resumes', async () => {
     const o = await shopWithOrder(h)
-    tokens.push(o.token)
+    checked.tokens.push(o.token)
     const buyer = person(7021, 'Лена')
     await subscribe(h, o, buyer)
     await deliver(h, o.token, privateMessage(buyer, { text: '/stop' }))

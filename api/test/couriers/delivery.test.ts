@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { createHarness, eventually, expectNoSecrets, one, type Harness } from '../helpers'
+import { createTokenCheckedHarness, eventually, one, type Harness, type TokenCheckedHarness } from '../helpers'
 import { answers, assemblingOrder, buttons, COURIER_CHAT, courierShop, nextUpdateId, ORDER, press, privateMessage, STAFF_CHAT, user } from './fixtures'
 
 /**
@@ -7,21 +7,14 @@ import { answers, assemblingOrder, buttons, COURIER_CHAT, courierShop, nextUpdat
  * the first press wins, the private card (and the way to it for a courier who never opened the bot),
  * the proof of delivery reaching the staff, and staff taking a courier off.
  */
+let checked: TokenCheckedHarness
 let h: Harness
-const tokens: string[] = []
-
-beforeAll(async () => {
-  h = await createHarness({ listen: true })
-  h.services.dispatcher.start()
-})
-afterAll(async () => {
-  expectNoSecrets([...h.responses, ...h.logs], tokens)
-  await h.close()
-})
+beforeAll(async () => ({ h } = checked = await createTokenCheckedHarness({ listen: true, dispatcher: true })))
+afterAll(() => checked.close())
 
 async function setup(number: string) {
   const s = await courierShop(h)
-  tokens.push(s.token)
+  checked.tokens.push(s.token)
   const o = await assemblingOrder(h, s.shopId, s.token, number)
   return { ...s, ...o }
 }
@@ -65,7 +58,7 @@ describe('the delivery card in the couriers’ chat', () => {
 
   test('a surprise says so on the card; an edit of the address edits the card', async () => {
     const s = await courierShop(h)
-    tokens.push(s.token)
+    checked.tokens.push(s.token)
     const { orderId, messageId } = await assemblingOrder(h, s.shopId, s.token, 'K-2', { surprise: true })
     await h.sql.begin(async (tx) => {
       await tx`update orders set address = 'пр. Мира, 1' where id = ${orderId}`

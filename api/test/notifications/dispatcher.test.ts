@@ -1,33 +1,12 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { makeToken } from '../fake-telegram'
-import { createHarness, one, eventually, expectNoSecrets, type Harness } from '../helpers'
+import { createHarness, eventually, one, type Harness } from '../helpers'
+import { createIntakeHarness, type IntakeHarness } from '../orders/fixtures'
 
-/**
- * Order intake and its one Telegram message, through the HTTP API, with the real grammY client
- * talking to the fake Bot API. Each test uses its own shop and bot token so behaviours do not mix.
- */
+/** The dispatcher: each chat paced, shops in parallel; work another process commits wakes it at once (LISTEN/NOTIFY). */
+let intake: IntakeHarness
 let h: Harness
-const tokens: string[] = []
-const _order = (number: string, extra: Record<string, unknown> = {}) => ({ number, total: 2490, customerName: 'Анна', ...extra })
-
-async function _connectedShop(chatId = '555000111') {
-  const shopId = await h.shop()
-  const token = makeToken()
-  tokens.push(token)
-  await h.connect(shopId, token, chatId)
-  return { shopId, token }
-}
-const _logRows = (orderId: number) => h.sql<{ status: string; error: string | null; attempts: number; sent_at: Date | null; message: string }[]>`
-  select status, error, attempts, sent_at, message from telegram_send_log where order_id = ${orderId}`
-
-beforeAll(async () => {
-  h = await createHarness()
-})
-afterAll(async () => {
-  // Whatever happened above, no token may have reached a response or a log line.
-  expectNoSecrets([...h.responses, ...h.logs], tokens)
-  await h.close()
-})
+beforeAll(async () => ({ h } = intake = await createIntakeHarness()))
+afterAll(() => intake.close())
 
 describe('the dispatcher', () => {
   /** Due, unleased deliveries written straight into the outbox, as a crashed request would leave them. */
@@ -45,9 +24,8 @@ describe('the dispatcher', () => {
     try {
       const a = await x.shop()
       const g = await x.shop()
-      const ta = makeToken()
-      const tg = makeToken()
-      tokens.push(ta, tg)
+      const ta = intake.newToken()
+      const tg = intake.newToken()
       await x.connect(a, ta, '4100')
       await x.connect(g, tg, '-4200')
       await backlog(x, a, 4, 'PA-')
@@ -74,8 +52,7 @@ describe('the dispatcher', () => {
     const x = await createHarness({ fake: h.fake, env: { DISPATCH_INTERVAL_MS: '60000' } })
     try {
       const s = await x.shop()
-      const token = makeToken()
-      tokens.push(token)
+      const token = intake.newToken()
       await x.connect(s, token, '4300')
       x.services.dispatcher.start()
       await eventually(async () => (await x.sql`select 1 from pg_stat_activity where datname = current_database() and query ilike 'listen%'`).length > 0, {

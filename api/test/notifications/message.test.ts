@@ -1,37 +1,16 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { makeToken } from '../fake-telegram'
-import { createHarness, expectNoSecrets, type Harness } from '../helpers'
+import type { Harness } from '../helpers'
+import { createIntakeHarness, order, type IntakeHarness } from '../orders/fixtures'
 
-/**
- * Order intake and its one Telegram message, through the HTTP API, with the real grammY client
- * talking to the fake Bot API. Each test uses its own shop and bot token so behaviours do not mix.
- */
+/** What the order's one Telegram message says: user fields escaped as typed, rubles, optional fields, within 4096 characters. */
+let intake: IntakeHarness
 let h: Harness
-const tokens: string[] = []
-const order = (number: string, extra: Record<string, unknown> = {}) => ({ number, total: 2490, customerName: 'Анна', ...extra })
-
-async function connectedShop(chatId = '555000111') {
-  const shopId = await h.shop()
-  const token = makeToken()
-  tokens.push(token)
-  await h.connect(shopId, token, chatId)
-  return { shopId, token }
-}
-const _logRows = (orderId: number) => h.sql<{ status: string; error: string | null; attempts: number; sent_at: Date | null; message: string }[]>`
-  select status, error, attempts, sent_at, message from telegram_send_log where order_id = ${orderId}`
-
-beforeAll(async () => {
-  h = await createHarness()
-})
-afterAll(async () => {
-  // Whatever happened above, no token may have reached a response or a log line.
-  expectNoSecrets([...h.responses, ...h.logs], tokens)
-  await h.close()
-})
+beforeAll(async () => ({ h } = intake = await createIntakeHarness()))
+afterAll(() => intake.close())
 
 describe('the message', () => {
   test('user fields are escaped and arrive exactly as typed', async () => {
-    const { shopId, token } = await connectedShop()
+    const { shopId, token } = await intake.connectedShop()
     await h.post(`/shops/${shopId}/orders`, order('<i>7</i>', { customerName: '<b>Bob</b> & <script>', comment: 'a "quote" & <tag>' }))
     const text = String(h.fake.sent(token)[0]!.payload.text)
     expect(text).toContain('Клиент: &lt;b&gt;Bob&lt;/b&gt; &amp; &lt;script&gt;')
@@ -41,7 +20,7 @@ describe('the message', () => {
   })
 
   test('totals are formatted as rubles and optional fields are shown', async () => {
-    const { shopId, token } = await connectedShop()
+    const { shopId, token } = await intake.connectedShop()
     await h.post(
       `/shops/${shopId}/orders`,
       order('M-1', {
@@ -67,7 +46,7 @@ describe('the message', () => {
   })
 
   test('the longest possible order still fits Telegram’s 4096 characters', async () => {
-    const { shopId, token } = await connectedShop()
+    const { shopId, token } = await intake.connectedShop()
     const huge = '&'.repeat(2000)
     const r = await h.post(
       `/shops/${shopId}/orders`,

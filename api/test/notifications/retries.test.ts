@@ -1,50 +1,33 @@
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { B, makeToken } from '../fake-telegram'
-import { createHarness, eventually, expectNoSecrets, type Harness } from '../helpers'
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
+import { B } from '../fake-telegram'
+import { createHarness, eventually, type Harness } from '../helpers'
+import { createIntakeHarness, order, type IntakeHarness } from '../orders/fixtures'
 
-/**
- * Order intake and its one Telegram message, through the HTTP API, with the real grammY client
- * talking to the fake Bot API. Each test uses its own shop and bot token so behaviours do not mix.
- */
+/** Real HTTP and a real database on a shared 2-core machine: 5 s is too short under load (two dispatchers take ~4-5 s alone). */
+setDefaultTimeout(30_000)
+
+/** A notification that meets a Telegram failure: what is retried, for how long, and what survives a restart. */
+let intake: IntakeHarness
 let h: Harness
-const tokens: string[] = []
-const order = (number: string, extra: Record<string, unknown> = {}) => ({ number, total: 2490, customerName: 'Анна', ...extra })
-
-async function connectedShop(chatId = '555000111') {
-  const shopId = await h.shop()
-  const token = makeToken()
-  tokens.push(token)
-  await h.connect(shopId, token, chatId)
-  return { shopId, token }
-}
-const logRows = (orderId: number) => h.sql<{ status: string; error: string | null; attempts: number; sent_at: Date | null; message: string }[]>`
-  select status, error, attempts, sent_at, message from telegram_send_log where order_id = ${orderId}`
-
-beforeAll(async () => {
-  h = await createHarness()
-})
-afterAll(async () => {
-  // Whatever happened above, no token may have reached a response or a log line.
-  expectNoSecrets([...h.responses, ...h.logs], tokens)
-  await h.close()
-})
+beforeAll(async () => ({ h } = intake = await createIntakeHarness()))
+afterAll(() => intake.close())
 
 describe('delivery failures and retries', () => {
   test('500 is retried in the background until SENT, attempts counted', async () => {
-    const { shopId, token } = await connectedShop()
+    const { shopId, token } = await intake.connectedShop()
     h.fake.queue(token, B.e500, B.e500)
     h.services.start()
     const r = await h.post(`/shops/${shopId}/orders`, order('R-500'))
     expect(r.json.telegramStatus).toBe('failed')
     expect(r.json.telegram.retrying).toBe(true)
-    const row = await eventually(async () => (await logRows(r.json.order.id)).find((x) => x.status === 'SENT'), { message: 'SENT after retries' })
+    const row = await eventually(async () => (await intake.logRows(r.json.order.id)).find((x) => x.status === 'SENT'), { message: 'SENT after retries' })
     expect(row.attempts).toBe(3)
     expect(h.fake.sent(token).length).toBe(3)
     await h.services.dispatcher.stop()
   })
 
   test('an HTML error page (a proxy 502) is transient too', async () => {
-    const { shopId, token } = await connectedShop()
+    const { shopId, token } = await intake.connectedShop()
     h.fake.queue(token, { kind: 'html', status: 502 })
     const r = await h.post(`/shops/${shopId}/orders`, order('R-502'))
     expect(r.json.telegramStatus).toBe('failed')
@@ -54,7 +37,7 @@ describe('delivery failures and retries', () => {
   })
 
   test('a hanging Bot API does not hold the order response beyond the deadline', async () => {
-    const { shopId, token } = await connectedShop()
+    const { shopId, token } = await intake.connectedShop()
     h.fake.behaveMethod(token, 'sendMessage', B.hang)
     const started = Date.now()
     const r = await h.post(`/shops/${shopId}/orders`, order('R-hang'))
@@ -69,7 +52,7 @@ describe('delivery failures and retries', () => {
   })
 
   test('429 waits exactly retry_after before the next attempt', async () => {
-    const { shopId, token } = await connectedShop()
+    const { shopId, token } = await intake.connectedShop()
     h.fake.queue(token, B.tooMany(1))
     const r = await h.post(`/shops/${shopId}/orders`, order('R-429'))
     expect(r.json.telegramStatus).toBe('failed')
@@ -78,7 +61,7 @@ describe('delivery failures and retries', () => {
     expect(next - firstAt).toBeGreaterThanOrEqual(950)
     expect(next - firstAt).toBeLessThan(1300)
     h.services.start()
-    await eventually(async () => (await logRows(r.json.order.id))[0]?.status === 'SENT', { message: 'SENT after 429' })
+    await eventually(async () => (await intake.logRows(r.json.order.id))[0]?.status === 'SENT', { message: 'SENT after 429' })
     const calls = h.fake.sent(token)
     expect(calls.length).toBe(2)
     expect(calls[1]!.at - calls[0]!.at).toBeGreaterThanOrEqual(950)
@@ -93,7 +76,7 @@ describe('delivery failures and retries', () => {
   ]
   for (const [name, behaviour, reason, code] of terminal) {
     test(`${name} stops retrying, stays FAILED with a readable reason, shows on the status`, async () => {
-      const { shopId, token } = await connectedShop()
+      const { shopId, token } = await intake.connectedShop()
       h.fake.behaveMethod(token, 'sendMessage', behaviour as never)
       const r = await h.post(`/shops/${shopId}/orders`, order(`T-${name}`))
       expect(r.json.telegramStatus).toBe('failed')
@@ -117,7 +100,7 @@ describe('delivery failures and retries', () => {
   }
 
   test('migrate_to_chat_id stores the new chat and resends there', async () => {
-    const { shopId, token } = await connectedShop('-4001')
+    const { shopId, token } = await intake.connectedShop('-4001')
     h.fake.queue(token, B.migrate(-1001234567890123))
     const r = await h.post(`/shops/${shopId}/orders`, order('MIG-1'))
     expect(r.json.telegramStatus).toBe('sent')
@@ -134,8 +117,7 @@ describe('delivery failures and retries', () => {
     const hb = await createHarness({ env: { RETRY_MAX_ATTEMPTS: '3' }, fake: h.fake })
     try {
       const shopId = await hb.shop()
-      const token = makeToken()
-      tokens.push(token)
+      const token = intake.newToken()
       await hb.connect(shopId, token, '7')
       hb.fake.behaveMethod(token, 'sendMessage', B.e500)
       hb.services.start()
@@ -156,8 +138,7 @@ describe('delivery failures and retries', () => {
   test('retries survive a restart: a new process on the same database delivers', async () => {
     const first = await createHarness({ fake: h.fake })
     const shopId = await first.shop()
-    const token = makeToken()
-    tokens.push(token)
+    const token = intake.newToken()
     await first.connect(shopId, token, '77')
     h.fake.queue(token, B.e500)
     const r = await first.post(`/shops/${shopId}/orders`, order('RS-1'))
@@ -178,8 +159,7 @@ describe('delivery failures and retries', () => {
   test('a process that died mid-send: its lease expires and another one delivers once', async () => {
     const first = await createHarness({ fake: h.fake, delivery: { leaseSec: 1 } })
     const shopId = await first.shop()
-    const token = makeToken()
-    tokens.push(token)
+    const token = intake.newToken()
     await first.connect(shopId, token, '78')
     // The row is leased to `first`, which never records an outcome (as if killed during the call).
     const [o] = await first.sql`insert into orders (shop_id, number, total, customer_name) values (${shopId}, 'DIE-1', 10, 'Ева') returning id`
@@ -198,8 +178,7 @@ describe('delivery failures and retries', () => {
     const a = await createHarness({ fake: h.fake })
     const b = await createHarness({ fake: h.fake, restartOf: { db: a.db, cipherKey: a.cipherKey } })
     const shops = await Promise.all(Array.from({ length: 5 }, () => a.shop()))
-    const shopTokens = shops.map(() => makeToken())
-    tokens.push(...shopTokens)
+    const shopTokens = shops.map(() => intake.newToken())
     for (const [i, s] of shops.entries()) await a.connect(s, shopTokens[i]!, String(900 + i))
     // 100 due deliveries written straight into the outbox, unleased: both dispatchers race for them.
     await a.sql`

@@ -1,33 +1,12 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { makeToken } from '../fake-telegram'
-import { createHarness, one, expectNoSecrets, type Harness } from '../helpers'
+import { one, type Harness } from '../helpers'
+import { createIntakeHarness, order, type IntakeHarness } from '../orders/fixtures'
 
-/**
- * Order intake and its one Telegram message, through the HTTP API, with the real grammY client
- * talking to the fake Bot API. Each test uses its own shop and bot token so behaviours do not mix.
- */
+/** Orders that send no Telegram message: no integration, a disabled one, no chat yet; an unknown shop stores nothing. */
+let intake: IntakeHarness
 let h: Harness
-const tokens: string[] = []
-const order = (number: string, extra: Record<string, unknown> = {}) => ({ number, total: 2490, customerName: 'Анна', ...extra })
-
-async function _connectedShop(chatId = '555000111') {
-  const shopId = await h.shop()
-  const token = makeToken()
-  tokens.push(token)
-  await h.connect(shopId, token, chatId)
-  return { shopId, token }
-}
-const _logRows = (orderId: number) => h.sql<{ status: string; error: string | null; attempts: number; sent_at: Date | null; message: string }[]>`
-  select status, error, attempts, sent_at, message from telegram_send_log where order_id = ${orderId}`
-
-beforeAll(async () => {
-  h = await createHarness()
-})
-afterAll(async () => {
-  // Whatever happened above, no token may have reached a response or a log line.
-  expectNoSecrets([...h.responses, ...h.logs], tokens)
-  await h.close()
-})
+beforeAll(async () => ({ h } = intake = await createIntakeHarness()))
+afterAll(() => intake.close())
 
 describe('skipped notifications', () => {
   test('no integration: the order is stored and telegramStatus is skipped', async () => {
@@ -41,12 +20,10 @@ describe('skipped notifications', () => {
 
   test('disabled integration or no chat yet: skipped, nothing sent', async () => {
     const disabled = await h.shop()
-    const t1 = makeToken()
-    tokens.push(t1)
+    const t1 = intake.newToken()
     await h.connect(disabled, t1, '42', false)
     const waiting = await h.shop()
-    const t2 = makeToken()
-    tokens.push(t2)
+    const t2 = intake.newToken()
     await h.connect(waiting, t2, null)
     for (const shopId of [disabled, waiting]) {
       const r = await h.post(`/shops/${shopId}/orders`, order('S-2'))

@@ -1,37 +1,16 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { makeToken } from '../fake-telegram'
-import { createHarness, one, expectNoSecrets, type Harness } from '../helpers'
+import { one, type Harness } from '../helpers'
+import { createIntakeHarness, order, type IntakeHarness } from './fixtures'
 
-/**
- * Order intake and its one Telegram message, through the HTTP API, with the real grammY client
- * talking to the fake Bot API. Each test uses its own shop and bot token so behaviours do not mix.
- */
+/** The same order posted again, or many times at once, is one order, one message, one log row; a conflicting repeat is 409. */
+let intake: IntakeHarness
 let h: Harness
-const tokens: string[] = []
-const order = (number: string, extra: Record<string, unknown> = {}) => ({ number, total: 2490, customerName: 'Анна', ...extra })
-
-async function connectedShop(chatId = '555000111') {
-  const shopId = await h.shop()
-  const token = makeToken()
-  tokens.push(token)
-  await h.connect(shopId, token, chatId)
-  return { shopId, token }
-}
-const _logRows = (orderId: number) => h.sql<{ status: string; error: string | null; attempts: number; sent_at: Date | null; message: string }[]>`
-  select status, error, attempts, sent_at, message from telegram_send_log where order_id = ${orderId}`
-
-beforeAll(async () => {
-  h = await createHarness()
-})
-afterAll(async () => {
-  // Whatever happened above, no token may have reached a response or a log line.
-  expectNoSecrets([...h.responses, ...h.logs], tokens)
-  await h.close()
-})
+beforeAll(async () => ({ h } = intake = await createIntakeHarness()))
+afterAll(() => intake.close())
 
 describe('idempotency', () => {
   test('50 identical concurrent orders make one order, one message, one log row', async () => {
-    const { shopId, token } = await connectedShop()
+    const { shopId, token } = await intake.connectedShop()
     h.fake.behave(token, { kind: 'slow', ms: 30 })
     const results = await Promise.all(Array.from({ length: 50 }, () => h.post(`/shops/${shopId}/orders`, order('RACE-1'))))
     const statuses = results.map((r) => r.status).sort()
@@ -49,7 +28,7 @@ describe('idempotency', () => {
   })
 
   test('the same number with a different total or customer is 409 and keeps the first order', async () => {
-    const { shopId, token } = await connectedShop()
+    const { shopId, token } = await intake.connectedShop()
     await h.post(`/shops/${shopId}/orders`, order('C-1'))
     const otherTotal = await h.post(`/shops/${shopId}/orders`, order('C-1', { total: 2500 }))
     const otherName = await h.post(`/shops/${shopId}/orders`, order('C-1', { customerName: 'Борис' }))
@@ -64,7 +43,7 @@ describe('idempotency', () => {
   })
 
   test('2490 and "2490.00" are the same total for a repeat', async () => {
-    const { shopId } = await connectedShop()
+    const { shopId } = await intake.connectedShop()
     await h.post(`/shops/${shopId}/orders`, order('C-2', { total: 2490 }))
     const r = await h.post(`/shops/${shopId}/orders`, order('C-2', { total: '2490.00' }))
     expect(r.status).toBe(200)

@@ -1,37 +1,17 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { B, makeToken } from '../fake-telegram'
-import { createHarness, one, expectNoSecrets, type Harness } from '../helpers'
+import { B } from '../fake-telegram'
+import { one, type Harness } from '../helpers'
+import { createIntakeHarness, order, type IntakeHarness } from './fixtures'
 
-/**
- * Order intake and its one Telegram message, through the HTTP API, with the real grammY client
- * talking to the fake Bot API. Each test uses its own shop and bot token so behaviours do not mix.
- */
+/** Order intake through the HTTP API, with its one Telegram message through the real grammY client and the fake Bot API. */
+let intake: IntakeHarness
 let h: Harness
-const tokens: string[] = []
-const order = (number: string, extra: Record<string, unknown> = {}) => ({ number, total: 2490, customerName: 'Анна', ...extra })
-
-async function connectedShop(chatId = '555000111') {
-  const shopId = await h.shop()
-  const token = makeToken()
-  tokens.push(token)
-  await h.connect(shopId, token, chatId)
-  return { shopId, token }
-}
-const logRows = (orderId: number) => h.sql<{ status: string; error: string | null; attempts: number; sent_at: Date | null; message: string }[]>`
-  select status, error, attempts, sent_at, message from telegram_send_log where order_id = ${orderId}`
-
-beforeAll(async () => {
-  h = await createHarness()
-})
-afterAll(async () => {
-  // Whatever happened above, no token may have reached a response or a log line.
-  expectNoSecrets([...h.responses, ...h.logs], tokens)
-  await h.close()
-})
+beforeAll(async () => ({ h } = intake = await createIntakeHarness()))
+afterAll(() => intake.close())
 
 describe('order intake', () => {
   test('a new order calls Telegram once and writes SENT', async () => {
-    const { shopId, token } = await connectedShop()
+    const { shopId, token } = await intake.connectedShop()
     const r = await h.post(`/shops/${shopId}/orders`, order('A-1'))
     expect(r.status).toBe(201)
     expect(r.json.telegramStatus).toBe('sent')
@@ -40,14 +20,14 @@ describe('order intake', () => {
     expect(sent.length).toBe(1)
     expect(sent[0]!.payload).toMatchObject({ chat_id: '555000111', parse_mode: 'HTML' })
     expect(String(sent[0]!.payload.text)).toContain('№A-1')
-    const [row] = await logRows(r.json.order.id)
+    const [row] = await intake.logRows(r.json.order.id)
     expect(row!.status).toBe('SENT')
     expect(row!.sent_at).not.toBeNull()
     expect(row!.attempts).toBe(1)
   })
 
   test('a repeated order answers 200 with the stored order and sends nothing', async () => {
-    const { shopId, token } = await connectedShop()
+    const { shopId, token } = await intake.connectedShop()
     const first = await h.post(`/shops/${shopId}/orders`, order('A-2'))
     const again = await h.post(`/shops/${shopId}/orders`, order('A-2'))
     expect(first.status).toBe(201)
@@ -60,13 +40,13 @@ describe('order intake', () => {
   })
 
   test('a Telegram error writes FAILED and the order is still created', async () => {
-    const { shopId, token } = await connectedShop()
+    const { shopId, token } = await intake.connectedShop()
     h.fake.behaveMethod(token, 'sendMessage', B.chatNotFound)
     const r = await h.post(`/shops/${shopId}/orders`, order('A-3'))
     expect(r.status).toBe(201)
     expect(r.json.telegramStatus).toBe('failed')
     expect(r.json.telegram.error).toContain('chat not found')
-    const [row] = await logRows(r.json.order.id)
+    const [row] = await intake.logRows(r.json.order.id)
     expect(row!.status).toBe('FAILED')
     expect(row!.error).toContain('chat not found')
     const [o] = await h.sql`select number from orders where id = ${r.json.order.id}`

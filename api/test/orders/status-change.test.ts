@@ -1,58 +1,17 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { B, makeToken, type Call } from '../fake-telegram'
-import { createHarness, eventually, expectNoSecrets, one, type Harness } from '../helpers'
+import { B } from '../fake-telegram'
+import { createHarnessPair, eventually, one, type Harness, type HarnessPair } from '../helpers'
+import { edits, orderWithMessage } from './fixtures'
 
-/**
- * Acting on an order from Telegram: the «Принять» button (webhook and poller), status changes by
- * PATCH, and the message edited in place through the outbox.
- */
+/** Status changes by PATCH: the order's message edited in place through the outbox, retried, replaced when gone. */
+let pair: HarnessPair
 let hw: Harness
-let hp: Harness
-const tokens: string[] = []
-let updateId = 90_000
-
-type Button = { text: string; callback_data?: string; url?: string }
-const _buttons = (c: Call) => ((c.payload.reply_markup as { inline_keyboard?: Button[][] } | undefined)?.inline_keyboard ?? []).flat()
-
-async function orderWithMessage(h: Harness, opts: { chatId?: string } = {}) {
-  const shopId = await h.shop('Флора')
-  const token = makeToken()
-  tokens.push(token)
-  await h.connect(shopId, token, opts.chatId ?? '6060')
-  const r = await h.post(`/shops/${shopId}/orders`, { number: `ACT-${shopId}`, total: 3500, customerName: 'Ирина' })
-  expect(r.json.telegramStatus).toBe('sent')
-  const sent = h.fake.sent(token).at(-1)!
-  const log = one(await h.sql`select message_id, chat_id from telegram_send_log where order_id = ${r.json.order.id}`)
-  return { shopId, token, orderId: r.json.order.id as number, sent, messageId: Number(log.message_id), chatId: Number(log.chat_id) }
-}
-
-const _press = (data: string | undefined, messageId: number, chatId: number, from = { id: 501, first_name: 'Ольга', last_name: 'Петрова' }) => ({
-  update_id: ++updateId,
-  callback_query: {
-    id: `cb${updateId}`,
-    from: { is_bot: false, ...from },
-    data,
-    chat_instance: 'x',
-    message: { message_id: messageId, date: 0, chat: { id: chatId, type: 'private' } },
-  },
-})
-const _answers = (h: Harness, token: string) => h.fake.callsOf('answerCallbackQuery', token).map((c) => String(c.payload.text))
-const edits = (h: Harness, token: string) => h.fake.callsOf('editMessageText', token)
-
-beforeAll(async () => {
-  hw = await createHarness({ listen: true })
-  hp = await createHarness({ fake: hw.fake })
-  hw.services.dispatcher.start()
-})
-afterAll(async () => {
-  expectNoSecrets([...hw.responses, ...hw.logs, ...hp.responses, ...hp.logs], tokens)
-  await hp.close()
-  await hw.close()
-})
+beforeAll(async () => ({ hw } = pair = await createHarnessPair({ dispatcher: true })))
+afterAll(() => pair.close())
 
 describe('PATCH status', () => {
   test('valid steps edit the message each time; the same status again is a no-op', async () => {
-    const { shopId, token, orderId, messageId } = await orderWithMessage(hw)
+    const { shopId, token, orderId, messageId } = await orderWithMessage(hw, pair.newToken())
     const path = `/shops/${shopId}/orders/${orderId}`
     const steps: [string, string][] = [
       ['accepted', 'Принят'],
@@ -75,7 +34,7 @@ describe('PATCH status', () => {
   })
 
   test('impossible steps are 409 and change nothing; bad input 4xx', async () => {
-    const { shopId, orderId } = await orderWithMessage(hw)
+    const { shopId, orderId } = await orderWithMessage(hw, pair.newToken())
     const path = `/shops/${shopId}/orders/${orderId}`
     const skip = await hw.request('PATCH', path, { status: 'done' })
     expect(skip.status).toBe(409)
@@ -97,7 +56,7 @@ describe('PATCH status', () => {
   })
 
   test('an edit that meets a 5xx is retried until it goes through', async () => {
-    const { shopId, token, orderId } = await orderWithMessage(hw)
+    const { shopId, token, orderId } = await orderWithMessage(hw, pair.newToken())
     hw.fake.queue(token, B.e500, B.e500)
     await hw.request('PATCH', `/shops/${shopId}/orders/${orderId}`, { status: 'accepted' })
     await eventually(
@@ -109,7 +68,7 @@ describe('PATCH status', () => {
   })
 
   test('"message is not modified" counts as success', async () => {
-    const { shopId, token, orderId } = await orderWithMessage(hw)
+    const { shopId, token, orderId } = await orderWithMessage(hw, pair.newToken())
     hw.fake.behaveMethod(token, 'editMessageText', B.notModified)
     await hw.request('PATCH', `/shops/${shopId}/orders/${orderId}`, { status: 'accepted' })
     const d = await eventually(
@@ -122,7 +81,7 @@ describe('PATCH status', () => {
   })
 
   test('a deleted message is replaced by one new message with the current status', async () => {
-    const { shopId, token, orderId, chatId } = await orderWithMessage(hw)
+    const { shopId, token, orderId, chatId } = await orderWithMessage(hw, pair.newToken())
     hw.fake.behaveMethod(token, 'editMessageText', B.messageGone)
     const before = hw.fake.sent(token).length
     await hw.request('PATCH', `/shops/${shopId}/orders/${orderId}`, { status: 'accepted' })
@@ -144,8 +103,7 @@ describe('PATCH status', () => {
 
   test('a status change while the notification is still retrying is shown by that notification, not a second message', async () => {
     const shopId = await hw.shop()
-    const token = makeToken()
-    tokens.push(token)
+    const token = pair.newToken()
     await hw.connect(shopId, token, '7070')
     hw.fake.queue(token, B.tooMany(1))
     const r = await hw.post(`/shops/${shopId}/orders`, { number: 'LATE-1', total: 10, customerName: 'Лиза' })

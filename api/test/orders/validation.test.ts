@@ -1,33 +1,12 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { makeToken } from '../fake-telegram'
-import { createHarness, one, expectNoSecrets, type Harness } from '../helpers'
+import { one, type Harness } from '../helpers'
+import { createIntakeHarness, order, type IntakeHarness } from './fixtures'
 
-/**
- * Order intake and its one Telegram message, through the HTTP API, with the real grammY client
- * talking to the fake Bot API. Each test uses its own shop and bot token so behaviours do not mix.
- */
+/** Order bodies refused with 422 and field details, nothing stored; an accepted one is kept exact. */
+let intake: IntakeHarness
 let h: Harness
-const tokens: string[] = []
-const order = (number: string, extra: Record<string, unknown> = {}) => ({ number, total: 2490, customerName: 'Анна', ...extra })
-
-async function connectedShop(chatId = '555000111') {
-  const shopId = await h.shop()
-  const token = makeToken()
-  tokens.push(token)
-  await h.connect(shopId, token, chatId)
-  return { shopId, token }
-}
-const _logRows = (orderId: number) => h.sql<{ status: string; error: string | null; attempts: number; sent_at: Date | null; message: string }[]>`
-  select status, error, attempts, sent_at, message from telegram_send_log where order_id = ${orderId}`
-
-beforeAll(async () => {
-  h = await createHarness()
-})
-afterAll(async () => {
-  // Whatever happened above, no token may have reached a response or a log line.
-  expectNoSecrets([...h.responses, ...h.logs], tokens)
-  await h.close()
-})
+beforeAll(async () => ({ h } = intake = await createIntakeHarness()))
+afterAll(() => intake.close())
 
 describe('validation', () => {
   const bad: [string, unknown][] = [
@@ -57,7 +36,7 @@ describe('validation', () => {
   }
 
   test('customerName is trimmed and the total kept exact', async () => {
-    const { shopId } = await connectedShop()
+    const { shopId } = await intake.connectedShop()
     const r = await h.post(`/shops/${shopId}/orders`, order('V-ok', { customerName: '  Анна  ', total: '1234.5' }))
     expect(r.status).toBe(201)
     expect(r.json.order.customerName).toBe('Анна')

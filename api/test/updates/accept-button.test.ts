@@ -1,58 +1,17 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { makeToken, type Call } from '../fake-telegram'
-import { createHarness, eventually, expectNoSecrets, one, type Harness } from '../helpers'
+import { createHarnessPair, eventually, one, type Harness, type HarnessPair } from '../helpers'
+import { answers, buttons, edits, orderWithMessage, press } from '../orders/fixtures'
 
-/**
- * Acting on an order from Telegram: the «Принять» button (webhook and poller), status changes by
- * PATCH, and the message edited in place through the outbox.
- */
+/** «Принять» pressed in the chat (webhook and poller): one person accepts, everyone else gets a polite toast. */
+let pair: HarnessPair
 let hw: Harness
 let hp: Harness
-const tokens: string[] = []
-let updateId = 90_000
-
-type Button = { text: string; callback_data?: string; url?: string }
-const buttons = (c: Call) => ((c.payload.reply_markup as { inline_keyboard?: Button[][] } | undefined)?.inline_keyboard ?? []).flat()
-
-async function orderWithMessage(h: Harness, opts: { chatId?: string } = {}) {
-  const shopId = await h.shop('Флора')
-  const token = makeToken()
-  tokens.push(token)
-  await h.connect(shopId, token, opts.chatId ?? '6060')
-  const r = await h.post(`/shops/${shopId}/orders`, { number: `ACT-${shopId}`, total: 3500, customerName: 'Ирина' })
-  expect(r.json.telegramStatus).toBe('sent')
-  const sent = h.fake.sent(token).at(-1)!
-  const log = one(await h.sql`select message_id, chat_id from telegram_send_log where order_id = ${r.json.order.id}`)
-  return { shopId, token, orderId: r.json.order.id as number, sent, messageId: Number(log.message_id), chatId: Number(log.chat_id) }
-}
-
-const press = (data: string | undefined, messageId: number, chatId: number, from = { id: 501, first_name: 'Ольга', last_name: 'Петрова' }) => ({
-  update_id: ++updateId,
-  callback_query: {
-    id: `cb${updateId}`,
-    from: { is_bot: false, ...from },
-    data,
-    chat_instance: 'x',
-    message: { message_id: messageId, date: 0, chat: { id: chatId, type: 'private' } },
-  },
-})
-const answers = (h: Harness, token: string) => h.fake.callsOf('answerCallbackQuery', token).map((c) => String(c.payload.text))
-const edits = (h: Harness, token: string) => h.fake.callsOf('editMessageText', token)
-
-beforeAll(async () => {
-  hw = await createHarness({ listen: true })
-  hp = await createHarness({ fake: hw.fake })
-  hw.services.dispatcher.start()
-})
-afterAll(async () => {
-  expectNoSecrets([...hw.responses, ...hw.logs, ...hp.responses, ...hp.logs], tokens)
-  await hp.close()
-  await hw.close()
-})
+beforeAll(async () => ({ hw, hp } = pair = await createHarnessPair({ dispatcher: true })))
+afterAll(() => pair.close())
 
 describe('«Принять» in the chat', () => {
   test('accepts the order for that Telegram user, answers with a toast and edits the message without the button', async () => {
-    const { shopId, token, orderId, sent, messageId, chatId } = await orderWithMessage(hw)
+    const { shopId, token, orderId, sent, messageId, chatId } = await orderWithMessage(hw, pair.newToken())
     const res = await hw.fake.deliver(token, press(buttons(sent)[0]!.callback_data, messageId, chatId))
     expect(res.status).toBe(200)
     const o = one(await hw.sql`select status, accepted_by, accepted_by_tg_id, accepted_at from orders where id = ${orderId}`)
@@ -66,7 +25,7 @@ describe('«Принять» in the chat', () => {
   })
 
   test('a second press, or a press by someone else, gets a polite toast and changes nothing', async () => {
-    const { token, orderId, sent, messageId, chatId } = await orderWithMessage(hw)
+    const { token, orderId, sent, messageId, chatId } = await orderWithMessage(hw, pair.newToken())
     const data = buttons(sent)[0]!.callback_data
     await hw.fake.deliver(token, press(data, messageId, chatId))
     await hw.fake.deliver(token, press(data, messageId, chatId))
@@ -80,7 +39,7 @@ describe('«Принять» in the chat', () => {
   })
 
   test('ten people pressing at once: exactly one accepts', async () => {
-    const { token, orderId, sent, messageId, chatId } = await orderWithMessage(hw)
+    const { token, orderId, sent, messageId, chatId } = await orderWithMessage(hw, pair.newToken())
     const data = buttons(sent)[0]!.callback_data
     await Promise.all(
       Array.from({ length: 10 }, (_, i) => hw.fake.deliver(token, press(data, messageId, chatId, { id: 1000 + i, first_name: `Флорист ${i}`, last_name: '' }))),
@@ -93,8 +52,8 @@ describe('«Принять» in the chat', () => {
   })
 
   test('a press for another shop’s order, forged data, or from a chat that is not the shop’s is refused', async () => {
-    const a = await orderWithMessage(hw)
-    const b = await orderWithMessage(hw)
+    const a = await orderWithMessage(hw, pair.newToken())
+    const b = await orderWithMessage(hw, pair.newToken())
     const aData = buttons(a.sent)[0]!.callback_data!
     // Shop A's button delivered to shop B's bot (e.g. a forwarded message or a crafted client).
     await hw.fake.deliver(b.token, press(aData, a.messageId, a.chatId))
@@ -109,7 +68,7 @@ describe('«Принять» in the chat', () => {
   })
 
   test('works through the poller too (no PUBLIC_URL)', async () => {
-    const { token, orderId, sent, messageId, chatId } = await orderWithMessage(hp)
+    const { token, orderId, sent, messageId, chatId } = await orderWithMessage(hp, pair.newToken())
     hp.fake.pushUpdate(token, press(buttons(sent)[0]!.callback_data, messageId, chatId))
     hp.services.start()
     await eventually(async () => one(await hp.sql`select status from orders where id = ${orderId}`).status === 'accepted', { message: 'accepted via polling' })

@@ -1,42 +1,19 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { B, makeToken } from '../fake-telegram'
-import { createHarness, eventually, expectNoSecrets, type Harness } from '../helpers'
+import { B } from '../fake-telegram'
+import { createHarnessPair, eventually, type Harness, type HarnessPair } from '../helpers'
+import { integration, startCode, startUpdate } from '../connect/fixtures'
 
-/**
- * Connect, status, test message and onboarding by /start. `hw` listens on a real port with
- * PUBLIC_URL set (webhooks are delivered to it by the fake Bot API); `hp` has no PUBLIC_URL and
- * captures the chat by polling getUpdates.
- */
+/** Onboarding without PUBLIC_URL: no webhook, `/start` is captured through getUpdates. */
+let pair: HarnessPair
 let hw: Harness
 let hp: Harness
-const tokens: string[] = []
-const newToken = () => {
-  const t = makeToken()
-  tokens.push(t)
-  return t
-}
-const integration = (h: Harness, shopId: number) => h.sql`select * from telegram_integrations where shop_id = ${shopId}`.then((r) => r[0])
-const startCode = (link: string) => new URL(link).searchParams.get('start') ?? new URL(link).searchParams.get('startgroup')
-let updateId = 5000
-const startUpdate = (text: string, chat: Record<string, unknown>) => ({
-  update_id: ++updateId,
-  message: { message_id: updateId, date: Math.floor(Date.now() / 1000), chat, from: { id: 31337, is_bot: false, first_name: 'Ольга' }, text },
-})
-
-beforeAll(async () => {
-  hw = await createHarness({ listen: true })
-  hp = await createHarness({ fake: hw.fake })
-})
-afterAll(async () => {
-  expectNoSecrets([...hw.responses, ...hw.logs, ...hp.responses, ...hp.logs], tokens)
-  await hp.close()
-  await hw.close()
-})
+beforeAll(async () => ({ hw, hp } = pair = await createHarnessPair()))
+afterAll(() => pair.close())
 
 describe('onboarding by polling (no PUBLIC_URL)', () => {
   test('connect sets no webhook; /start is captured through getUpdates', async () => {
     const shopId = await hp.shop()
-    const token = newToken()
+    const token = pair.newToken()
     const c = await hp.connect(shopId, token)
     expect(hp.fake.callsOf('setWebhook', token).length).toBe(0)
     const update = startUpdate(`/start ${startCode(c.connectLink)}`, { id: 8080, type: 'private', first_name: 'Пётр' })
@@ -53,7 +30,7 @@ describe('onboarding by polling (no PUBLIC_URL)', () => {
 
   test('a bot with a webhook set elsewhere (409) is left alone: polling stops, no deleteWebhook', async () => {
     const shopId = await hp.shop()
-    const token = newToken()
+    const token = pair.newToken()
     await hp.connect(shopId, token)
     hp.fake.behaveMethod(token, 'getUpdates', B.conflict)
     await hp.services.poller.pollOnce()

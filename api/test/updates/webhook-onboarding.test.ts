@@ -1,42 +1,17 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { makeToken } from '../fake-telegram'
-import { createHarness, expectNoSecrets, type Harness } from '../helpers'
+import { createHarnessPair, type Harness, type HarnessPair } from '../helpers'
+import { integration, nextUpdateId, startCode, startUpdate } from '../connect/fixtures'
 
-/**
- * Connect, status, test message and onboarding by /start. `hw` listens on a real port with
- * PUBLIC_URL set (webhooks are delivered to it by the fake Bot API); `hp` has no PUBLIC_URL and
- * captures the chat by polling getUpdates.
- */
+/** Onboarding by webhook: the webhook set under PUBLIC_URL with a secret, `/start <code>` binding a chat, what is ignored. */
+let pair: HarnessPair
 let hw: Harness
-let hp: Harness
-const tokens: string[] = []
-const newToken = () => {
-  const t = makeToken()
-  tokens.push(t)
-  return t
-}
-const integration = (h: Harness, shopId: number) => h.sql`select * from telegram_integrations where shop_id = ${shopId}`.then((r) => r[0])
-const startCode = (link: string) => new URL(link).searchParams.get('start') ?? new URL(link).searchParams.get('startgroup')
-let updateId = 5000
-const startUpdate = (text: string, chat: Record<string, unknown>) => ({
-  update_id: ++updateId,
-  message: { message_id: updateId, date: Math.floor(Date.now() / 1000), chat, from: { id: 31337, is_bot: false, first_name: 'Ольга' }, text },
-})
-
-beforeAll(async () => {
-  hw = await createHarness({ listen: true })
-  hp = await createHarness({ fake: hw.fake })
-})
-afterAll(async () => {
-  expectNoSecrets([...hw.responses, ...hw.logs, ...hp.responses, ...hp.logs], tokens)
-  await hp.close()
-  await hw.close()
-})
+beforeAll(async () => ({ hw } = pair = await createHarnessPair()))
+afterAll(() => pair.close())
 
 describe('onboarding by webhook', () => {
   test('connect sets a webhook under PUBLIC_URL with a secret and explicit allowed_updates, never the token', async () => {
     const shopId = await hw.shop()
-    const token = newToken()
+    const token = pair.newToken()
     await hw.connect(shopId, token)
     const call = hw.fake.callsOf('setWebhook', token).at(-1)!
     expect(String(call.payload.url)).toStartWith(`${hw.base}/telegram/webhook/`)
@@ -50,7 +25,7 @@ describe('onboarding by webhook', () => {
 
   test('a wrong or missing secret token is 401 and binds nothing', async () => {
     const shopId = await hw.shop()
-    const token = newToken()
+    const token = pair.newToken()
     const c = await hw.connect(shopId, token)
     const update = startUpdate(`/start ${startCode(c.connectLink)}`, { id: 1111, type: 'private', first_name: 'Ольга' })
     const wrong = await hw.fake.deliver(token, update, 'not-the-secret')
@@ -69,7 +44,7 @@ describe('onboarding by webhook', () => {
 
   test('/start <code> in a private chat binds it once, the bot confirms, redelivery is ignored', async () => {
     const shopId = await hw.shop('Ромашка')
-    const token = newToken()
+    const token = pair.newToken()
     const c = await hw.connect(shopId, token)
     const update = startUpdate(`/start ${startCode(c.connectLink)}`, { id: 424242, type: 'private', first_name: 'Ольга' })
     const started = Date.now()
@@ -91,7 +66,7 @@ describe('onboarding by webhook', () => {
 
   test('/start@bot <code> in a group binds the group', async () => {
     const shopId = await hw.shop()
-    const token = newToken()
+    const token = pair.newToken()
     const c = await hw.connect(shopId, token)
     const res = await hw.fake.deliver(
       token,
@@ -103,7 +78,7 @@ describe('onboarding by webhook', () => {
 
   test('a stale, spent or wrong code gets a polite answer and binds nothing', async () => {
     const shopId = await hw.shop()
-    const token = newToken()
+    const token = pair.newToken()
     const c = await hw.connect(shopId, token)
     const code = startCode(c.connectLink)!
     await hw.sql`update telegram_integrations set start_code_expires_at = now() - interval '1 minute' where shop_id = ${shopId}`
@@ -122,7 +97,7 @@ describe('onboarding by webhook', () => {
 
   test('/help is answered in Russian, other chatter and malformed updates are ignored with 200', async () => {
     const shopId = await hw.shop()
-    const token = newToken()
+    const token = pair.newToken()
     await hw.connect(shopId, token)
     expect((await hw.fake.deliver(token, startUpdate('/help', { id: 77, type: 'private' }))).status).toBe(200)
     expect((await hw.fake.deliver(token, startUpdate('привет', { id: 77, type: 'private' }))).status).toBe(200)
@@ -145,10 +120,10 @@ describe('onboarding by webhook', () => {
 
   test('the bot removed from the chat shows on the status', async () => {
     const shopId = await hw.shop()
-    const token = newToken()
+    const token = pair.newToken()
     await hw.connect(shopId, token, '-4242')
     await hw.fake.deliver(token, {
-      update_id: ++updateId,
+      update_id: nextUpdateId(),
       my_chat_member: { chat: { id: -4242, type: 'group', title: 'G' }, from: { id: 1 }, new_chat_member: { status: 'kicked' } },
     })
     const s = await hw.get(`/shops/${shopId}/telegram/status`)
@@ -158,8 +133,8 @@ describe('onboarding by webhook', () => {
 
   test('changing the token moves the webhook from the old bot to the new one', async () => {
     const shopId = await hw.shop()
-    const oldToken = newToken()
-    const newTok = newToken()
+    const oldToken = pair.newToken()
+    const newTok = pair.newToken()
     await hw.connect(shopId, oldToken, '1')
     await hw.connect(shopId, newTok)
     expect(hw.fake.callsOf('deleteWebhook', oldToken).length).toBe(1)
