@@ -74,8 +74,7 @@ describe('the dispatcher', () => {
     const listener = await x.sql.listen('telegram_outbox', (p) => heard.push(p))
     try {
       const s = await x.shop()
-      const token = makeToken()
-      tokens.push(token)
+      const token = intake.newToken()
       await x.connect(s, token, '4310')
       const r = await x.post(`/shops/${s}/orders`, { number: 'Q-1', total: 100, customerName: 'Анна' })
       expect(r.json.telegramStatus).toBe('sent')
