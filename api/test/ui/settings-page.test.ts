@@ -223,6 +223,32 @@ describe('settings page in Chromium', () => {
     await h.services.dispatcher.stop()
   })
 
+  test('the on/off switch: a status pushed meanwhile does not undo an unsaved click, «Сохранить» stores it, an untouched switch follows the server', async () => {
+    const toggle = page.getByTestId('enabled-toggle')
+    const chatHelp = page.locator('#chat-id-help')
+    const [before] = await h.sql`select chat_title from telegram_integrations where shop_id = ${shopId}`
+    expect(await toggle.isChecked()).toBe(true)
+    await page.getByText('Присылать уведомления о новых заказах').click()
+    expect(await toggle.isChecked()).toBe(false)
+    // a change made elsewhere reaches the open page (live) while the click is unsaved
+    await h.sql`update telegram_integrations set chat_title = 'Флористы' where shop_id = ${shopId}`
+    await chatHelp.filter({ hasText: '«Флористы»' }).waitFor({ state: 'attached', timeout: LIVE_MS })
+    expect(await toggle.isChecked()).toBe(false)
+    expect(await page.getByTestId('save-state').getAttribute('data-state')).toBe('dirty')
+
+    await page.getByTestId('save-button').click()
+    await page.locator('[data-testid=save-state][data-state=saved]').waitFor({ timeout: LIVE_MS })
+    const [saved] = await h.sql`select enabled from telegram_integrations where shop_id = ${shopId}`
+    expect(saved!.enabled).toBe(false)
+    expect(await toggle.isChecked()).toBe(false)
+
+    // untouched since the save: the switch shows what the server says
+    await h.sql`update telegram_integrations set enabled = true, chat_title = ${before!.chat_title} where shop_id = ${shopId}`
+    await eventually(() => toggle.isChecked(), { timeoutMs: LIVE_MS, message: 'the switch follows the server' })
+    await page.getByTestId('state-badge').filter({ hasText: 'Работает' }).waitFor({ timeout: LIVE_MS })
+    expect(pageErrors).toEqual([])
+  })
+
   test('at phone width (375×812) nothing overflows sideways and the controls stay usable', async () => {
     const phone = await browser.newContext({
       viewport: { width: 375, height: 812 },
