@@ -6,7 +6,7 @@
  */
 import { mkdirSync } from 'node:fs'
 import path from 'node:path'
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { launchChromium } from '../browser'
 import { buildUi, UI_ROOT, uiIsStale } from '../../src/platform/ui-build'
@@ -19,6 +19,10 @@ const SCREENSHOTS = path.join(UI_ROOT, 'screenshots')
 const LIVE_MS = 8000
 
 const launch = launchChromium
+
+// Several tests open a browser context on a second harness: on a loaded machine more than bun's default 5 s
+// (bunfig's `timeout` reaches only the first file of a multi-file run in bun 1.4).
+setDefaultTimeout(30_000)
 
 /** A page that fails the test on any uncaught error in the browser. */
 async function openPage(ctx: BrowserContext, errors: string[]): Promise<Page> {
