@@ -49,9 +49,14 @@ describe('a live page', () => {
     try {
       const p = await ctx.newPage()
       p.on('pageerror', (e) => errors.push(String(e)))
+      const loads: Request[] = []
+      p.on('request', (r) => loads.push(r))
       await p.goto(`${h.base}/shops/${shopA}/growth/telegram`)
       await p.locator('main[data-live=on]').waitFor({ timeout: 8000 })
       await eventually(async () => (await p.getByTestId('recent-row').count()) === 2, { message: 'two orders listed' })
+      // the first load, then one catch-up once the stream is open (it waits for a load still in flight)
+      const caughtUp = () => ['/telegram/status', '/orders', '/telegram/chats'].every((end) => apiCalls(loads).filter((x) => x.endsWith(end)).length >= 2)
+      await eventually(caughtUp, { message: 'the page caught up once the stream opened' })
       const requests: Request[] = []
       p.on('request', (r) => requests.push(r))
       // four poll periods of the fallback pass with no request at all while the stream is up

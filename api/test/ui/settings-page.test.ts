@@ -6,7 +6,7 @@
  */
 import { mkdirSync } from 'node:fs'
 import path from 'node:path'
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { launchChromium } from '../browser'
 import { buildUi, UI_ROOT, uiIsStale } from '../../src/platform/ui-build'
@@ -19,6 +19,10 @@ const SCREENSHOTS = path.join(UI_ROOT, 'screenshots')
 const LIVE_MS = 8000
 
 const launch = launchChromium
+
+// Several tests open a browser context on a second harness: on a loaded machine more than bun's default 5 s
+// (bunfig's `timeout` reaches only the first file of a multi-file run in bun 1.4).
+setDefaultTimeout(30_000)
 
 /** A page that fails the test on any uncaught error in the browser. */
 async function openPage(ctx: BrowserContext, errors: string[]): Promise<Page> {
@@ -221,6 +225,32 @@ describe('settings page in Chromium', () => {
     await eventually(async () => linked.isVisible(), { timeoutMs: LIVE_MS, message: 'the linked order in view' })
     await p.close()
     await h.services.dispatcher.stop()
+  })
+
+  test('the on/off switch: a status pushed meanwhile does not undo an unsaved click, «Сохранить» stores it, an untouched switch follows the server', async () => {
+    const toggle = page.getByTestId('enabled-toggle')
+    const chatHelp = page.locator('#chat-id-help')
+    const [before] = await h.sql`select chat_title from telegram_integrations where shop_id = ${shopId}`
+    expect(await toggle.isChecked()).toBe(true)
+    await page.getByText('Присылать уведомления о новых заказах').click()
+    expect(await toggle.isChecked()).toBe(false)
+    // a change made elsewhere reaches the open page (live) while the click is unsaved
+    await h.sql`update telegram_integrations set chat_title = 'Флористы' where shop_id = ${shopId}`
+    await chatHelp.filter({ hasText: '«Флористы»' }).waitFor({ state: 'attached', timeout: LIVE_MS })
+    expect(await toggle.isChecked()).toBe(false)
+    expect(await page.getByTestId('save-state').getAttribute('data-state')).toBe('dirty')
+
+    await page.getByTestId('save-button').click()
+    await page.locator('[data-testid=save-state][data-state=saved]').waitFor({ timeout: LIVE_MS })
+    const [saved] = await h.sql`select enabled from telegram_integrations where shop_id = ${shopId}`
+    expect(saved!.enabled).toBe(false)
+    expect(await toggle.isChecked()).toBe(false)
+
+    // untouched since the save: the switch shows what the server says
+    await h.sql`update telegram_integrations set enabled = true, chat_title = ${before!.chat_title} where shop_id = ${shopId}`
+    await eventually(() => toggle.isChecked(), { timeoutMs: LIVE_MS, message: 'the switch follows the server' })
+    await page.getByTestId('state-badge').filter({ hasText: 'Работает' }).waitFor({ timeout: LIVE_MS })
+    expect(pageErrors).toEqual([])
   })
 
   test('at phone width (375×812) nothing overflows sideways and the controls stay usable', async () => {

@@ -1,4 +1,4 @@
-import { createEffect, createSignal, Show } from 'solid-js'
+import { createSignal, Show } from 'solid-js'
 import { ApiError, fieldMessage, userMessage, type ShopApi, type Status } from '../api'
 import { clockTime } from '../format'
 import { ChatIdHint } from './ChatIdHint'
@@ -14,18 +14,18 @@ type SaveState = { kind: 'idle' } | { kind: 'dirty' } | { kind: 'saving' } | { k
 export function SettingsForm(props: { api: ShopApi; status: Status; onSaved: () => void; first?: boolean }) {
   const [token, setToken] = createSignal('')
   const [chatId, setChatId] = createSignal('')
+  // The switch shows the server's value until the owner touches it (polling must not undo a click).
+  // The owner's choice is kept while unsaved (`until: null`), and once saved until the next status
+  // arrives (the one the save asked for), so the switch does not flick back to the old value.
   // Before the first connect the API says enabled: false (nothing is connected); the switch is hidden
   // then and the first save turns notifications on, so it never shows "on" against the API's "off".
-  const [enabled, setEnabled] = createSignal(props.status.enabled)
+  const [choice, setChoice] = createSignal<{ enabled: boolean; until: Status | null } | null>(null)
+  const enabled = () => {
+    const c = choice()
+    return c && (c.until === null || c.until === props.status) ? c.enabled : props.status.enabled
+  }
   const [errors, setErrors] = createSignal<{ botToken?: string; chatId?: string }>({})
   const [save, setSave] = createSignal<SaveState>({ kind: 'idle' })
-
-  // The switch follows the server until the owner touches it (polling must not undo a click).
-  let touched = false
-  createEffect(() => {
-    const s = props.status
-    if (!touched && s.botUsername) setEnabled(s.enabled)
-  })
 
   const edited = () => {
     if (save().kind !== 'saving') setSave({ kind: 'dirty' })
@@ -43,7 +43,7 @@ export function SettingsForm(props: { api: ShopApi; status: Status; onSaved: () 
       await props.api.connect(body)
       setToken('')
       setChatId('')
-      touched = false
+      setChoice((c) => c && { ...c, until: props.status })
       setSave({ kind: 'saved', at: new Date().toISOString() })
       props.onSaved()
     } catch (err) {
@@ -199,8 +199,7 @@ export function SettingsForm(props: { api: ShopApi; status: Status; onSaved: () 
             data-testid="enabled-toggle"
             checked={enabled()}
             onChange={(e) => {
-              touched = true
-              setEnabled(e.currentTarget.checked)
+              setChoice({ enabled: e.currentTarget.checked, until: null })
               edited()
             }}
           />

@@ -1,6 +1,7 @@
-import { createSignal, onCleanup, onMount, Show } from 'solid-js'
+import { createSignal, Show } from 'solid-js'
 import { userMessage, type ManagedLink, type ShopApi, type Status } from '../api'
 import { STATE_WORDS } from '../format'
+import { poll } from '../poll'
 import { Qr } from './Qr'
 import { SettingsForm } from './SettingsForm'
 
@@ -50,7 +51,6 @@ export function StartCard(props: {
   const [ownBot, setOwnBot] = createSignal(false)
   const [busy, setBusy] = createSignal(false)
   const [error, setError] = createSignal<string | null>(null)
-  let renew: ReturnType<typeof setTimeout> | undefined
   let tokenBox: HTMLDivElement | undefined
   const mock = () => props.status.mode === 'mock'
 
@@ -59,17 +59,19 @@ export function StartCard(props: {
       const l = cachedLink(props.shopId) ?? (await props.api.managedLink())
       keepLink(props.shopId, l)
       setLink(l)
-      clearTimeout(renew)
-      renew = setTimeout(() => void load(), Math.max(5_000, Date.parse(l.expiresAt) - Date.now() - RENEW_BEFORE_MS))
     } catch {
-      // the manager bot refused or Telegram is away: the token path still works
+      // the manager bot refused or Telegram is away: the token path still works (and nothing is renewed)
       setLink(null)
     }
   }
-  onMount(() => {
-    if (props.canCreateBot) void load()
+  // Asked for at once (a cached link too, to time its renewal), then renewed before it ends.
+  poll(load, {
+    intervalMs: () => {
+      const l = link()
+      return l ? Math.max(5_000, Date.parse(l.expiresAt) - Date.now() - RENEW_BEFORE_MS) : 0
+    },
+    while: () => link() !== null,
   })
-  onCleanup(() => clearTimeout(renew))
 
   /** Demo mode: no Telegram to open, so the button plays its part (the owner creates the bot there). */
   const createInDemo = async () => {

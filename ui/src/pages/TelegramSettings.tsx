@@ -2,6 +2,7 @@ import { createEffect, createMemo, createSignal, on, onCleanup, onMount, Show } 
 import { createStore, reconcile } from 'solid-js/store'
 import { ApiError, readLive, sessionRole, setTokenPrompt, shopApi, type AuthReason, type LiveEvent, type Order, type Recipient, type Status } from '../api'
 import { nextStep, stepAnnouncement, type Step } from '../steps'
+import { poll } from '../poll'
 import { haptic, type TgWebApp } from '../telegram'
 import { ConnectCard } from '../components/ConnectCard'
 import { DayCard } from '../components/DayCard'
@@ -38,7 +39,6 @@ export function TelegramSettings(props: { shopId: string; launchError?: ApiError
   const [view, setView] = createSignal<'orders' | 'settings'>('orders')
   const showSettings = () => !tg || view() === 'settings'
   const [shopName, setShopName] = createSignal<string | null>(null)
-  const [announce, setAnnounce] = createSignal('')
   // A launch link that did not work is said once, in place of the generic 401 prompt that follows it.
   let launchFailed = !!props.launchError
 
@@ -72,9 +72,8 @@ export function TelegramSettings(props: { shopId: string; launchError?: ApiError
     setOrders('loaded', true)
   }
 
-  let timer: ReturnType<typeof setTimeout> | undefined
-  let stopped = false
-  const tick = async () => {
+  /** Everything the page shows, asked for at once. */
+  const refreshAll = async () => {
     try {
       await Promise.all([refreshStatus(), refreshOrders(), refreshRecipients()])
       setOffline(false)
@@ -85,10 +84,10 @@ export function TelegramSettings(props: { shopId: string; launchError?: ApiError
       else if (!status()) setLoadError(e)
     } finally {
       setNow(Date.now())
-      clearTimeout(timer)
-      if (!stopped && !live()) timer = setTimeout(tick, POLL_MS)
     }
   }
+  // On load and while the live stream is down; while it is up, nothing is asked.
+  const polling = poll(refreshAll, { intervalMs: POLL_MS, while: () => !live() })
 
   /** A pushed order: replaced in place, or put on top when new (newest first, the last 20). */
   const upsertOrder = (o: Order) => {
@@ -102,44 +101,34 @@ export function TelegramSettings(props: { shopId: string; launchError?: ApiError
     if (e.event === 'order') upsertOrder(e.data as Order)
     else if (e.event === 'status') applyStatus(e.data as Status)
     else if (e.event === 'chats') setRecipients((e.data as { items: Recipient[] }).items)
-    else if (e.event === 'reload') void tick()
+    else if (e.event === 'reload') polling.now()
     setNow(Date.now())
   }
 
-  // The live stream: reconnects by itself (1 s, 2 s, … 30 s); polling covers the gaps.
-  const liveAbort = new AbortController()
-  const runLive = async () => {
-    let wait = 1000
-    while (!stopped) {
+  // The live stream: reconnects by itself (1 s, 2 s, … 30 s, until a stream opens); polling covers the gaps.
+  // Refused (e.g. 401 until a credential is given, 429 with many tabs) or offline, readLive rejects.
+  poll(
+    async (signal) => {
       try {
         await readLive(
           props.shopId,
           {
             open: () => {
               setLive(true)
-              wait = 1000
-              void tick() // catch up on what changed while the stream was down; no next poll while live
+              polling.now() // catch up on what changed while the stream was down; no next poll while live
             },
             event: onLive,
           },
-          liveAbort.signal,
+          signal,
         )
-      } catch {
-        // refused (e.g. 401 until a credential is given, 429 with many tabs) or offline: polling goes on
+      } finally {
+        if (!signal.aborted) setLive(false) // polling takes over at once
       }
-      if (stopped) return
-      if (live()) {
-        setLive(false)
-        void tick()
-      }
-      await new Promise((r) => setTimeout(r, wait))
-      wait = Math.min(wait * 2, 30_000)
-    }
-  }
+    },
+    { intervalMs: 1000, maxBackoffMs: 30_000 },
+  )
 
   onMount(() => {
-    void tick()
-    void runLive()
     // The header names the shop; a server without GET /shops/{id} leaves the generic title.
     void api
       .shop()
@@ -153,11 +142,13 @@ export function TelegramSettings(props: { shopId: string; launchError?: ApiError
   // While the owner creates the bot in Telegram, the integration row is inserted behind the page's
   // back, and the live stream announces only changes to an existing row (sql/015_live.sql): the
   // first screen of a manager-bot shop asks for the status itself until the bot appears.
-  createEffect(() => {
-    const s = status()
-    if (s?.state !== 'not_connected' || !s.canCreateBot || !live()) return
-    const t = setInterval(() => void refreshStatus().catch(() => {}), POLL_MS)
-    onCleanup(() => clearInterval(t))
+  poll(refreshStatus, {
+    intervalMs: POLL_MS,
+    immediate: false,
+    while: () => {
+      const s = status()
+      return s?.state === 'not_connected' && !!s.canCreateBot && live()
+    },
   })
 
   // The first five minutes: whenever the owner finishes a step, the next one is brought into view
@@ -166,11 +157,15 @@ export function TelegramSettings(props: { shopId: string; launchError?: ApiError
     const s = status()
     return s ? nextStep(s, recipients()) : null
   })
+  const announce = createMemo(
+    on(step, (now, before, said: string | undefined) => {
+      const s = status()
+      return now && before && now !== before && s ? stepAnnouncement(now, s) : (said ?? '')
+    }),
+  )
   createEffect(
     on(step, (now, before) => {
       if (!now || !before || now === before) return
-      const s = status()
-      if (s) setAnnounce(stepAnnouncement(now, s))
       // after the DOM has the new step
       requestAnimationFrame(() => {
         const action = document.querySelector<HTMLElement>(`[data-step="${now}"] [data-next]`)
@@ -182,11 +177,6 @@ export function TelegramSettings(props: { shopId: string; launchError?: ApiError
       })
     }),
   )
-  onCleanup(() => {
-    stopped = true
-    clearTimeout(timer)
-    liveAbort.abort()
-  })
 
   // Telegram's back button leads from the settings back to the orders.
   if (tg?.BackButton) {
