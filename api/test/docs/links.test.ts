@@ -44,7 +44,7 @@ describe('README and docs/', () => {
     const head = readme.split('\n').slice(0, 30).join('\n')
     expect(head).toContain('npm i -g bun')
     expect(head).toContain('bun install && bun run start')
-    expect(head).toContain('bun test')
+    expect(head).toContain('bun run test')
     expect(readme).toMatch(/^## Guides$/m)
   })
 })
