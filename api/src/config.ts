@@ -92,8 +92,10 @@ export const EnvSchema = z.object({
   RETRY_BASE_DELAY_MS: intMs(2000, 10, 3_600_000),
   RETRY_MAX_DELAY_MS: intMs(600_000, 10, 86_400_000),
   RETRY_MAX_ATTEMPTS: intMs(12, 1, 100),
-  /** Longest sleep of an idle dispatcher; committed work wakes it at once (LISTEN/NOTIFY). */
+  /** Longest sleep of an idle dispatcher; its own process's work and rows committed elsewhere wake it at once. */
   DISPATCH_INTERVAL_MS: intMs(500, 10, 60_000),
+  /** Attempts one process keeps in flight (each to a different chat); a send spends most of its time waiting for the Bot API. */
+  DISPATCH_CONCURRENCY: intMs(64, 1, 1000),
   /** The dispatcher writes to one chat at most this often (Telegram: ~1 message/s per chat)… */
   TELEGRAM_CHAT_INTERVAL_MS: intMs(1000, 0, 60_000),
   /** …and to a group at most this often (Telegram: ~20 messages/min per group). */

@@ -52,6 +52,7 @@ export function createServices(p: {
     maxDelayMs: config.RETRY_MAX_DELAY_MS,
     maxAttempts: config.RETRY_MAX_ATTEMPTS,
     intervalMs: config.DISPATCH_INTERVAL_MS,
+    concurrency: config.DISPATCH_CONCURRENCY,
     chatIntervalMs: config.TELEGRAM_CHAT_INTERVAL_MS,
     groupIntervalMs: config.TELEGRAM_GROUP_INTERVAL_MS,
     groupPerMinute: config.TELEGRAM_GROUP_PER_MINUTE,

@@ -43,7 +43,7 @@ export const defaultSenderConfig: SenderConfig = {
   maxAgeMs: 24 * 3600_000,
   leaseSec: 30,
   intervalMs: 500,
-  concurrency: 32,
+  concurrency: 64,
   chatIntervalMs: 1000,
   groupIntervalMs: 1000,
   groupPerMinute: 20,
