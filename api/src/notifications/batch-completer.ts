@@ -1,8 +1,9 @@
 import { isDatabaseUnavailable, type Sql } from '../platform/db/client'
 import type { Logger } from '../platform/log'
+import { NaturalBatches, type Waiting } from '../platform/batches'
 import { finishSent, finishSentBatch, settleSentLog, type SentRecord } from './outbox'
 
-type Waiting = { p: SentRecord; resolve: () => void; reject: (e: unknown) => void }
+type Sent = Waiting<SentRecord, void>
 
 /** The longest batch (River's BatchCompleter flushes at about a hundred too). */
 const MAX_BATCH = 100
@@ -23,8 +24,7 @@ const MAX_BATCH = 100
  * reminders, summaries, status lines and people's private chats keep the single-row statement.
  */
 export class BatchCompleter {
-  private queue: Waiting[] = []
-  private flushing = false
+  private readonly batches = new NaturalBatches<SentRecord, void>((b) => this.write(b), MAX_BATCH)
   /** Batches written and the largest one (what the tests and the bench read). */
   readonly stats = { batches: 0, sends: 0, largest: 0 }
 
@@ -36,41 +36,23 @@ export class BatchCompleter {
   }
 
   finish(p: SentRecord): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.queue.push({ p, resolve, reject })
-      if (!this.flushing) void this.flush()
-    })
+    return this.batches.push(p)
   }
 
-  private async flush(): Promise<void> {
-    this.flushing = true
-    try {
-      while (this.queue.length) {
-        const batch = this.queue.splice(0, MAX_BATCH)
-        // whatever goes wrong, every caller of the batch is answered (a settled promise ignores the rest)
-        await this.write(batch).catch((err) => {
-          for (const w of batch) w.reject(err)
-        })
-      }
-    } finally {
-      this.flushing = false
-    }
-  }
-
-  private async write(batch: Waiting[]): Promise<void> {
+  private async write(batch: Sent[]): Promise<void> {
     const { sql, log } = this.deps
     // an outbox row finishes once per statement: a second completion of it waits for the next batch
     const seen = new Set<string>()
-    const now: Waiting[] = []
-    const later: Waiting[] = []
+    const now: Sent[] = []
+    const later: Sent[] = []
     for (const w of batch) {
-      if (seen.has(w.p.id)) later.push(w)
+      if (seen.has(w.item.id)) later.push(w)
       else {
-        seen.add(w.p.id)
+        seen.add(w.item.id)
         now.push(w)
       }
     }
-    this.queue.unshift(...later)
+    this.batches.requeue(later)
     this.stats.batches++
     this.stats.sends += now.length
     this.stats.largest = Math.max(this.stats.largest, now.length)
@@ -78,7 +60,7 @@ export class BatchCompleter {
     try {
       unwritten = await finishSentBatch(
         sql,
-        now.map((w) => w.p),
+        now.map((w) => w.item),
       )
     } catch (err) {
       if (isDatabaseUnavailable(err)) {
@@ -86,11 +68,11 @@ export class BatchCompleter {
         return
       }
       log?.warn('completion_batch_failed', { sends: now.length, error: err })
-      await Promise.all(now.map((w) => finishSent(sql, w.p).then(w.resolve, w.reject)))
+      await Promise.all(now.map((w) => finishSent(sql, w.item).then(w.resolve, w.reject)))
       return
     }
     // an order with several recipients finished at once by two processes: look again under its lock
-    const again = unwritten.map((orderId) => settleSentLog(sql, now.find((w) => w.p.orderId === orderId)!.p))
+    const again = unwritten.map((orderId) => settleSentLog(sql, now.find((w) => w.item.orderId === orderId)!.item))
     try {
       await Promise.all(again)
     } catch (err) {

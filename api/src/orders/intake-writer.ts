@@ -1,10 +1,9 @@
 import { isDatabaseUnavailable, type Sql } from '../platform/db/client'
 import type { Logger } from '../platform/log'
 import type { Pacing } from '../notifications'
+import { NaturalBatches, type Waiting } from '../platform/batches'
 import { findExistingOrder, insertOrderOnce, insertOrders, isUnknownShop, orderKey, type InsertResult, type NewOrder } from './repository'
 import type { CreateOrderInput } from './schema'
-
-type Waiting = NewOrder & { resolve: (r: InsertResult | null) => void; reject: (e: unknown) => void }
 
 /** The longest batch: one statement's arrays stay small enough to plan and send quickly. */
 const MAX_BATCH = 256
@@ -23,8 +22,7 @@ const MAX_BATCH = 256
  * after a second try each.
  */
 export class IntakeWriter {
-  private queue: Waiting[] = []
-  private flushing = false
+  private readonly batches = new NaturalBatches<NewOrder, InsertResult | null>((b) => this.writeBatch(b), MAX_BATCH)
   /** Batches written and the largest one (what the tests and the bench read). */
   readonly stats = { batches: 0, orders: 0, largest: 0 }
 
@@ -32,35 +30,23 @@ export class IntakeWriter {
 
   /** Stores the order once per (shop, number): null when the shop does not exist. */
   write(shopId: number, input: CreateOrderInput): Promise<InsertResult | null> {
-    return new Promise((resolve, reject) => {
-      this.queue.push({ shopId, input, resolve, reject })
-      if (!this.flushing) void this.flush()
-    })
+    return this.batches.push({ shopId, input })
   }
 
-  private async flush(): Promise<void> {
-    this.flushing = true
-    try {
-      while (this.queue.length) {
-        const batch = this.queue.splice(0, MAX_BATCH)
-        // whatever goes wrong, every request of the batch is answered (a settled promise ignores the rest)
-        await this.writeBatch(batch).catch((err) => {
-          for (const w of batch) w.reject(err)
-        })
-      }
-    } finally {
-      this.flushing = false
-    }
-  }
-
-  private async writeBatch(batch: Waiting[]): Promise<void> {
+  private async writeBatch(batch: Waiting<NewOrder, InsertResult | null>[]): Promise<void> {
     const { sql, log, owner, leaseSec, pacing } = this.deps
     this.stats.batches++
     this.stats.orders += batch.length
     this.stats.largest = Math.max(this.stats.largest, batch.length)
     let created: Map<string, InsertResult>
     try {
-      created = await insertOrders(sql, batch, owner, leaseSec, pacing)
+      created = await insertOrders(
+        sql,
+        batch.map((w) => w.item),
+        owner,
+        leaseSec,
+        pacing,
+      )
     } catch (err) {
       if (batch.length === 1 && isUnknownShop(err)) return batch[0]!.resolve(null)
       if (batch.length === 1 || isDatabaseUnavailable(err)) {
@@ -69,20 +55,20 @@ export class IntakeWriter {
       }
       // one bad order must not fail the others: each on its own
       log.warn('intake_batch_failed', { orders: batch.length, error: err })
-      await Promise.all(batch.map((w) => insertOrderOnce(sql, w.shopId, w.input, owner, leaseSec, pacing).then(w.resolve, w.reject)))
+      await Promise.all(batch.map((w) => insertOrderOnce(sql, w.item.shopId, w.item.input, owner, leaseSec, pacing).then(w.resolve, w.reject)))
       return
     }
     const answered = new Set<string>()
     await Promise.all(
       batch.map((w) => {
-        const key = orderKey(w.shopId, w.input.number)
+        const key = orderKey(w.item.shopId, w.item.input.number)
         const r = created.get(key)
         // the first request of a number gets the row it created; a second one in the same batch is a repeat
         if (r && !answered.has(key)) {
           answered.add(key)
           return w.resolve(r)
         }
-        return findExistingOrder(sql, w.shopId, w.input.number).then(w.resolve, w.reject)
+        return findExistingOrder(sql, w.item.shopId, w.item.input.number).then(w.resolve, w.reject)
       }),
     )
   }
