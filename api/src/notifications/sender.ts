@@ -66,8 +66,11 @@ export type AttemptOutcome = { status: 'sent' | 'failed' | 'pending'; error?: st
 export class Sender {
   readonly owner = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`
   private readonly background = new Set<Promise<unknown>>()
-  /** The send in flight per chat of this process (shop:chat → outbox id). */
-  private readonly sending = new Map<string, string>()
+  /** The send in flight per chat of this process (shop:chat → the attempt). */
+  private readonly sending = new Map<
+    string,
+    { id: string; kind: string; chatRef: string | null; privateChatRef: string | null; firstAttempt: boolean; attempts: number; since: number }
+  >()
   /** New-order sends are recorded in batches (batch-completer.ts); the others one by one. */
   readonly completer: BatchCompleter
 
@@ -193,12 +196,22 @@ export class Sender {
       // the in-flight lease) keep claims apart, and this keeps two attempts that got here anyway (the
       // peak bench saw pairs 0 ms apart under load) from costing the chat a 429. The later one waits.
       const chatKey = `${d.shop_id}:${chatId}`
-      if (pace.paceMs > 0 && this.sending.has(chatKey)) {
+      const busy = this.sending.get(chatKey)
+      if (pace.paceMs > 0 && busy) {
         await postpone(sql, d.id, this.owner, new Date(Date.now() + pace.paceMs))
-        log.info('delivery_deferred_chat_busy', { ...fields, chatId })
+        // what was in flight, to tell how two attempts reached one chat (the rules above should not let them)
+        log.info('delivery_deferred_chat_busy', { ...fields, chatId, chatRef: d.chat_ref, privateChatRef: d.private_chat_ref, inFlight: busy })
         return { status: 'pending' }
       }
-      this.sending.set(chatKey, d.id)
+      this.sending.set(chatKey, {
+        id: d.id,
+        kind: d.kind,
+        chatRef: d.chat_ref,
+        privateChatRef: d.private_chat_ref,
+        firstAttempt: !!opts.firstAttempt,
+        attempts: d.attempts,
+        since: Date.now(),
+      })
       try {
         const callStarted = performance.now()
         let sent: SentMessage
@@ -250,7 +263,7 @@ export class Sender {
         const delay = f.retryAfterSec !== undefined ? f.retryAfterSec * 1000 : this.backoffMs(attempts)
         return fail(errorCodeOf(f), f.reason, new Date(Date.now() + delay))
       } finally {
-        if (this.sending.get(chatKey) === d.id) this.sending.delete(chatKey)
+        if (this.sending.get(chatKey)?.id === d.id) this.sending.delete(chatKey)
       }
     }
     return fail('chat_not_found', 'Чат переносится слишком много раз', null)
