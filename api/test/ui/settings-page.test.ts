@@ -331,8 +331,10 @@ describe('settings page in Chromium', () => {
       await secured.sql`update owner_sessions set expires_at = now() - interval '1 second'`
       await p.reload()
       const dialog = p.getByTestId('token-dialog')
-      await dialog.filter({ hasText: 'Откройте страницу из Posiflora ещё раз' }).waitFor({ timeout: LIVE_MS })
+      // first the dialog (a full-suite run once took over 8 s to show it), then what it says
+      await dialog.waitFor({ timeout: 20_000 })
       expect(await dialog.getAttribute('data-reason')).toBe('expired')
+      await dialog.filter({ hasText: 'Откройте страницу из Posiflora ещё раз' }).waitFor({ timeout: LIVE_MS })
       await shot(p, 'desktop-session-expired.png', false)
 
       // The same launch link a second time (single use): said plainly, nothing opened.
@@ -344,7 +346,7 @@ describe('settings page in Chromium', () => {
       await secured.close()
     }
     expect(pageErrors).toEqual([])
-  })
+  }, 60_000)
 
   test('an operator can type ADMIN_TOKEN: a wrong one is said, the right one works and is kept in memory only', async () => {
     const secured = await createHarness({ listen: true, env: { ADMIN_TOKEN: 'correct-horse-battery-staple-0123456789' } })
