@@ -8,7 +8,7 @@ import { TelegramError, type TelegramClient } from '../bot-api'
 import { BOT_COMMANDS, chatMovedText, testMessageText } from '../notifications'
 import { findIntegration, hasTelegramOwner, renewStartCode, updateIntegrationSettings, upsertIntegrationWithToken, type IntegrationRow } from './repository'
 import type { ConnectInput, Status } from './schema'
-import { readStatus, type StatusIntegration, type StatusSnapshot } from './status-read'
+import { readStatus, type StatusIntegration } from './status-read'
 import { maskChatId, maskToken, randomCode, sha256, type TokenCipher } from '../platform/crypto'
 
 /** A connect link works for 30 minutes: long enough to open Telegram, short enough not to leak for days. */
@@ -35,37 +35,7 @@ export const webhookPath = (webhookId: string) => `/telegram/webhook/${webhookId
 
 /** Connect, status and the test message: what the settings page and an integrator call. */
 export class TelegramService {
-  /** Status reads by shop: the one running and the one that waiters share next (see `readStatusFresh`). */
-  private readonly statusFlights = new Map<number, { running: Promise<StatusSnapshot>; next: Promise<StatusSnapshot> | null }>()
-
   constructor(private readonly deps: TelegramServiceDeps) {}
-
-  /**
-   * A status read that started after this call (never older than the request), shared: a request that
-   * arrives while a read of its shop is running waits for it and shares the next one with every other
-   * request that arrived meanwhile. A hot shop polled by many pages costs the database at most two
-   * statements at a time instead of one per page, and the live stream's read after a change always
-   * sees the change.
-   */
-  private readStatusFresh(shopId: number): Promise<StatusSnapshot> {
-    const flight = this.statusFlights.get(shopId)
-    if (!flight) return this.launchStatusRead(shopId)
-    flight.next ??= flight.running.then(
-      () => this.launchStatusRead(shopId),
-      () => this.launchStatusRead(shopId),
-    )
-    return flight.next
-  }
-
-  private launchStatusRead(shopId: number): Promise<StatusSnapshot> {
-    const flight = { running: readStatus(this.deps.sql, shopId), next: null as Promise<StatusSnapshot> | null }
-    this.statusFlights.set(shopId, flight)
-    const done = () => {
-      if (this.statusFlights.get(shopId) === flight && !flight.next) this.statusFlights.delete(shopId)
-    }
-    flight.running.then(done, done)
-    return flight.running
-  }
 
   private links(row: Pick<StatusIntegration, 'start_code' | 'start_code_expires_at' | 'bot_username' | 'start_code_purpose'>) {
     const live = row.start_code && row.start_code_expires_at && new Date(row.start_code_expires_at) > new Date()
@@ -215,9 +185,9 @@ export class TelegramService {
    * the operator): whoever redeems one adds a chat, or becomes the owner in Telegram.
    */
   async status(shopId: number, opts: { links: boolean } = { links: true }): Promise<Status> {
-    const { client, publicUrl } = this.deps
+    const { sql, client, publicUrl } = this.deps
     // one statement: the shop and its owner, its integration, the counts and the lag (status-read.ts)
-    const snap = await this.readStatusFresh(shopId)
+    const snap = await readStatus(sql, shopId)
     if (!snap.found) throw new NotFound(`Shop ${shopId} does not exist`, 'shop_not_found')
     const { integration: row, summary: sum, lagSec: lag, owner } = snap
     const lastSent = sum.last_sent_at ? new Date(sum.last_sent_at) : null
