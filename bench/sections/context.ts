@@ -77,7 +77,7 @@ export async function startService(name: string, opts: { profileDir?: string; en
     TELEGRAM_API_ROOT: fake.url,
     // Webhook mode (as in production): no getUpdates poller competing with the measured path.
     PUBLIC_URL: `http://127.0.0.1:${port}`,
-    LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn',
+    LOG_LEVEL: 'warn',
     DATA_DIR: path.join(runDir, `data-${name}`),
     // the bench measures throughput: per-shop rate limits would cap it by design
     RATE_LIMIT_ORDERS_PER_MINUTE: '0',

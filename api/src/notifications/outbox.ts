@@ -324,6 +324,84 @@ export async function settleSentLog(sql: Sql, p: { shopId: string; orderId: stri
   })
 }
 
+/** What `finishSent` records (one finished send). */
+export type SentRecord = Parameters<typeof finishSent>[1]
+
+/**
+ * Many recipients' new-order messages finished, recorded in ONE statement (`BatchCompleter`): what
+ * `finishSent` does for each — the outbox rows done, each chat's state and pacing, the recipients'
+ * message rows, the settled edits and the send log (its per-hour counters by trigger). Every record
+ * is a recipient's own new-order message (`kind` 'order', a chat, not a status line), each outbox row
+ * once. Returns the orders whose SENT row it could not write because another recipient's notification
+ * was not done in its snapshot: the caller looks again (`settleSentLog`), as `finishSent` does.
+ */
+export async function finishSentBatch(sql: Sql, ps: SentRecord[]): Promise<string[]> {
+  const col = <T>(f: (p: SentRecord) => T) => ps.map(f)
+  const rows = await sql<{ order_id: string; written: boolean }[]>`
+    with x as (
+      select x.id::bigint as id, x.shop_id::bigint as shop_id, x.order_id::bigint as order_id, x.chat_ref::bigint as chat_ref, x.text,
+             x.message_id::bigint as message_id, x.chat_id, x.mock::boolean as mock, x.revision::int as revision,
+             x.pace_ms::int as pace_ms, x.per_minute::int as per_minute, x.settle::int as settle, ${sql.unsafe(QUIET_OUTBOX_SQL)}
+      from unnest(${col((p) => p.id)}::text[], ${col((p) => p.shopId)}::text[], ${col((p) => p.orderId)}::text[], ${col((p) => p.chatRef)}::text[],
+                  ${col((p) => p.text)}::text[], ${col((p) => String(p.messageId))}::text[], ${col((p) => p.chatId)}::text[],
+                  ${col((p) => String(p.mock))}::text[], ${col((p) => String(p.revision ?? 0))}::text[], ${col((p) => String(p.paceMs ?? 0))}::text[],
+                  ${col((p) => String(p.groupPerMinute ?? 0))}::text[], ${col((p) => (p.settleEditRevision == null ? null : String(p.settleEditRevision)))}::text[])
+           as x(id, shop_id, order_id, chat_ref, text, message_id, chat_id, mock, revision, pace_ms, per_minute, settle)),
+    d as (
+      update telegram_outbox t
+      set state = case when t.revision = x.revision then 'done' else 'pending' end,
+          next_attempt_at = now(), attempts = t.attempts + 1, locked_by = null, locked_until = null, last_error = null, last_error_code = null, updated_at = now()
+      from x where t.id = x.id
+      returning t.id, t.order_id, t.state, t.attempts),
+    -- each chat once: its errors cleared and its pacing moved from Telegram's acceptance (as finishSent)
+    c as (
+      update telegram_chats ch set last_sent_at = now(), last_error = null, last_error_code = null, last_error_at = null, updated_at = now(),
+          sent_window = case when xc.pace_ms > 0 and chat_is_group(ch.chat_id) then chat_window_touch(ch.sent_window, now()) else ch.sent_window end,
+          next_send_at = case when xc.pace_ms > 0 then greatest(ch.next_send_at, chat_next_slot(
+            (case when chat_is_group(ch.chat_id) then chat_window_touch(ch.sent_window, now()) else ch.sent_window end),
+            now(), chat_is_group(ch.chat_id), xc.pace_ms, xc.per_minute)) else ch.next_send_at end
+      from (select distinct on (chat_ref) chat_ref, pace_ms, per_minute from x order by chat_ref, pace_ms desc) xc
+      where ch.id = xc.chat_ref
+        -- an unpaced chat without an error is touched at most once a second: a hot chat's row stays free
+        -- for intake (which skips a busy chat row and leaves that send to the dispatcher)
+        and (xc.pace_ms > 0 or ch.last_error is not null or ch.last_sent_at is null or ch.last_sent_at < now() - interval '1 second')),
+    e as (
+      -- a pending status edit the message already shows (finishSent's rule)
+      update telegram_outbox t set state = 'done', last_error = null, last_error_code = null, updated_at = now()
+      from x
+      where x.settle is not null and t.order_id = x.order_id and t.chat_ref = x.chat_ref and t.kind = 'order_status'
+        and t.state = 'pending' and t.revision = x.settle and t.locked_by is null),
+    m as (
+      insert into telegram_messages (order_id, chat_ref, message_id, chat_id)
+      select order_id, chat_ref, message_id, chat_id from x
+      on conflict (order_id, chat_ref) do update set message_id = excluded.message_id, chat_id = excluded.chat_id,
+        sent_at = case when telegram_messages.message_id is distinct from excluded.message_id then now() else telegram_messages.sent_at end),
+    -- per order, SENT once every recipient's new-order notification is done (this batch's included)
+    ready as (
+      select distinct on (x.order_id) x.*, d.attempts,
+             not exists (select 1 from telegram_outbox o
+                         where o.order_id = x.order_id and o.kind = 'order' and o.state <> 'done'
+                           and not exists (select 1 from d d2 where d2.id = o.id and d2.state = 'done')) as all_done
+      from x join d on d.id = x.id
+      order by x.order_id, x.chat_ref),
+    l as (
+      insert into telegram_send_log (shop_id, order_id, message, status, error, attempts, sent_at, message_id, chat_id, mock)
+      select r.shop_id, r.order_id, r.text, 'SENT', null, r.attempts, now(), coalesce(fm.message_id, r.message_id), coalesce(fm.chat_id, r.chat_id), r.mock
+      from ready r
+      left join lateral (
+        select m.message_id, m.chat_id from telegram_messages m
+        where m.order_id = r.order_id and m.chat_ref < r.chat_ref order by m.chat_ref limit 1) fm on true
+      where r.all_done
+      on conflict (shop_id, order_id) do update set
+        status = 'SENT', error = null, error_code = null, sent_at = now(),
+        attempts = greatest(telegram_send_log.attempts, excluded.attempts),
+        message = excluded.message, message_id = excluded.message_id, chat_id = excluded.chat_id,
+        mock = excluded.mock, updated_at = now()
+      returning order_id)
+    select r.order_id::text as order_id, exists (select 1 from l where l.order_id = r.order_id) as written from ready r`
+  return rows.filter((r) => !r.written).map((r) => r.order_id)
+}
+
 /**
  * The attempt failed. `retryAt` null means give up (terminal error or out of attempts): the
  * notification is dead and stays FAILED until the owner presses "retry". Only the lease holder may

@@ -17,6 +17,7 @@ import {
   type Pacing,
 } from './outbox'
 import { inQuietHours } from './quiet-hours'
+import { BatchCompleter } from './batch-completer'
 import type { TokenCipher } from '../platform/crypto'
 import type { Metrics } from '../platform/metrics'
 
@@ -65,6 +66,10 @@ export type AttemptOutcome = { status: 'sent' | 'failed' | 'pending'; error?: st
 export class Sender {
   readonly owner = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`
   private readonly background = new Set<Promise<unknown>>()
+  /** The send in flight per chat of this process (shop:chat → outbox id). */
+  private readonly sending = new Map<string, string>()
+  /** New-order sends are recorded in batches (batch-completer.ts); the others one by one. */
+  readonly completer: BatchCompleter
 
   constructor(
     private readonly deps: {
@@ -77,7 +82,9 @@ export class Sender {
       random?: () => number
       metrics?: Metrics
     },
-  ) {}
+  ) {
+    this.completer = new BatchCompleter({ sql: deps.sql, log: deps.log })
+  }
 
   get config() {
     return this.deps.config
@@ -182,6 +189,16 @@ export class Sender {
       const pace = { paceMs: this.paceFor(chatId), groupPerMinute: this.deps.config.groupPerMinute }
       // not the order's own message (reminders, summaries, status lines, a person's messages): never edited later
       const isStatusLine = !plan.ownMessage
+      // One send in flight per paced chat, also within this process: the database's rules (the slot,
+      // the in-flight lease) keep claims apart, and this keeps two attempts that got here anyway (the
+      // peak bench saw pairs 0 ms apart under load) from costing the chat a 429. The later one waits.
+      const chatKey = `${d.shop_id}:${chatId}`
+      if (pace.paceMs > 0 && this.sending.has(chatKey)) {
+        await postpone(sql, d.id, this.owner, new Date(Date.now() + pace.paceMs))
+        log.info('delivery_deferred_chat_busy', { ...fields, chatId })
+        return { status: 'pending' }
+      }
+      this.sending.set(chatKey, d.id)
       try {
         const callStarted = performance.now()
         let sent: SentMessage
@@ -232,6 +249,8 @@ export class Sender {
         if (attempts >= this.deps.config.maxAttempts || tooOld) return fail('attempts_exhausted', `${f.reason}; попытки исчерпаны (${attempts})`, null)
         const delay = f.retryAfterSec !== undefined ? f.retryAfterSec * 1000 : this.backoffMs(attempts)
         return fail(errorCodeOf(f), f.reason, new Date(Date.now() + delay))
+      } finally {
+        if (this.sending.get(chatKey) === d.id) this.sending.delete(chatKey)
       }
     }
     return fail('chat_not_found', 'Чат переносится слишком много раз', null)
@@ -272,7 +291,7 @@ export class Sender {
   private async recordSent(started: number, p: Parameters<typeof finishSent>[1]): Promise<void> {
     const { sql, log, config } = this.deps
     try {
-      return await finishSent(sql, p)
+      return await (BatchCompleter.takes(p) ? this.completer.finish(p) : finishSent(sql, p))
     } catch (err) {
       if (!isDatabaseUnavailable(err)) throw err
       log.warn('record_sent_retrying', { deliveryId: p.id, shopId: p.shopId, orderId: p.orderId, error: err })

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { makeToken } from '../fake-telegram'
 import { createHarness, eventually, one, type Harness } from '../helpers'
+import { loadNotifications } from '../../src/notifications'
 
 /**
  * Pacing against Telegram's limits, as the peak-day bench found it: the next slot of a chat counts
@@ -104,6 +105,32 @@ describe('pacing a chat', () => {
     // the second reached Telegram only after the first was accepted (1.2 s) plus the chat's interval
     expect(b!.at - a!.at).toBeGreaterThanOrEqual(1200 + 1000 - 20)
   }, 30_000)
+
+  test('two attempts for one paced chat reaching the sender together: one is sent, the other waits the chat’s interval', async () => {
+    const shop = await h.shop('Лавка')
+    const token = makeToken()
+    await h.connect(shop, token, '7300041')
+    await h.sql`update telegram_chats set next_send_at = now() + interval '1 hour' where shop_id = ${shop}`
+    for (const n of ['PAIR-1', 'PAIR-2']) await h.post(`/shops/${shop}/orders`, { number: n, total: 100, customerName: 'Ян' })
+    // both rows leased to this process at once, as no claim should ever do for one chat
+    const owner = h.services.delivery.owner
+    const ids = (
+      await h.sql<{ id: string }[]>`
+        update telegram_outbox set locked_by = ${owner}, locked_until = now() + interval '30 seconds'
+        where shop_id = ${shop} and kind = 'order' returning id`
+    ).map((r) => r.id)
+    h.fake.behaveMethod(token, 'sendMessage', { kind: 'slow', ms: 300 })
+    const rows = await loadNotifications(h.sql, h.services.delivery.kinds, ids)
+    const outcomes = await Promise.all(rows.map((r) => h.services.delivery.attempt(r)))
+    expect(outcomes.map((o) => o.status).sort()).toEqual(['pending', 'sent'])
+    expect(h.fake.sent(token)).toHaveLength(1)
+    const waiting = await h.sql<{ locked_by: string | null; wait_ms: number }[]>`
+      select locked_by, (extract(epoch from next_attempt_at - now()) * 1000)::float8 as wait_ms from telegram_outbox
+      where shop_id = ${shop} and kind = 'order' and state = 'pending'`
+    expect(waiting).toHaveLength(1)
+    expect(waiting[0]!.locked_by).toBeNull()
+    expect(waiting[0]!.wait_ms).toBeGreaterThan(0)
+  })
 
   test('a group gets messages 1 s apart until 20 fall within a minute; the 21st waits for the oldest to leave the minute (sql/018)', async () => {
     const at = (s: number) => new Date(Date.UTC(2026, 2, 8, 9, 0, 0) + s * 1000).toISOString()

@@ -3,10 +3,10 @@ import { makeToken } from '../fake-telegram'
 import { createHarness, eventually, type Harness } from '../helpers'
 
 /**
- * A burst of batched intake (orders/repository.ts insertOrders) to a shop with two recipients, and
- * intake never waiting for a busy chat row: issue 27. What a shop sees must not change: every
- * recipient's message on record, one SENT per order showing the first recipient's message, the 7-day
- * counts, and status edits reaching every message.
+ * Finished new-order sends are recorded in batches (notifications/batch-completer.ts) and intake never
+ * waits for a busy chat row (orders/repository.ts insertOrders): issue 27. What a shop sees must not
+ * change: every recipient's message on record, one SENT per order showing the first recipient's
+ * message, the 7-day counts, and status edits reaching every message.
  */
 let h: Harness
 const order = (number: string) => ({ number, total: 990, customerName: 'Ирина' })
@@ -16,17 +16,24 @@ beforeAll(async () => {
 })
 afterAll(() => h.close())
 
-describe('a burst through batched intake', () => {
-  test('a burst to a shop with two recipients: every record as one by one, edits reach both messages', async () => {
+describe('batched completion', () => {
+  test('a burst to a shop with two recipients: sends recorded in batches, every record as one by one, edits reach both messages', async () => {
     const shopId = await h.shop()
     const token = makeToken()
     await h.connect(shopId, token, '7300001')
     const add = await h.post(`/shops/${shopId}/telegram/chats`, { chatId: '7300002', events: ['order_created', 'order_status'] })
     expect(add.status).toBe(201)
+    const before = { ...h.services.delivery.completer.stats }
 
     const rs = await Promise.all(Array.from({ length: 30 }, (_, i) => h.post(`/shops/${shopId}/orders`, order(`BC-${i}`))))
     expect(rs.map((r) => r.status)).toEqual(Array(30).fill(201))
     expect(rs.map((r) => r.json.telegramStatus)).toEqual(Array(30).fill('sent'))
+    const stats = h.services.delivery.completer.stats
+    expect(stats.sends - before.sends).toBe(60)
+    // several sends really shared a statement
+    expect(stats.largest).toBeGreaterThan(1)
+    expect(stats.batches - before.batches).toBeLessThan(60)
+
     const ids = rs.map((r) => Number(r.json.order.id))
     const rows = await h.sql<{ state: string; attempts: number; locked_by: string | null; n: number }[]>`
       select state, attempts, locked_by, count(*)::int as n from telegram_outbox
