@@ -101,11 +101,26 @@ function currentSession(): string | null {
 
 let memoryRole: 'owner' | 'manager' | null = null
 
+const safeGet = (k: string): string | null => {
+  try {
+    return sessionStorage.getItem(k)
+  } catch {
+    return null
+  }
+}
+const safeSet = (k: string, v: string | null): void => {
+  try {
+    if (v === null) sessionStorage.removeItem(k)
+    else sessionStorage.setItem(k, v)
+  } catch {}
+}
+
 function keepSession(shopId: string, token: string | null, role: 'owner' | 'manager' = 'owner'): void {
   memorySession = token
   memoryRole = token ? role : null
   try {
     if (token) {
+      sessionStorage.removeItem(`${sessionKey(shopId)}.expired`)
       sessionStorage.setItem(sessionKey(shopId), token)
       sessionStorage.setItem(`${sessionKey(shopId)}.role`, role)
     } else sessionStorage.removeItem(sessionKey(shopId))
@@ -224,8 +239,13 @@ function askForToken(usedToken: string | null, code: string): Promise<void> {
   if (currentToken() !== usedToken) return Promise.resolve()
   if (!pendingPrompt) {
     const ask = prompt!
-    const reason: AuthReason = code === 'session_expired' ? 'expired' : usedToken ? 'wrong' : 'missing'
-    if (reason === 'expired' && sessionShop) keepSession(sessionShop, null)
+    // a session seen to expire is remembered for the tab, so a reload still says «expired», not «missing»
+    const expiredBefore = !usedToken && !!sessionShop && safeGet(`${sessionKey(sessionShop)}.expired`) === '1'
+    const reason: AuthReason = code === 'session_expired' || expiredBefore ? 'expired' : usedToken ? 'wrong' : 'missing'
+    if (reason === 'expired' && sessionShop) {
+      keepSession(sessionShop, null)
+      safeSet(`${sessionKey(sessionShop)}.expired`, '1')
+    }
     pendingPrompt = ask(reason)
       .then((token) => {
         operatorToken = token
